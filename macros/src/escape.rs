@@ -1,0 +1,1 @@
+../../src/encode/escape.rs

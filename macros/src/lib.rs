@@ -1,0 +1,28 @@
+//! Procedural macros for `promstatic`. Use them through the `promstatic` crate, which
+//! re-exports them and provides the paths their output refers to.
+//!
+//! The attribute is split by phase, as in `linkme`: [`args`] parses `#[metric(…)]`,
+//! [`item`] validates the static it is attached to, [`expand`] writes the table entry. Every
+//! user mistake becomes a `syn::Error` spanned on the offending token; errors found together
+//! are reported together.
+
+// The name validator and the escaping rules are the very files the run-time crate compiles
+// (these are symlinks into `../../src`), so compile time and run time cannot disagree.
+#[allow(dead_code, unreachable_pub)]
+mod escape;
+#[allow(dead_code, unreachable_pub)]
+mod name;
+
+mod args;
+mod expand;
+mod item;
+
+use proc_macro::TokenStream;
+
+/// Declares a static as a metric; see `promstatic::metric`.
+#[proc_macro_attribute]
+pub fn metric(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::metric(args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

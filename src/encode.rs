@@ -1,0 +1,410 @@
+//! The exposition encoder: Prometheus text 0.0.4 and OpenMetrics 1.0.0.
+//!
+//! One implementation serves two callers. The static table ([`crate::render`]) feeds it names
+//! and HELP that the `#[metric]` macro validated and escaped at compile time, so a scrape only
+//! formats numbers. Run-time callers (tests, bridges from other sources) build a [`Family`]
+//! and [`Label`]s from strings; their constructors validate names, and their text is escaped as
+//! it is written.
+//!
+//! The encoder writes into a caller-supplied `Vec<u8>` and never allocates on its own: once the
+//! buffer has grown to the size of a scrape, later scrapes into it do not touch the heap.
+//!
+//! What the formats require and where it is done:
+//!
+//! * one space between tokens, no timestamps, every line ends with `\n`;
+//! * `# HELP` then `# TYPE` then all samples of a family: the caller writes each family's
+//!   samples before starting the next one ([`Encoder::family`] borrows the encoder mutably,
+//!   so families cannot interleave through this API);
+//! * in OpenMetrics a counter family is named without `_total` and its sample with it,
+//!   `untyped` is spelled `unknown`, HELP also escapes `"`, bucket bounds are canonical
+//!   (`1.0`), and the exposition ends with `# EOF` ([`Encoder::finish`]).
+//!
+//! ```
+//! use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Value};
+//!
+//! let mut out = Vec::new();
+//! let mut encoder = Encoder::new(&mut out, Format::Text);
+//! let family = Family::new("jobs_done_total", Kind::Counter, Help::Raw("Jobs done.")).unwrap();
+//! let label = Label::new("queue", "high \"prio\"").unwrap();
+//! encoder.family(&family).sample("", &[label], None, Value::Unsigned(3));
+//! encoder.finish();
+//! let expected = "# HELP jobs_done_total Jobs done.\n# TYPE jobs_done_total counter\n\
+//!     jobs_done_total{queue=\"high \\\"prio\\\"\"} 3\n";
+//! assert_eq!(String::from_utf8(out).unwrap(), expected);
+//! ```
+
+pub mod escape;
+pub mod number;
+
+use crate::name::{self, NameError};
+
+/// An exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// The Prometheus text format, version 0.0.4.
+    Text,
+    /// OpenMetrics text, version 1.0.0.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The exact `Content-Type` of an exposition in this format.
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// The type of a metric family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A monotonically increasing total.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// Cumulative buckets with `_sum` and `_count`.
+    Histogram,
+    /// No declared type (`untyped` in text 0.0.4, `unknown` in OpenMetrics).
+    Unknown,
+}
+
+impl Kind {
+    const fn type_word(self, format: Format) -> &'static str {
+        match (self, format) {
+            (Kind::Counter, _) => "counter",
+            (Kind::Gauge, _) => "gauge",
+            (Kind::Histogram, _) => "histogram",
+            (Kind::Unknown, Format::Text) => "untyped",
+            (Kind::Unknown, Format::OpenMetrics) => "unknown",
+        }
+    }
+}
+
+/// HELP text, either as written by a person or already escaped for both formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Help<'a> {
+    /// Unescaped text; escaped for the target format as it is written.
+    Raw(&'a str),
+    /// Text escaped ahead of time (by the `#[metric]` macro) for each format.
+    Escaped {
+        /// Escaped per text 0.0.4 (`\\`, `\n`).
+        text: &'a str,
+        /// Escaped per OpenMetrics (`\\`, `\n`, `\"`).
+        openmetrics: &'a str,
+    },
+}
+
+/// Text that goes between the quotes of a label value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text<'a> {
+    /// Unescaped; escaped as it is written.
+    Raw(&'a str),
+    /// Already escaped (label values prepared at compile time).
+    Escaped(&'a str),
+}
+
+/// A sample value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    /// An unsigned integer (counters, bucket counts).
+    Unsigned(u64),
+    /// A signed integer (integer gauges).
+    Signed(i64),
+    /// A float.
+    Float(f64),
+}
+
+/// A metric family's name, type and HELP. Constructing one validates the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Family<'a> {
+    name: &'a str,
+    kind: Kind,
+    help: Help<'a>,
+}
+
+impl<'a> Family<'a> {
+    /// A family with a validated metric name.
+    pub fn new(name: &'a str, kind: Kind, help: Help<'a>) -> Result<Self, NameError> {
+        name::validate_metric_name(name)?;
+        Ok(Family { name, kind, help })
+    }
+
+    /// A family whose name the caller has already validated (the `#[metric]` macro).
+    #[doc(hidden)]
+    pub const fn prevalidated(name: &'a str, kind: Kind, help: Help<'a>) -> Self {
+        Family { name, kind, help }
+    }
+
+    /// The metric name as declared.
+    pub const fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The family's type.
+    pub const fn kind(&self) -> Kind {
+        self.kind
+    }
+}
+
+/// A label pair. Constructing one from strings validates the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label<'a> {
+    name: &'a str,
+    value: Text<'a>,
+}
+
+impl<'a> Label<'a> {
+    /// A label with a validated name and an unescaped value.
+    pub fn new(name: &'a str, value: &'a str) -> Result<Self, NameError> {
+        name::validate_label_name(name)?;
+        Ok(Label {
+            name,
+            value: Text::Raw(value),
+        })
+    }
+
+    /// A label whose name was validated and whose value was escaped ahead of time.
+    #[doc(hidden)]
+    pub const fn prevalidated(name: &'a str, value: Text<'a>) -> Self {
+        Label { name, value }
+    }
+}
+
+/// Writes one exposition into a buffer.
+#[derive(Debug)]
+pub struct Encoder<'a> {
+    out: &'a mut Vec<u8>,
+    format: Format,
+    namespace: &'a str,
+    const_labels: &'a [Label<'a>],
+}
+
+impl<'a> Encoder<'a> {
+    /// An encoder appending to `out`.
+    pub fn new(out: &'a mut Vec<u8>, format: Format) -> Self {
+        Encoder {
+            out,
+            format,
+            namespace: "",
+            const_labels: &[],
+        }
+    }
+
+    /// Prefixes every metric name with `prefix` (written as given, e.g. `"myapp_"`).
+    ///
+    /// The prefix must itself be a valid metric name start; [`Encoder::checked_namespace`]
+    /// validates it.
+    pub fn with_namespace(mut self, prefix: &'a str) -> Self {
+        self.namespace = prefix;
+        self
+    }
+
+    /// Validates `prefix` and sets it as with [`Encoder::with_namespace`].
+    pub fn checked_namespace(self, prefix: &'a str) -> Result<Self, NameError> {
+        if !prefix.is_empty() {
+            name::validate_metric_name(prefix)?;
+        }
+        Ok(self.with_namespace(prefix))
+    }
+
+    /// Adds these labels, first, to every sample.
+    pub fn with_const_labels(mut self, labels: &'a [Label<'a>]) -> Self {
+        self.const_labels = labels;
+        self
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Writes a family's `# HELP` and `# TYPE` lines and returns a writer for its samples.
+    pub fn family<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
+        let format = self.format;
+        let (base, counter_total) = match (family.kind, format) {
+            (Kind::Counter, Format::OpenMetrics) => (
+                family.name.strip_suffix("_total").unwrap_or(family.name),
+                true,
+            ),
+            _ => (family.name, false),
+        };
+        let out = &mut *self.out;
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(self.namespace.as_bytes());
+        out.extend_from_slice(base.as_bytes());
+        out.push(b' ');
+        match (family.help, format) {
+            (Help::Raw(help), Format::Text) => escape::help_text(out, help),
+            (Help::Raw(help), Format::OpenMetrics) => escape::help_openmetrics(out, help),
+            (Help::Escaped { text, .. }, Format::Text) => out.extend_from_slice(text.as_bytes()),
+            (Help::Escaped { openmetrics, .. }, Format::OpenMetrics) => {
+                out.extend_from_slice(openmetrics.as_bytes())
+            }
+        }
+        out.extend_from_slice(b"\n# TYPE ");
+        out.extend_from_slice(self.namespace.as_bytes());
+        out.extend_from_slice(base.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(family.kind.type_word(format).as_bytes());
+        out.push(b'\n');
+        FamilyEncoder {
+            encoder: self,
+            base,
+            counter_total,
+        }
+    }
+
+    /// Ends the exposition: `# EOF` in OpenMetrics, nothing in text 0.0.4.
+    pub fn finish(self) {
+        if self.format == Format::OpenMetrics {
+            self.out.extend_from_slice(b"# EOF\n");
+        }
+    }
+}
+
+/// Writes the samples of one family; see [`Encoder::family`].
+#[derive(Debug)]
+pub struct FamilyEncoder<'e, 'a> {
+    encoder: &'e mut Encoder<'a>,
+    base: &'e str,
+    counter_total: bool,
+}
+
+impl FamilyEncoder<'_, '_> {
+    /// The format being written.
+    pub fn format(&self) -> Format {
+        self.encoder.format
+    }
+
+    /// Writes one sample: the family name, then `suffix` (`""`, `"_bucket"`, `"_sum"`,
+    /// `"_count"`), the constant labels, `labels`, then `extra` (a histogram's `le`), and
+    /// the value.
+    pub fn sample(
+        &mut self,
+        suffix: &str,
+        labels: &[Label<'_>],
+        extra: Option<Label<'_>>,
+        value: Value,
+    ) {
+        let encoder = &mut *self.encoder;
+        let out = &mut *encoder.out;
+        out.extend_from_slice(encoder.namespace.as_bytes());
+        out.extend_from_slice(self.base.as_bytes());
+        if self.counter_total {
+            out.extend_from_slice(b"_total");
+        }
+        out.extend_from_slice(suffix.as_bytes());
+        let mut first = true;
+        for label in encoder
+            .const_labels
+            .iter()
+            .chain(labels)
+            .chain(extra.as_ref())
+        {
+            out.push(if first { b'{' } else { b',' });
+            first = false;
+            out.extend_from_slice(label.name.as_bytes());
+            out.extend_from_slice(b"=\"");
+            match label.value {
+                Text::Raw(value) => escape::label_value(out, value),
+                Text::Escaped(value) => out.extend_from_slice(value.as_bytes()),
+            }
+            out.push(b'"');
+        }
+        if !first {
+            out.push(b'}');
+        }
+        out.push(b' ');
+        match value {
+            Value::Unsigned(value) => number::write_u64(out, value),
+            Value::Signed(value) => number::write_i64(out, value),
+            Value::Float(value) => number::write_f64(out, value),
+        }
+        out.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(format: Format, write: impl FnOnce(&mut Encoder<'_>)) -> String {
+        let mut out = Vec::new();
+        let mut encoder = Encoder::new(&mut out, format);
+        write(&mut encoder);
+        encoder.finish();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn counter_in_both_formats() {
+        let family = Family::new("a_total", Kind::Counter, Help::Raw("say \"hi\"\\\n")).unwrap();
+        let write = |encoder: &mut Encoder<'_>| {
+            encoder
+                .family(&family)
+                .sample("", &[], None, Value::Unsigned(7))
+        };
+        assert_eq!(
+            render(Format::Text, write),
+            "# HELP a_total say \"hi\"\\\\\\n\n# TYPE a_total counter\na_total 7\n"
+        );
+        assert_eq!(
+            render(Format::OpenMetrics, write),
+            "# HELP a say \\\"hi\\\"\\\\\\n\n# TYPE a counter\na_total 7\n# EOF\n"
+        );
+    }
+
+    #[test]
+    fn namespace_const_labels_and_extra() {
+        let constant = [Label::new("env", "prod").unwrap()];
+        let labels = [Label::new("path", "/a\"b").unwrap()];
+        let family = Family::new("latency", Kind::Histogram, Help::Raw("x")).unwrap();
+        let text = {
+            let mut out = Vec::new();
+            let mut encoder = Encoder::new(&mut out, Format::Text)
+                .checked_namespace("app_")
+                .unwrap()
+                .with_const_labels(&constant);
+            let mut writer = encoder.family(&family);
+            writer.sample(
+                "_bucket",
+                &labels,
+                Some(Label::prevalidated("le", Text::Escaped("+Inf"))),
+                Value::Unsigned(1),
+            );
+            writer.sample("_sum", &labels, None, Value::Float(f64::NAN));
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            text,
+            "# HELP app_latency x\n# TYPE app_latency histogram\n\
+             app_latency_bucket{env=\"prod\",path=\"/a\\\"b\",le=\"+Inf\"} 1\n\
+             app_latency_sum{env=\"prod\",path=\"/a\\\"b\"} NaN\n"
+        );
+    }
+
+    #[test]
+    fn unknown_is_untyped_in_text() {
+        let family = Family::new("u", Kind::Unknown, Help::Raw("")).unwrap();
+        let write = |encoder: &mut Encoder<'_>| {
+            encoder
+                .family(&family)
+                .sample("", &[], None, Value::Signed(-1))
+        };
+        assert_eq!(render(Format::Text, write), "# HELP u \n# TYPE u untyped\nu -1\n");
+        assert_eq!(
+            render(Format::OpenMetrics, write),
+            "# HELP u \n# TYPE u unknown\nu -1\n# EOF\n"
+        );
+    }
+
+    #[test]
+    fn names_are_validated() {
+        assert!(Family::new("bad name", Kind::Gauge, Help::Raw("")).is_err());
+        assert!(Label::new("__x", "v").is_err());
+        let mut out = Vec::new();
+        assert!(Encoder::new(&mut out, Format::Text).checked_namespace("a:").is_err());
+    }
+}

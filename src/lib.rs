@@ -1,0 +1,85 @@
+//! Lock-free Prometheus metrics declared as statics and gathered by the linker.
+//!
+//! A metric is a `static` made of atomics. The [`metric`] attribute checks its name and HELP
+//! at compile time and adds it to one table that the linker assembles, so there is no
+//! registry, no registration call and no lock anywhere: updating a metric is one relaxed
+//! atomic operation, and a scrape walks the static table and formats numbers into a reused
+//! buffer without allocating.
+//!
+//! ```
+//! use promstatic::{metric, Counter, Gauge, FloatGauge};
+//!
+//! /// Requests served since start.
+//! #[metric]
+//! static HTTP_REQUESTS_TOTAL: Counter = Counter::new();
+//!
+//! /// Connections currently open.
+//! #[metric(name = "open_connections")]
+//! static OPEN: Gauge = Gauge::new();
+//!
+//! /// Fraction of the cache in use.
+//! #[metric]
+//! static CACHE_FILL_RATIO: FloatGauge = FloatGauge::new();
+//!
+//! HTTP_REQUESTS_TOTAL.inc();
+//! OPEN.set(3);
+//! CACHE_FILL_RATIO.set(0.5);
+//!
+//! let mut buf = Vec::new();
+//! promstatic::render_text(&mut buf);
+//! let text = String::from_utf8(buf).unwrap();
+//! let expected = "# HELP http_requests_total Requests served since start.\n# TYPE \
+//!     http_requests_total counter\nhttp_requests_total 1\n";
+//! assert!(text.contains(expected), "{text}");
+//! assert!(text.contains("open_connections 3\n"));
+//! assert!(text.contains("cache_fill_ratio 0.5\n"));
+//! ```
+//!
+//! Mistakes in a declaration are compile errors on the offending token:
+//!
+//! ```compile_fail
+//! use promstatic::{metric, Counter};
+//!
+//! /// Requests served.
+//! #[metric] // error: a counter's name must end in `_total`: use `requests_total`
+//! static REQUESTS: Counter = Counter::new();
+//! ```
+//!
+//! # Modules
+//!
+//! * [`table`]: the link-time table, rendering, and duplicate-name detection;
+//! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics;
+//! * [`name`]: the one validator for metric and label names.
+
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+
+mod counter;
+pub mod encode;
+mod gauge;
+pub mod name;
+pub mod table;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use crate::counter::Counter;
+pub use crate::encode::Format;
+pub use crate::gauge::{FloatGauge, Gauge};
+pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into, render_text};
+
+/// Declares a static as a metric and adds it to the static table.
+///
+/// ```text
+/// #[metric]                               name = the static's identifier in lower case
+/// #[metric(name = "open_connections")]    an explicit name
+/// #[metric(help = "…")]                   HELP, instead of the doc comment
+/// #[metric(crate = ::path::to::promstatic)]  where generated code finds this crate
+/// ```
+///
+/// HELP is the doc comment (its lines trimmed and joined with spaces) unless `help` is
+/// given; one of the two is required. A counter's name must end in `_total` and no other
+/// metric's may. Names match `[a-zA-Z_][a-zA-Z0-9_]*` and do not start with `__`.
+pub use promstatic_macros::metric;

@@ -1,0 +1,475 @@
+//! The static table: every `#[metric]` static in the binary, gathered by the linker.
+//!
+//! # How registration works
+//!
+//! `#[metric]` leaves the user's static untouched and adds one more static next to it: an
+//! [`Entry`] holding the metric's [`Descriptor`] (name, type, HELP escaped for both formats,
+//! declaration site) and a `&'static dyn Metric` pointing at the user's static. That entry is
+//! placed in a dedicated linker section through [`linkme`]'s distributed slice, and the linker
+//! concatenates the sections of every object file into one array. At run time the table is a
+//! plain `&'static [Entry]`: enumerating it takes no lock, allocates nothing, and needs no
+//! registration call, so a metric that was never touched is still exported at zero. Users do
+//! not depend on `linkme`; generated code reaches it through `promstatic::__private`.
+//!
+//! # Linker caveats
+//!
+//! * An object file that nothing references may be left out of the link, and its entries with
+//!   it: a library crate that *only* declares metrics, and whose items the binary never uses,
+//!   contributes nothing. Use something from the crate (any function or static), or
+//!   `use other_crate as _;` does **not** suffice on its own — reference an item.
+//! * With GNU ld or lld, `-z start-stop-gc` (lld's default since 13 when `--gc-sections` is
+//!   on) lets the linker drop sections that are only reached through `__start_`/`__stop_`
+//!   symbols. `linkme` marks its sections as retained (`#[used(linker)]`-style on supported
+//!   toolchains); if a custom linker setup still drops entries, link with
+//!   `-z nostart-stop-gc`.
+//! * Platforms: `linkme` supports Linux, macOS/iOS, Windows, the BSDs, illumos, and
+//!   `wasm32` only as documented by `linkme`; elsewhere the crate fails to build rather than
+//!   silently exporting nothing.
+//!
+//! # Order and duplicate names
+//!
+//! Link order is not something a user controls, so the first render sorts the table once by
+//! metric name, then by declaration site, and keeps that order (a leaked boxed index, published
+//! with one atomic pointer swap; a concurrent first render that loses the race frees its own
+//! copy — nobody waits). The same pass detects metrics whose names would collide in an
+//! exposition (the same name twice, or names such as `x` and `x_total`, or a histogram `x`
+//! and a gauge `x_count`, that produce the same family or sample names). Only the first by
+//! declaration order is exported; the rest are left out until renamed, an error is logged
+//! once, and [`check`] returns it.
+
+use std::fmt;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::encode::{Encoder, Family, Format, Help, Kind};
+
+/// What every metric type implements to be written by the encoder.
+///
+/// Implemented by the crate's metric types; the `#[metric]` attribute requires it of the
+/// static's type.
+pub trait Metric: Sync {
+    /// Writes this metric's family (HELP, TYPE and samples) with `descriptor`'s name and HELP.
+    fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>);
+}
+
+/// What `#[metric]` records about a declaration, prepared at compile time.
+#[derive(Debug)]
+pub struct Descriptor {
+    name: &'static str,
+    kind: Kind,
+    help_text: &'static str,
+    help_openmetrics: &'static str,
+    labels: &'static [&'static str],
+    module_path: &'static str,
+    file: &'static str,
+    line: u32,
+}
+
+impl Descriptor {
+    /// Used by generated code; the strings are validated and escaped by the macro.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        name: &'static str,
+        kind: Kind,
+        help_text: &'static str,
+        help_openmetrics: &'static str,
+        labels: &'static [&'static str],
+        module_path: &'static str,
+        file: &'static str,
+        line: u32,
+    ) -> Self {
+        Descriptor {
+            name,
+            kind,
+            help_text,
+            help_openmetrics,
+            labels,
+            module_path,
+            file,
+            line,
+        }
+    }
+
+    /// The metric name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The family type.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The label names of a family, in declaration order (empty for a plain metric).
+    pub fn labels(&self) -> &'static [&'static str] {
+        self.labels
+    }
+
+    /// The module that declared the static.
+    pub fn module_path(&self) -> &'static str {
+        self.module_path
+    }
+
+    /// The source file and line of the declaration.
+    pub fn location(&self) -> (&'static str, u32) {
+        (self.file, self.line)
+    }
+
+    /// The family header for the encoder, with HELP already escaped for both formats.
+    pub fn family(&self) -> Family<'static> {
+        Family::prevalidated(
+            self.name,
+            self.kind,
+            Help::Escaped {
+                text: self.help_text,
+                openmetrics: self.help_openmetrics,
+            },
+        )
+    }
+
+    fn site(&self) -> Site {
+        Site {
+            module_path: self.module_path,
+            file: self.file,
+            line: self.line,
+        }
+    }
+}
+
+/// One element of the static table.
+#[doc(hidden)]
+pub struct Entry {
+    descriptor: Descriptor,
+    metric: &'static dyn Metric,
+}
+
+impl Entry {
+    /// Used by generated code.
+    pub const fn new(descriptor: Descriptor, metric: &'static dyn Metric) -> Self {
+        Entry { descriptor, metric }
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("descriptor", &self.descriptor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The link-time table. Generated code adds to it; nothing else should.
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static METRICS: [Entry];
+
+/// Every declaration in the table, in link order, duplicates included.
+pub fn declarations() -> impl ExactSizeIterator<Item = &'static Descriptor> {
+    METRICS.iter().map(|entry| &entry.descriptor)
+}
+
+/// The declarations that are exported, in exposition order (duplicates left out).
+pub fn exported() -> impl Iterator<Item = &'static Descriptor> {
+    order()
+        .indices
+        .iter()
+        .filter_map(|&index| METRICS.get(index as usize))
+        .map(|entry| &entry.descriptor)
+}
+
+/// Writes every exported metric as one exposition in `format`, appending to `out`.
+///
+/// After the first call, rendering into a buffer that kept its capacity does not allocate.
+pub fn render(out: &mut Vec<u8>, format: Format) {
+    let mut encoder = Encoder::new(out, format);
+    render_into(&mut encoder);
+    encoder.finish();
+}
+
+/// [`render`] in the Prometheus text format 0.0.4.
+///
+/// ```
+/// use promstatic::{metric, Counter};
+///
+/// /// Widgets made.
+/// #[metric]
+/// static WIDGETS_TOTAL: Counter = Counter::new();
+///
+/// WIDGETS_TOTAL.inc();
+/// let mut out = Vec::new();
+/// promstatic::render_text(&mut out);
+/// let text = String::from_utf8(out).unwrap();
+/// assert!(text.contains("# TYPE widgets_total counter\nwidgets_total 1\n"));
+/// ```
+pub fn render_text(out: &mut Vec<u8>) {
+    render(out, Format::Text);
+}
+
+/// Writes every exported metric's family into `encoder` without ending the exposition, so a
+/// caller can add families of its own before [`Encoder::finish`].
+pub fn render_into(encoder: &mut Encoder<'_>) {
+    for &index in order().indices.iter() {
+        if let Some(entry) = METRICS.get(index as usize) {
+            entry.metric.encode(&entry.descriptor, encoder);
+        }
+    }
+}
+
+/// Checks the table for metric names that collide; see the module docs.
+pub fn check() -> Result<(), DuplicateMetricNames> {
+    let order = order();
+    if order.duplicates.is_empty() {
+        return Ok(());
+    }
+    Err(DuplicateMetricNames {
+        collisions: order
+            .duplicates
+            .iter()
+            .filter_map(|&(kept, dropped)| {
+                let kept = &METRICS.get(kept as usize)?.descriptor;
+                let dropped = &METRICS.get(dropped as usize)?.descriptor;
+                Some(Collision {
+                    kept_name: kept.name,
+                    kept: kept.site(),
+                    dropped_name: dropped.name,
+                    dropped: dropped.site(),
+                })
+            })
+            .collect(),
+    })
+}
+
+/// Where a metric was declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Site {
+    /// `module_path!()` of the declaration.
+    pub module_path: &'static str,
+    /// `file!()` of the declaration.
+    pub file: &'static str,
+    /// `line!()` of the declaration.
+    pub line: u32,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}:{})", self.module_path, self.file, self.line)
+    }
+}
+
+/// Two declarations whose names collide in an exposition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collision {
+    /// The name of the declaration that is exported.
+    pub kept_name: &'static str,
+    /// Where it is declared.
+    pub kept: Site,
+    /// The name of the declaration that is left out.
+    pub dropped_name: &'static str,
+    /// Where it is declared.
+    pub dropped: Site,
+}
+
+/// The error of [`check`]: metrics left out of every exposition because their names collide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateMetricNames {
+    /// Each collision, in exposition order.
+    pub collisions: Vec<Collision>,
+}
+
+impl fmt::Display for DuplicateMetricNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (number, collision) in self.collisions.iter().enumerate() {
+            if number > 0 {
+                f.write_str("; ")?;
+            }
+            if collision.kept_name == collision.dropped_name {
+                write!(f, "metric `{}` is declared twice", collision.kept_name)?;
+            } else {
+                write!(
+                    f,
+                    "metrics `{}` and `{}` produce the same series names",
+                    collision.kept_name, collision.dropped_name
+                )?;
+            }
+            write!(
+                f,
+                ": at {} (exported) and at {} (left out of every scrape); rename one of them",
+                collision.kept, collision.dropped
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DuplicateMetricNames {}
+
+/// The exposition order and the collisions, computed once.
+#[derive(Debug)]
+struct Order {
+    indices: Box<[u32]>,
+    duplicates: Box<[(u32, u32)]>,
+}
+
+static ORDER: AtomicPtr<Order> = AtomicPtr::new(std::ptr::null_mut());
+
+fn order() -> &'static Order {
+    // Acquire pairs with the release in `build_order`: it makes the boxed `Order` visible.
+    let published = ORDER.load(Ordering::Acquire);
+    if published.is_null() {
+        return build_order();
+    }
+    // SAFETY: a non-null ORDER was produced by `Box::into_raw` in `build_order`, published
+    // once with a successful compare-exchange, and is never freed or written again, so it is
+    // a valid `&'static Order`.
+    unsafe { &*published }
+}
+
+#[cold]
+#[inline(never)]
+fn build_order() -> &'static Order {
+    let built = Box::into_raw(Box::new(Order::compute(&METRICS)));
+    match ORDER.compare_exchange(
+        std::ptr::null_mut(),
+        built,
+        // Release publishes the fully built `Order` to the acquire loads in `order`.
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => {
+            // SAFETY: `built` came from `Box::into_raw` above and now belongs to ORDER,
+            // which never frees it.
+            let order = unsafe { &*built };
+            // Log the collisions once, from the thread whose order was published.
+            if let Err(error) = check() {
+                log::error!(target: "promstatic", "{error}");
+            }
+            order
+        }
+        Err(winner) => {
+            // SAFETY: `built` came from `Box::into_raw` above and was not published, so this
+            // thread still owns it.
+            drop(unsafe { Box::from_raw(built) });
+            // SAFETY: `winner` is the published pointer; see `order`.
+            unsafe { &*winner }
+        }
+    }
+}
+
+impl Order {
+    fn compute(entries: &[Entry]) -> Order {
+        let descriptors: Vec<&Descriptor> = entries.iter().map(|entry| &entry.descriptor).collect();
+        compute_order(&descriptors)
+    }
+}
+
+/// Sorts by name then declaration site, and finds declarations whose exposition names collide
+/// with an earlier one's. Separate from the global table so it can be tested directly.
+fn compute_order(descriptors: &[&Descriptor]) -> Order {
+    let mut sorted: Vec<u32> = (0..descriptors.len() as u32).collect();
+    let key = |index: &u32| {
+        let descriptor = descriptors[*index as usize];
+        (
+            descriptor.name,
+            descriptor.module_path,
+            descriptor.file,
+            descriptor.line,
+        )
+    };
+    sorted.sort_by_key(key);
+
+    // Every name an entry puts into an exposition, in either format.
+    let mut claims: Vec<(String, u32)> = Vec::new();
+    for &index in &sorted {
+        let descriptor = descriptors[index as usize];
+        let name = descriptor.name;
+        let base = match descriptor.kind {
+            Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
+        claims.push((base.to_owned(), index));
+        match descriptor.kind {
+            Kind::Counter => claims.push((format!("{base}_total"), index)),
+            Kind::Histogram => {
+                for suffix in ["_bucket", "_sum", "_count"] {
+                    claims.push((format!("{base}{suffix}"), index));
+                }
+            }
+            Kind::Gauge | Kind::Unknown => {}
+        }
+    }
+    // Positions in `sorted` decide who came first.
+    let mut rank = vec![0u32; descriptors.len()];
+    for (position, &index) in sorted.iter().enumerate() {
+        rank[index as usize] = position as u32;
+    }
+    claims.sort_by(|a, b| a.0.cmp(&b.0).then(rank[a.1 as usize].cmp(&rank[b.1 as usize])));
+
+    let mut dropped = vec![false; descriptors.len()];
+    let mut duplicates = Vec::new();
+    for window in claims.windows(2) {
+        let (first, second) = (&window[0], &window[1]);
+        if first.0 == second.0 && first.1 != second.1 {
+            // Keep the earlier declaration unless it is itself dropped; then keep looking.
+            let (kept, lost) = if rank[first.1 as usize] < rank[second.1 as usize] {
+                (first.1, second.1)
+            } else {
+                (second.1, first.1)
+            };
+            if !dropped[kept as usize] && !dropped[lost as usize] {
+                dropped[lost as usize] = true;
+                duplicates.push((kept, lost));
+            }
+        }
+    }
+    duplicates.sort_by_key(|&(_, lost)| rank[lost as usize]);
+    let indices: Vec<u32> = sorted
+        .into_iter()
+        .filter(|&index| !dropped[index as usize])
+        .collect();
+    Order {
+        indices: indices.into_boxed_slice(),
+        duplicates: duplicates.into_boxed_slice(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn descriptor(name: &'static str, kind: Kind, line: u32) -> Descriptor {
+        Descriptor::new(name, kind, "h", "h", &[], "tests", "table.rs", line)
+    }
+
+    fn names(order: &Order, descriptors: &[&Descriptor]) -> Vec<&'static str> {
+        order
+            .indices
+            .iter()
+            .map(|&i| descriptors[i as usize].name)
+            .collect()
+    }
+
+    #[test]
+    fn sorted_by_name_and_duplicates_dropped_after_the_first() {
+        let a = descriptor("b_total", Kind::Counter, 30);
+        let b = descriptor("a", Kind::Gauge, 20);
+        let c = descriptor("b_total", Kind::Counter, 10);
+        let list = [&a, &b, &c];
+        let order = compute_order(&list);
+        assert_eq!(names(&order, &list), ["a", "b_total"]);
+        // The kept one is the earlier declaration (line 10), index 2.
+        assert_eq!(&*order.duplicates, &[(2, 0)]);
+    }
+
+    #[test]
+    fn names_that_collide_through_suffixes() {
+        let counter = descriptor("x_total", Kind::Counter, 1);
+        let gauge = descriptor("x", Kind::Gauge, 2);
+        let histogram = descriptor("h", Kind::Histogram, 3);
+        let count = descriptor("h_count", Kind::Gauge, 4);
+        let fine = descriptor("h_counts", Kind::Gauge, 5);
+        let list = [&counter, &gauge, &histogram, &count, &fine];
+        let order = compute_order(&list);
+        assert_eq!(names(&order, &list), ["h", "h_counts", "x"]);
+        assert_eq!(order.duplicates.len(), 2);
+    }
+}
