@@ -49,7 +49,9 @@
 //!
 //! * [`table`]: the link-time table, rendering, and duplicate-name detection;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics;
-//! * [`name`]: the one validator for metric and label names.
+//! * [`name`]: the one validator for metric and label names;
+//! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -57,8 +59,12 @@
 
 mod counter;
 pub mod encode;
+#[cfg(feature = "exporter")]
+pub mod exporter;
 mod gauge;
 pub mod name;
+#[cfg(all(target_os = "linux", feature = "exporter"))]
+mod process;
 pub mod table;
 
 #[doc(hidden)]
