@@ -402,7 +402,10 @@ fn compute_order(descriptors: &[&Descriptor]) -> Order {
     for (position, &index) in sorted.iter().enumerate() {
         rank[index as usize] = position as u32;
     }
-    claims.sort_by(|a, b| a.0.cmp(&b.0).then(rank[a.1 as usize].cmp(&rank[b.1 as usize])));
+    claims.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(rank[a.1 as usize].cmp(&rank[b.1 as usize]))
+    });
 
     let mut dropped = vec![false; descriptors.len()];
     let mut duplicates = Vec::new();
