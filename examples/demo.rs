@@ -219,7 +219,7 @@ fn fake_requests(worker: u64, stop: &AtomicBool) {
         // "Work": a few milliseconds, varying by request.
         thread::sleep(Duration::from_millis(5 + (request + worker) % 20));
         DEMO_REQUESTS_TOTAL.inc();
-        if (request + worker) % 97 == 0 {
+        if (request + worker).is_multiple_of(97) {
             DEMO_ERRORS_TOTAL.inc();
         }
         DEMO_LAST_REQUEST_SECONDS.set(started.elapsed().as_secs_f64());
