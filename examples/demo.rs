@@ -106,6 +106,14 @@ fn main() -> ExitCode {
         }
     };
 
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("cannot install the SIGINT/SIGTERM handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
     // The exporter: its own thread, so this program needs no async code of its own.
     let exporter = Exporter::new().build_info("demo", env!("CARGO_PKG_VERSION"));
     let handle = start(exporter, &options);
@@ -122,7 +130,7 @@ fn main() -> ExitCode {
         })
         .collect();
 
-    wait_for_signal();
+    signals.wait();
 
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
@@ -228,38 +236,63 @@ fn fake_requests(worker: u64, stop: &AtomicBool) {
     }
 }
 
-/// Blocks until SIGINT (Ctrl-C) or SIGTERM.
-fn wait_for_signal() {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot wait for signals ({error}); stopping");
-            return;
-        }
-    };
-    runtime.block_on(async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut terminate) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = terminate.recv() => {}
-                    }
-                }
-                Err(error) => {
-                    eprintln!("cannot listen for SIGTERM ({error}); Ctrl-C still works");
-                    let _ = tokio::signal::ctrl_c().await;
-                }
+/// SIGINT (Ctrl-C) and SIGTERM handlers, installed before the URL is announced so that a
+/// signal sent right after it is never missed.
+#[cfg(unix)]
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        // Registering needs the runtime's signal driver.
+        let _context = runtime.enter();
+        let interrupt = signal(SignalKind::interrupt())?;
+        let terminate = signal(SignalKind::terminate())?;
+        drop(_context);
+        Ok(Signals {
+            runtime,
+            interrupt,
+            terminate,
+        })
+    }
+
+    /// Blocks until one of the signals arrives.
+    fn wait(mut self) {
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
             }
-        }
-        #[cfg(not(unix))]
-        {
+        });
+    }
+}
+
+/// Elsewhere: Ctrl-C only.
+#[cfg(not(unix))]
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+}
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Signals { runtime })
+    }
+
+    fn wait(self) {
+        self.runtime.block_on(async {
             let _ = tokio::signal::ctrl_c().await;
-        }
-    });
+        });
+    }
 }

@@ -145,3 +145,124 @@ pub fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
 pub const PROMETHEUS_2_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 pub const PROMETHEUS_2_49_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 pub const PROMETHEUS_3_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+
+/// The path of an external tool, or `None` after printing why the test is skipped. Under
+/// `PROMSTATIC_REQUIRE_TOOLS=1` (CI) a missing tool fails the test instead.
+pub fn require_tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|directory| directory.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        let required = std::env::var("PROMSTATIC_REQUIRE_TOOLS").is_ok_and(|value| value == "1");
+        assert!(
+            !required,
+            "`{name}` is not installed and PROMSTATIC_REQUIRE_TOOLS=1; install the Debian \
+             package `prometheus`"
+        );
+        println!("skipped: `{name}` is not on PATH (install the Debian package `prometheus`)");
+    }
+    found
+}
+
+/// The demo example's binary, built if `cargo test` did not build it already.
+pub fn demo_binary() -> std::path::PathBuf {
+    let executable = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/<profile>/examples/demo
+    let profile = executable.parent().unwrap().parent().unwrap();
+    let demo = profile
+        .join("examples")
+        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
+    if !demo.is_file() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--example", "demo"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    demo
+}
+
+/// A child process that is killed (by its pid, through `Child::kill`) if the test ends early.
+pub struct Spawned {
+    pub child: std::process::Child,
+}
+
+impl Spawned {
+    /// Sends SIGTERM and waits up to `within` for the exit status.
+    #[cfg(unix)]
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: `kill` has no memory preconditions; the pid is our own child, not yet reaped.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Starts the demo with `arguments`; stdout and stderr are piped.
+pub fn spawn_demo(arguments: &[&str]) -> Spawned {
+    let child = std::process::Command::new(demo_binary())
+        .args(arguments)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    Spawned { child }
+}
+
+/// Reads the demo's first stdout line and returns the address in its URL.
+pub fn demo_address(demo: &mut Spawned) -> SocketAddr {
+    // Byte by byte, so nothing after the line is consumed (tests check what follows).
+    let stdout = demo.child.stdout.as_mut().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8(line).unwrap();
+    let start = line.find("http://").expect("a URL on the line") + "http://".len();
+    let end = line[start..].find("/metrics").unwrap() + start;
+    line[start..end].parse().unwrap()
+}
+
+/// A fresh empty directory under the system temp dir, removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let path =
+            std::env::temp_dir().join(format!("promstatic-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
