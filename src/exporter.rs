@@ -239,32 +239,37 @@ impl Exporter {
         let Some(parts) = parts else {
             return Ok(handle);
         };
+        // The runtime and the socket's registration are set up here, before `start` returns,
+        // so the state it reports is already final for these steps (they need descriptors,
+        // which a busy host may have run out of).
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                parts.fail(format!("cannot create its tokio runtime: {error}"));
+                return Ok(handle);
+            }
+        };
+        let server = {
+            let _context = runtime.enter();
+            parts.register()
+        };
+        let Some(server) = server else {
+            return Ok(handle);
+        };
         let state = Arc::clone(&handle.state);
         let spawned = std::thread::Builder::new()
             .name("promstatic-exporter".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_io()
-                    .enable_time()
-                    .build();
-                match runtime {
-                    Ok(runtime) => runtime.block_on(parts.run()),
-                    Err(error) => {
-                        let reason = format!(
-                            "metrics endpoint disabled: cannot create its tokio runtime: {error}"
-                        );
-                        log::error!(target: "promstatic", "{reason}");
-                        state.set(ListenerState::Disabled { reason });
-                        parts.closed();
-                    }
-                }
-            });
+            .spawn(move || runtime.block_on(server.run()));
         match spawned {
             Ok(thread) => handle.thread = Some(thread),
             Err(error) => {
                 let reason = format!("metrics endpoint disabled: cannot start its thread: {error}");
                 log::error!(target: "promstatic", "{reason}");
-                handle.state.set(ListenerState::Disabled { reason });
+                state.set(ListenerState::Disabled { reason });
             }
         }
         Ok(handle)
@@ -285,8 +290,8 @@ impl Exporter {
     > {
         let (handle, parts) = self.prepare()?;
         Ok((handle, async move {
-            if let Some(parts) = parts {
-                parts.run().await;
+            if let Some(server) = parts.and_then(server::Parts::register) {
+                server.run().await;
             }
         }))
     }

@@ -32,33 +32,59 @@ pub(crate) struct Parts {
 const BACKOFF_FIRST: Duration = Duration::from_millis(10);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// The server once its socket is registered with the runtime.
+#[derive(Debug)]
+pub(crate) struct Server {
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    shutdown: watch::Receiver<bool>,
+    closed: SyncSender<()>,
+    state: Arc<StateCell>,
+}
+
 impl Parts {
-    /// Reports the socket closed (used when the server never starts).
-    pub(crate) fn closed(self) {
-        let _ = self.closed.try_send(());
+    /// Reports that the server cannot run, and why.
+    pub(crate) fn fail(self, what: String) {
+        disable(&self.state, &self.closed, what);
     }
 
+    /// Registers the socket with the current tokio runtime (call inside its context).
+    pub(crate) fn register(self) -> Option<Server> {
+        match TcpListener::from_std(self.listener) {
+            Ok(listener) => Some(Server {
+                shared: self.shared,
+                listener,
+                shutdown: self.shutdown,
+                closed: self.closed,
+                state: self.state,
+            }),
+            Err(error) => {
+                let what = format!("cannot register its socket with tokio: {error}");
+                disable(&self.state, &self.closed, what);
+                None
+            }
+        }
+    }
+}
+
+/// Logs why the server does not run, reports it in the state, and releases `shutdown`.
+fn disable(state: &StateCell, closed: &SyncSender<()>, what: String) {
+    let reason = format!("metrics endpoint disabled: {what}");
+    log::error!(target: "promstatic", "{reason}");
+    state.set(ListenerState::Disabled { reason });
+    let _ = closed.try_send(());
+}
+
+impl Server {
     /// Serves until shutdown is signalled, then drains.
     pub(crate) async fn run(self) {
-        let Parts {
+        let Server {
             shared,
             listener,
             mut shutdown,
             closed,
             state,
         } = self;
-        let listener = match TcpListener::from_std(listener) {
-            Ok(listener) => listener,
-            Err(error) => {
-                let reason = format!(
-                    "metrics endpoint disabled: cannot register its socket with tokio: {error}"
-                );
-                log::error!(target: "promstatic", "{reason}");
-                state.set(ListenerState::Disabled { reason });
-                let _ = closed.try_send(());
-                return;
-            }
-        };
         let epoch = Instant::now();
         let mut backoff: Option<Duration> = None;
         loop {
