@@ -170,3 +170,59 @@ fn concurrent_scrapes_all_complete() {
     assert!(text.contains("\npromstatic_scrapes_total 201\n"), "{text}");
     handle.shutdown();
 }
+
+#[test]
+fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
+    use std::io::Read;
+    // Long constant labels make the exposition far larger than the socket buffers (~13 MB),
+    // so the response cannot be written while the client does not read.
+    let value = "v".repeat(60_000);
+    let mut exporter = Exporter::new()
+        .response_timeout(Duration::from_millis(500))
+        .process_metrics(false);
+    for index in 0..16 {
+        exporter = exporter.const_label(&format!("label_{index}"), &value);
+    }
+    let (handle, address) = start(exporter);
+    let mut stalled = connect(address);
+    stalled
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    // While it stalls, others are served.
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    assert_eq!(request(address, "GET", "/health", &[]).status, 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // Well past the response timeout, the stalled connection has been closed: reading now
+    // yields what the kernel had buffered, then the end, short of the announced length.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut received = Vec::new();
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let ended = stalled.read_to_end(&mut received);
+    assert!(
+        ended.is_ok()
+            || ended
+                .as_ref()
+                .is_err_and(|error| error.kind() == std::io::ErrorKind::ConnectionReset),
+        "the connection was not closed: {ended:?}"
+    );
+    let head_end = received
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap();
+    let head = String::from_utf8_lossy(&received[..head_end]).to_lowercase();
+    let announced: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = received.len() - head_end - 4;
+    assert!(
+        body < announced,
+        "received the whole body ({body} of {announced})"
+    );
+    handle.shutdown();
+}

@@ -172,7 +172,7 @@ impl MetricsService {
         self.encode_build_info(&mut encoder);
         let stats = &shared.stats;
         let previous_nanos = stats.last_encode_nanos.load(Ordering::Relaxed);
-        let families: [(&str, Kind, &str, Value); 4] = [
+        let families: [(&str, Kind, &str, Value); 5] = [
             (
                 "promstatic_scrapes_total",
                 Kind::Counter,
@@ -196,6 +196,12 @@ impl MetricsService {
                 Kind::Counter,
                 "Attempts to bind the exporter's listening socket.",
                 Value::Unsigned(stats.bind_attempts.load(Ordering::Relaxed)),
+            ),
+            (
+                "promstatic_rejected_connections_total",
+                Kind::Counter,
+                "Connections closed at once because the connection limit was reached.",
+                Value::Unsigned(stats.rejected_connections.load(Ordering::Relaxed)),
             ),
         ];
         for (name, kind, help, value) in families {
@@ -279,6 +285,7 @@ mod tests {
             "promstatic_scrape_encode_seconds_total",
             "promstatic_last_scrape_encode_seconds",
             "promstatic_bind_attempts_total",
+            "promstatic_rejected_connections_total",
             "promstatic_build_info",
         ] {
             validate_metric_name(name).unwrap();
