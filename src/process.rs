@@ -212,7 +212,8 @@ fn open_fds() -> Option<u64> {
         if read == 0 {
             break true;
         }
-        entries += count_entries(&buffer[..read as usize]);
+        let filled = usize::try_from(read).unwrap_or(0);
+        entries += count_entries(buffer.get(..filled).unwrap_or_default());
     };
     // SAFETY: `directory` is open and owned here; it is closed exactly once.
     unsafe { libc::close(directory) };
