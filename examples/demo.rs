@@ -180,7 +180,7 @@ fn start(exporter: Exporter, options: &Options) -> Option<ExporterHandle> {
     None
 }
 
-/// Prints the one stdout line, and writes the port file and file_sd targets if asked.
+/// Writes the port file and file_sd targets if asked, then prints the one stdout line.
 fn announce(address: SocketAddr, options: &Options) {
     // An unspecified address (0.0.0.0, ::) is reachable on loopback; name that in the URL.
     let mut reachable = address;
@@ -190,13 +190,10 @@ fn announce(address: SocketAddr, options: &Options) {
             SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
         });
     }
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "serving metrics at http://{reachable}/metrics");
-    let _ = stdout.flush();
-    if let Some(path) = &options.port_file {
-        if let Err(error) = write_atomically(path, &format!("{}\n", address.port())) {
-            eprintln!("cannot write the port file {}: {error}", path.display());
-        }
+    if let Some(path) = &options.port_file
+        && let Err(error) = write_atomically(path, &format!("{}\n", address.port()))
+    {
+        eprintln!("cannot write the port file {}: {error}", path.display());
     }
     if let Some(path) = &options.file_sd {
         let targets = format!(
@@ -209,6 +206,10 @@ fn announce(address: SocketAddr, options: &Options) {
             );
         }
     }
+    // Last, so that whoever waits for this line finds the files in place.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "serving metrics at http://{reachable}/metrics");
+    let _ = stdout.flush();
 }
 
 /// Writes via a temporary file and a rename, so a reader never sees half a file.

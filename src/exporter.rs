@@ -301,18 +301,15 @@ impl Exporter {
         shared.stats.bind_attempts.fetch_add(1, Ordering::Relaxed);
         let binding = bind::open(shared.config.address);
         let state = Arc::new(StateCell::new(binding.state));
-        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let (closed_tx, closed_rx) = mpsc::sync_channel(1);
         let parts = binding.listener.map(|listener| server::Parts {
             shared: Arc::clone(&shared),
             listener,
-            shutdown: shutdown_rx,
             closed: closed_tx,
             state: Arc::clone(&state),
         });
         let handle = ExporterHandle {
             state,
-            shutdown,
             closed: closed_rx,
             thread: None,
             _shared: shared,
@@ -378,7 +375,6 @@ impl StateCell {
 #[derive(Debug)]
 pub struct ExporterHandle {
     state: Arc<StateCell>,
-    shutdown: tokio::sync::watch::Sender<bool>,
     closed: mpsc::Receiver<()>,
     thread: Option<JoinHandle<()>>,
     _shared: Arc<Shared>,
@@ -402,8 +398,7 @@ impl ExporterHandle {
     /// in-flight scrapes finish. For the [`Exporter::into_future`] form, await the future's
     /// task after this.
     pub fn signal_shutdown(&self) {
-        // `send_replace` stores the value even if every receiver is gone.
-        self.shutdown.send_replace(true);
+        self._shared.shutdown.request();
     }
 
     /// Stops the server: closes the listening socket at once (the port can be bound again as
@@ -413,12 +408,18 @@ impl ExporterHandle {
     /// [`ExporterHandle::signal_shutdown`] there.
     pub fn shutdown(mut self) {
         self.signal_shutdown();
-        // The server sends once it has dropped the socket; an error means it already ended.
-        let _ = self.closed.recv();
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                log::error!(target: "promstatic", "the exporter thread panicked");
-            }
+        // The server sends once it has dropped the socket (at once: the accept loop watches
+        // for shutdown); an error means it already ended. The bound keeps a future that was
+        // never polled from hanging the caller.
+        if let Err(mpsc::RecvTimeoutError::Timeout) =
+            self.closed.recv_timeout(Duration::from_secs(10))
+        {
+            log::warn!(target: "promstatic", "the exporter did not confirm its shutdown in 10 s");
+        }
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            log::error!(target: "promstatic", "the exporter thread panicked");
         }
     }
 }
@@ -506,6 +507,33 @@ pub(crate) struct Shared {
     pub(crate) stats: Stats,
     pub(crate) pool: pool::Pool,
     pub(crate) active_connections: std::sync::atomic::AtomicUsize,
+    pub(crate) shutdown: Shutdown,
+}
+
+/// The shutdown request: a flag every connection checks with one atomic load whenever it
+/// runs, and a `Notify` that wakes the ones waiting on their sockets. A connection registers
+/// with the `Notify` once (tokio guards its waiter list with a mutex), not per request.
+#[derive(Debug, Default)]
+pub(crate) struct Shutdown {
+    requested: std::sync::atomic::AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+impl Shutdown {
+    pub(crate) fn request(&self) {
+        // Release pairs with the acquire in `is_requested`, before the wake-up it causes.
+        self.requested.store(true, Ordering::Release);
+        self.wake.notify_waiters();
+    }
+
+    pub(crate) fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::Acquire)
+    }
+
+    /// A future that completes on `request` (register it before checking the flag).
+    pub(crate) fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
+    }
 }
 
 impl pool::HasPool for Shared {
@@ -562,6 +590,7 @@ impl Shared {
             stats: Stats::default(),
             pool: pool::Pool::new(),
             active_connections: std::sync::atomic::AtomicUsize::new(0),
+            shutdown: Shutdown::default(),
         })
     }
 }

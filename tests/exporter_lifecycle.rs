@@ -195,3 +195,11 @@ fn the_service_mounts_on_a_hosts_own_server() {
     assert_eq!(response.status, 200);
     assert!(response.text().contains("promstatic_scrapes_total 1\n"));
 }
+
+#[test]
+fn dropping_the_handle_leaves_the_exporter_running() {
+    let (handle, address) = start(Exporter::new());
+    drop(handle);
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(request(address, "GET", "/health", &[]).status, 200);
+}

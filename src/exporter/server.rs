@@ -12,7 +12,6 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::respond::MetricsService;
@@ -23,7 +22,6 @@ use super::{ListenerState, Shared, StateCell};
 pub(crate) struct Parts {
     pub(crate) shared: Arc<Shared>,
     pub(crate) listener: std::net::TcpListener,
-    pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) closed: SyncSender<()>,
     pub(crate) state: Arc<StateCell>,
 }
@@ -37,7 +35,6 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 pub(crate) struct Server {
     shared: Arc<Shared>,
     listener: TcpListener,
-    shutdown: watch::Receiver<bool>,
     closed: SyncSender<()>,
     state: Arc<StateCell>,
 }
@@ -54,7 +51,6 @@ impl Parts {
             Ok(listener) => Some(Server {
                 shared: self.shared,
                 listener,
-                shutdown: self.shutdown,
                 closed: self.closed,
                 state: self.state,
             }),
@@ -81,19 +77,21 @@ impl Server {
         let Server {
             shared,
             listener,
-            mut shutdown,
             closed,
             state,
         } = self;
         let epoch = Instant::now();
         let mut backoff: Option<Duration> = None;
+        let shutdown = shared.shutdown.notified();
+        tokio::pin!(shutdown);
+        shutdown.as_mut().enable();
         loop {
-            if *shutdown.borrow_and_update() {
+            if shared.shutdown.is_requested() {
                 break;
             }
             let accepted = tokio::select! {
                 biased;
-                _ = shutdown.changed() => break,
+                () = shutdown.as_mut() => break,
                 accepted = listener.accept() => accepted,
             };
             match accepted {
@@ -113,8 +111,7 @@ impl Server {
                         drop(stream);
                         continue;
                     }
-                    let connection =
-                        serve_connection(Arc::clone(&shared), stream, shutdown.clone(), epoch);
+                    let connection = serve_connection(Arc::clone(&shared), stream, epoch);
                     tokio::spawn(connection);
                 }
                 Err(error) => {
@@ -131,7 +128,7 @@ impl Server {
                     backoff = Some(pause);
                     tokio::select! {
                         biased;
-                        _ = shutdown.changed() => break,
+                        () = shutdown.as_mut() => break,
                         () = tokio::time::sleep(pause) => {}
                     }
                 }
@@ -180,8 +177,6 @@ struct Watch {
     phase: AtomicU8,
     since: AtomicU64,
     epoch: Instant,
-    /// Wakes the watchdog so it re-arms its timer for the new phase.
-    changed: tokio::sync::Notify,
 }
 
 impl Watch {
@@ -192,7 +187,6 @@ impl Watch {
     fn enter(&self, phase: u8) {
         self.phase.store(phase, Ordering::Relaxed);
         self.since.store(self.now(), Ordering::Relaxed);
-        self.changed.notify_one();
     }
 
     /// When the current phase runs out of time.
@@ -206,20 +200,14 @@ impl Watch {
     }
 }
 
-async fn serve_connection(
-    shared: Arc<Shared>,
-    stream: TcpStream,
-    mut shutdown: watch::Receiver<bool>,
-    epoch: Instant,
-) {
+async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, epoch: Instant) {
     let _ = stream.set_nodelay(true);
+    // A new connection is waiting for its first request head.
     let watch = Arc::new(Watch {
         phase: AtomicU8::new(READING_HEAD),
         since: AtomicU64::new(0),
         epoch,
-        changed: tokio::sync::Notify::new(),
     });
-    // A new connection is waiting for its first request head.
     watch.enter(READING_HEAD);
     let limits = shared.config.limits;
     let io = TokioIo::new(Watched {
@@ -239,31 +227,52 @@ async fn serve_connection(
         .max_header_size(limits.max_header_bytes);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
+    let shutdown = shared.shutdown.notified();
+    tokio::pin!(shutdown);
+    let mut registered: Option<std::task::Waker> = None;
     let mut draining = false;
-    loop {
-        let deadline = watch.deadline(&limits);
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(error) = result {
-                    log::debug!(target: "promstatic", "connection ended: {error}");
-                }
-                break;
+    let timer = tokio::time::sleep_until(watch.deadline(&limits));
+    tokio::pin!(timer);
+    // One future for the connection and its watchdog. The phase only changes while
+    // `connection` is polled (in the IO wrapper and the service), so re-reading the deadline
+    // right after polling it always sees the current phase: no wake-up channel is needed.
+    let outcome = std::future::poll_fn(|context| {
+        if !draining {
+            if !registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(context.waker()))
+            {
+                // Registers this task's waker; a tokio task keeps its waker, so this runs
+                // once per connection and requests never touch the Notify's lock.
+                let _ = shutdown.as_mut().poll(context);
+                registered = Some(context.waker().clone());
             }
-            changed = shutdown.changed(), if !draining => {
-                // A closed channel means the server is gone: drain as for a shutdown.
-                let _ = changed;
+            if shared.shutdown.is_requested() {
                 draining = true;
                 connection.as_mut().graceful_shutdown();
             }
-            () = watch.changed.notified() => {}
-            () = tokio::time::sleep_until(deadline) => {
-                // Re-check: the phase may have moved on since the deadline was computed.
-                if watch.deadline(&limits) <= Instant::now() {
-                    log::debug!(target: "promstatic", "closing a connection that ran out of time");
-                    break;
-                }
+        }
+        if let Poll::Ready(result) = connection.as_mut().poll(context) {
+            return Poll::Ready(result.map_err(Some));
+        }
+        loop {
+            let deadline = watch.deadline(&limits);
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
+            if timer.as_mut().poll(context).is_pending() {
+                return Poll::Pending;
+            }
+            if watch.deadline(&limits) <= Instant::now() {
+                return Poll::Ready(Err(None));
             }
         }
+    })
+    .await;
+    match outcome {
+        Ok(()) => {}
+        Err(Some(error)) => log::debug!(target: "promstatic", "connection ended: {error}"),
+        Err(None) => log::debug!(target: "promstatic", "closed a connection that ran out of time"),
     }
     shared.active_connections.fetch_sub(1, Ordering::Relaxed);
 }
