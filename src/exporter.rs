@@ -329,7 +329,14 @@ pub enum ListenerState {
         /// The address actually bound (the real port when port 0 was asked for).
         address: SocketAddr,
     },
-    /// Not bound yet; trying again (reported once the listener module retries binds).
+    /// Serving on a fallback address because the configured one could not be bound.
+    Fallback {
+        /// The address actually bound.
+        address: SocketAddr,
+        /// Why the configured address was not used.
+        reason: String,
+    },
+    /// Not bound yet; trying again in the background.
     Retrying {
         /// Why the last attempt failed.
         reason: String,
@@ -386,8 +393,10 @@ impl ExporterHandle {
     /// The address being served, if bound.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         match self.state.get() {
-            ListenerState::Bound { address } => Some(address),
-            _ => None,
+            ListenerState::Bound { address } | ListenerState::Fallback { address, .. } => {
+                Some(address)
+            }
+            ListenerState::Retrying { .. } | ListenerState::Disabled { .. } => None,
         }
     }
 
