@@ -2,6 +2,7 @@
 
 #![cfg(all(feature = "exporter", unix))]
 
+#[path = "support/http.rs"]
 mod support;
 
 use std::io::Read;

@@ -4,6 +4,7 @@
 
 #![cfg(all(feature = "exporter", target_os = "linux"))]
 
+#[path = "support/http.rs"]
 mod support;
 
 use std::fs::File;

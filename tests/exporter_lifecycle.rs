@@ -2,6 +2,7 @@
 
 #![cfg(feature = "exporter")]
 
+#[path = "support/http.rs"]
 mod support;
 
 use std::io::Write;

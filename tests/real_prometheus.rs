@@ -7,6 +7,7 @@
 
 #![cfg(all(feature = "exporter", unix))]
 
+#[path = "support/http.rs"]
 mod support;
 
 use std::net::{SocketAddr, TcpListener};

@@ -1,5 +1,6 @@
-//! Shared helpers for the exporter tests: a tiny HTTP/1.1 client on std sockets, so the tests
-//! see exactly the bytes the exporter sends.
+//! HTTP and process helpers for the exporter tests: a tiny HTTP/1.1 client on std sockets,
+//! so the tests see exactly the bytes the exporter sends, and the demo and tool launchers.
+//! (Included by path, next to the conformance helpers in `mod.rs`.)
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{Read, Write};
