@@ -393,7 +393,10 @@ mod tests {
                 .family(&family)
                 .sample("", &[], None, Value::Signed(-1))
         };
-        assert_eq!(render(Format::Text, write), "# HELP u \n# TYPE u untyped\nu -1\n");
+        assert_eq!(
+            render(Format::Text, write),
+            "# HELP u \n# TYPE u untyped\nu -1\n"
+        );
         assert_eq!(
             render(Format::OpenMetrics, write),
             "# HELP u \n# TYPE u unknown\nu -1\n# EOF\n"
@@ -405,6 +408,10 @@ mod tests {
         assert!(Family::new("bad name", Kind::Gauge, Help::Raw("")).is_err());
         assert!(Label::new("__x", "v").is_err());
         let mut out = Vec::new();
-        assert!(Encoder::new(&mut out, Format::Text).checked_namespace("a:").is_err());
+        assert!(
+            Encoder::new(&mut out, Format::Text)
+                .checked_namespace("a:")
+                .is_err()
+        );
     }
 }

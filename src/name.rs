@@ -43,10 +43,9 @@ impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             NameError::Empty => f.write_str("the name is empty"),
-            NameError::InvalidFirst { ch } => write!(
-                f,
-                "a name must start with a letter or `_`, not {ch:?}"
-            ),
+            NameError::InvalidFirst { ch } => {
+                write!(f, "a name must start with a letter or `_`, not {ch:?}")
+            }
             NameError::InvalidChar { ch, index } => write!(
                 f,
                 "{ch:?} at byte {index} is not allowed: names use only ASCII letters, digits and `_`"
@@ -124,15 +123,24 @@ mod tests {
         );
         assert_eq!(
             validate_metric_name("caf\u{e9}"),
-            Err(NameError::InvalidChar { ch: '\u{e9}', index: 3 })
+            Err(NameError::InvalidChar {
+                ch: '\u{e9}',
+                index: 3
+            })
         );
         assert_eq!(
             validate_metric_name("job:rate"),
             Err(NameError::Colon { index: 3 })
         );
-        assert_eq!(validate_metric_name(":a"), Err(NameError::Colon { index: 0 }));
+        assert_eq!(
+            validate_metric_name(":a"),
+            Err(NameError::Colon { index: 0 })
+        );
         assert_eq!(validate_metric_name("__x"), Err(NameError::ReservedPrefix));
-        assert_eq!(validate_label_name("__name__"), Err(NameError::ReservedPrefix));
+        assert_eq!(
+            validate_label_name("__name__"),
+            Err(NameError::ReservedPrefix)
+        );
         assert_eq!(
             validate_label_name("a b"),
             Err(NameError::InvalidChar { ch: ' ', index: 1 })

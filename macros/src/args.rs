@@ -17,7 +17,9 @@ pub(crate) struct Args {
 
 const KNOWN: &str = "`name`, `help`, `crate`";
 
-pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
+/// Parses the arguments; the errors of bad arguments come back beside whatever was parsed, so
+/// the item can still be checked and every mistake reported in one build.
+pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> (Args, Option<syn::Error>) {
     let mut args = Args::default();
     let mut errors: Option<syn::Error> = None;
     let parser = syn::meta::parser(|meta| {
@@ -35,11 +37,13 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
         }
         Ok(())
     });
-    parser.parse2(tokens)?;
-    match errors {
-        Some(errors) => Err(errors),
-        None => Ok(args),
+    if let Err(error) = parser.parse2(tokens) {
+        match &mut errors {
+            Some(all) => all.combine(error),
+            None => errors = Some(error),
+        }
     }
+    (args, errors)
 }
 
 fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {

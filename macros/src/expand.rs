@@ -6,20 +6,26 @@ use syn::spanned::Spanned;
 
 use crate::{args, escape, item};
 
-pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    // Report argument and item errors together.
-    let parsed_item = syn::parse2::<syn::Item>(input);
-    let args = args::parse(args);
-    let (args, parsed_item) = match (args, parsed_item) {
-        (Ok(args), Ok(item)) => (args, item),
-        (Err(mut first), Err(second)) => {
-            first.combine(second);
-            return Err(first);
+/// Expands `#[metric]`. On error the item is emitted unchanged next to the errors, so a
+/// mistake in the declaration does not cascade into "unused import" or "cannot find static"
+/// errors elsewhere.
+pub(crate) fn metric(args: TokenStream, input: TokenStream) -> TokenStream {
+    let (args, argument_errors) = args::parse(args);
+    let validated =
+        syn::parse2::<syn::Item>(input.clone()).and_then(|item| item::validate(item, &args));
+    let errors = match (validated, argument_errors) {
+        (Ok(metric), None) => return entry(&args, &metric),
+        (Ok(_), Some(errors)) | (Err(errors), None) => errors,
+        (Err(item_errors), Some(mut errors)) => {
+            errors.combine(item_errors);
+            errors
         }
-        (Err(error), _) | (_, Err(error)) => return Err(error),
     };
-    let metric = item::validate(parsed_item, &args)?;
+    let errors = errors.into_compile_error();
+    quote!(#errors #input)
+}
 
+fn entry(args: &args::Args, metric: &item::Metric) -> TokenStream {
     let krate = args
         .krate
         .as_ref()
@@ -37,7 +43,7 @@ pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<Token
     };
     let line = quote_spanned!(ident.span()=> ::core::line!());
 
-    Ok(quote! {
+    quote! {
         #item
 
         const _: () = {
@@ -59,5 +65,5 @@ pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<Token
             );
             #assert_metric
         };
-    })
+    }
 }

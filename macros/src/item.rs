@@ -179,19 +179,17 @@ fn type_text(ty: &Type) -> String {
 fn doc_comment(attrs: &[Attribute]) -> Option<String> {
     let mut lines = Vec::new();
     for attr in attrs {
-        if let Meta::NameValue(pair) = &attr.meta {
-            if pair.path.is_ident("doc") {
-                if let Expr::Lit(ExprLit {
-                    lit: Lit::Str(text),
-                    ..
-                }) = &pair.value
-                {
-                    for line in text.value().lines() {
-                        let line = line.trim();
-                        if !line.is_empty() {
-                            lines.push(line.to_owned());
-                        }
-                    }
+        if let Meta::NameValue(pair) = &attr.meta
+            && pair.path.is_ident("doc")
+            && let Expr::Lit(ExprLit {
+                lit: Lit::Str(text),
+                ..
+            }) = &pair.value
+        {
+            for line in text.value().lines() {
+                let line = line.trim();
+                if !line.is_empty() {
+                    lines.push(line.to_owned());
                 }
             }
         }

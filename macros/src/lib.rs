@@ -22,7 +22,5 @@ use proc_macro::TokenStream;
 /// Declares a static as a metric; see `promstatic::metric`.
 #[proc_macro_attribute]
 pub fn metric(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::metric(args.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::metric(args.into(), item.into()).into()
 }
