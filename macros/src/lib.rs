@@ -1,8 +1,8 @@
 //! Procedural macros for `promstatic`. Use them through the `promstatic` crate, which
 //! re-exports them and provides the paths their output refers to.
 //!
-//! The attribute is split by phase, as in `linkme`: [`args`] parses `#[metric(…)]`,
-//! [`item`] validates the static it is attached to, [`expand`] writes the table entry. Every
+//! The attribute is split by phase, as in `linkme`: `args` parses `#[metric(…)]`,
+//! `item` validates the static it is attached to, `expand` writes the table entry. Every
 //! user mistake becomes a `syn::Error` spanned on the offending token; errors found together
 //! are reported together.
 
