@@ -15,13 +15,15 @@
 //!
 //! * An object file that nothing references may be left out of the link, and its entries with
 //!   it: a library crate that *only* declares metrics, and whose items the binary never uses,
-//!   contributes nothing. Use something from the crate (any function or static), or
-//!   `use other_crate as _;` does **not** suffice on its own — reference an item.
-//! * With GNU ld or lld, `-z start-stop-gc` (lld's default since 13 when `--gc-sections` is
-//!   on) lets the linker drop sections that are only reached through `__start_`/`__stop_`
-//!   symbols. `linkme` marks its sections as retained (`#[used(linker)]`-style on supported
-//!   toolchains); if a custom linker setup still drops entries, link with
-//!   `-z nostart-stop-gc`.
+//!   contributes nothing. Reference at least one item of such a crate from the binary
+//!   (`use other_crate as _;` alone does not count).
+//! * With `-z start-stop-gc` (GNU ld ≥ 2.37 on request; lld ≥ 13 by default under
+//!   `--gc-sections`), a section reached only through its `__start_`/`__stop_` symbols is no
+//!   longer kept alive by them. `linkme` marks each element `#[used]`, which keeps it in the
+//!   object file, but not every toolchain turns that into a "retain" flag the linker honours.
+//!   Rust's default Linux link (`cc` + GNU ld, or rustc's own lld) keeps the entries, as the
+//!   tests show; if a custom linker setup loses them, link with `-z nostart-stop-gc`
+//!   (`-C link-arg=-Wl,-z,nostart-stop-gc`).
 //! * Platforms: `linkme` supports Linux, macOS/iOS, Windows, the BSDs, illumos, and
 //!   `wasm32` only as documented by `linkme`; elsewhere the crate fails to build rather than
 //!   silently exporting nothing.
