@@ -224,8 +224,13 @@ impl<'a> Encoder<'a> {
     pub fn family<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
         let format = self.format;
         let (base, counter_total) = match (family.kind, format) {
+            // A counter named just `_total` keeps its name: stripping would leave none.
             (Kind::Counter, Format::OpenMetrics) => (
-                family.name.strip_suffix("_total").unwrap_or(family.name),
+                family
+                    .name
+                    .strip_suffix("_total")
+                    .filter(|base| !base.is_empty())
+                    .unwrap_or(family.name),
                 true,
             ),
             _ => (family.name, false),
@@ -393,7 +398,10 @@ mod tests {
                 .family(&family)
                 .sample("", &[], None, Value::Signed(-1))
         };
-        assert_eq!(render(Format::Text, write), "# HELP u \n# TYPE u untyped\nu -1\n");
+        assert_eq!(
+            render(Format::Text, write),
+            "# HELP u \n# TYPE u untyped\nu -1\n"
+        );
         assert_eq!(
             render(Format::OpenMetrics, write),
             "# HELP u \n# TYPE u unknown\nu -1\n# EOF\n"
@@ -405,6 +413,10 @@ mod tests {
         assert!(Family::new("bad name", Kind::Gauge, Help::Raw("")).is_err());
         assert!(Label::new("__x", "v").is_err());
         let mut out = Vec::new();
-        assert!(Encoder::new(&mut out, Format::Text).checked_namespace("a:").is_err());
+        assert!(
+            Encoder::new(&mut out, Format::Text)
+                .checked_namespace("a:")
+                .is_err()
+        );
     }
 }
