@@ -224,8 +224,13 @@ impl<'a> Encoder<'a> {
     pub fn family<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
         let format = self.format;
         let (base, counter_total) = match (family.kind, format) {
+            // A counter named just `_total` keeps its name: stripping would leave none.
             (Kind::Counter, Format::OpenMetrics) => (
-                family.name.strip_suffix("_total").unwrap_or(family.name),
+                family
+                    .name
+                    .strip_suffix("_total")
+                    .filter(|base| !base.is_empty())
+                    .unwrap_or(family.name),
                 true,
             ),
             _ => (family.name, false),
