@@ -4,6 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::args::{Args, Buckets};
+use crate::item::{Kind, Metric, Shape};
 use crate::{args, escape, item};
 
 pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
@@ -18,12 +20,19 @@ pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<Token
         }
         (Err(error), _) | (_, Err(error)) => return Err(error),
     };
-    let metric = item::validate(parsed_item, &args)?;
+    let mut metric = item::validate(parsed_item, &args)?;
 
     let krate = args
         .krate
         .as_ref()
         .map_or_else(|| quote!(::promstatic), |path| quote!(#path));
+    rewrite_storage(&mut metric, &args, &krate);
+    let label_names: Vec<String> = args
+        .labels
+        .iter()
+        .flat_map(|labels| &labels.labels)
+        .map(|label| label.name.to_string().trim_start_matches("r#").to_owned())
+        .collect();
     let item = &metric.item;
     let ident = &item.ident;
     let ty = &item.ty;
@@ -50,7 +59,7 @@ pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<Token
                     #krate::__private::Kind::#kind,
                     #help_text,
                     #help_openmetrics,
-                    &[],
+                    &[#(#label_names),*],
                     ::core::module_path!(),
                     ::core::file!(),
                     #line,
@@ -60,4 +69,77 @@ pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<Token
             #assert_metric
         };
     })
+}
+
+/// Writes the generic arguments and initializer of a family, or of a histogram with
+/// `buckets`: the user writes `Type = Type::new()`, and gets the storage for every series.
+fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
+    let bounds = args.buckets.as_ref().map(bounds);
+    let syn::Type::Path(type_path) = &mut *metric.item.ty else {
+        return;
+    };
+    let Some(last) = type_path.path.segments.last_mut() else {
+        return;
+    };
+    let span = last.ident.span();
+    match (metric.shape, &bounds) {
+        (Shape::Single, None) => {}
+        (Shape::Single, Some((length, bounds))) => {
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {span=>
+                <{ #length }>
+            });
+            *metric.item.expr = syn::parse_quote_spanned! {span=>
+                #krate::Histogram::with_bounds(#bounds)
+            };
+        }
+        (Shape::Family(cell_type), _) => {
+            let types = args
+                .labels
+                .iter()
+                .flat_map(|labels| &labels.labels)
+                .map(|label| &label.ty);
+            let set = quote!((#(#types,)*));
+            let count = quote!(<#set as #krate::LabelSet>::COUNT);
+            let cell_type = syn::Ident::new(cell_type, span);
+            let (generics, cell) = match (metric.kind, bounds) {
+                (Kind::Histogram, Some((length, bounds))) => (
+                    quote!(<#set, { #count }, { #length }>),
+                    quote!(#krate::Histogram::with_bounds(#bounds)),
+                ),
+                (Kind::Histogram, None) => {
+                    (quote!(<#set, { #count }>), quote!(#krate::Histogram::new()))
+                }
+                _ => (
+                    quote!(<#set, { #count }>),
+                    quote!(#krate::#cell_type::new()),
+                ),
+            };
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {span=>
+                #generics
+            });
+            let ty = &metric.item.ty;
+            *metric.item.expr = syn::parse_quote_spanned! {span=>
+                <#ty>::from_cells([const { #cell }; #count])
+            };
+        }
+    }
+}
+
+/// The number of bounds and a `&'static [f64; B]` expression for them.
+fn bounds(buckets: &Buckets) -> (TokenStream, TokenStream) {
+    match buckets {
+        Buckets::Literal { values, .. } => {
+            let length = values.len();
+            let values = values.iter().map(|&(value, span)| {
+                let literal = proc_macro2::Literal::f64_suffixed(value.abs());
+                if value.is_sign_negative() {
+                    quote_spanned!(span=> -#literal)
+                } else {
+                    quote_spanned!(span=> #literal)
+                }
+            });
+            (quote!(#length), quote!(&[#(#values),*]))
+        }
+        Buckets::Const { path, .. } => (quote!(#path.len()), quote!(&#path)),
+    }
 }

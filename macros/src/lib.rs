@@ -16,6 +16,7 @@ mod name;
 mod args;
 mod expand;
 mod item;
+mod label;
 
 use proc_macro::TokenStream;
 
@@ -23,6 +24,14 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn metric(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::metric(args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Makes a fieldless enum the values of a label; see `promstatic::LabelValue`.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    label::derive(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
