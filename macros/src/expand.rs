@@ -45,6 +45,12 @@ pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<Token
         #krate::__private::assert_metric::<#ty>();
     };
     let line = quote_spanned!(ident.span()=> ::core::line!());
+    // A family is a metric only if its label types are `LabelValue`s: errors about that
+    // point at `labels(…)`.
+    let metric_ref = match &args.labels {
+        Some(labels) => quote_spanned!(labels.key=> &#ident),
+        None => quote!(&#ident),
+    };
 
     Ok(quote! {
         #item
@@ -64,7 +70,7 @@ pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<Token
                     ::core::file!(),
                     #line,
                 ),
-                &#ident,
+                #metric_ref,
             );
             #assert_metric
         };
@@ -75,6 +81,12 @@ pub(crate) fn metric(args: TokenStream, input: TokenStream) -> syn::Result<Token
 /// `buckets`: the user writes `Type = Type::new()`, and gets the storage for every series.
 fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
     let bounds = args.buckets.as_ref().map(bounds);
+    // The crate path spanned on `buckets`, so a const-evaluation failure of computed bounds
+    // points there rather than at the whole attribute.
+    let krate_at_buckets = match (&args.krate, &args.buckets) {
+        (None, Some(buckets)) => quote_spanned!(buckets.key()=> ::promstatic),
+        _ => krate.clone(),
+    };
     let syn::Type::Path(type_path) = &mut *metric.item.ty else {
         return;
     };
@@ -88,37 +100,40 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
             last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {span=>
                 <{ #length }>
             });
-            *metric.item.expr = syn::parse_quote_spanned! {span=>
-                #krate::Histogram::with_bounds(#bounds)
+            let at = args.buckets.as_ref().map_or(span, Buckets::key);
+            *metric.item.expr = syn::parse_quote_spanned! {at=>
+                #krate_at_buckets::Histogram::with_bounds(#bounds)
             };
         }
         (Shape::Family(cell_type), _) => {
-            let types = args
-                .labels
-                .iter()
-                .flat_map(|labels| &labels.labels)
-                .map(|label| &label.ty);
-            let set = quote!((#(#types,)*));
-            let count = quote!(<#set as #krate::LabelSet>::COUNT);
+            let Some(labels) = &args.labels else {
+                return;
+            };
+            // Spanned on `labels`, so "`X: LabelValue` is not satisfied" points there.
+            let key = labels.key;
+            let types = labels.labels.iter().map(|label| &label.ty);
+            let set = quote_spanned!(key=> (#(#types,)*));
+            let count = quote_spanned!(key=> <#set as #krate::LabelSet>::COUNT);
             let cell_type = syn::Ident::new(cell_type, span);
             let (generics, cell) = match (metric.kind, bounds) {
                 (Kind::Histogram, Some((length, bounds))) => (
-                    quote!(<#set, { #count }, { #length }>),
-                    quote!(#krate::Histogram::with_bounds(#bounds)),
+                    quote_spanned!(key=> <#set, { #count }, { #length }>),
+                    quote!(#krate_at_buckets::Histogram::with_bounds(#bounds)),
                 ),
-                (Kind::Histogram, None) => {
-                    (quote!(<#set, { #count }>), quote!(#krate::Histogram::new()))
-                }
+                (Kind::Histogram, None) => (
+                    quote_spanned!(key=> <#set, { #count }>),
+                    quote!(#krate::Histogram::new()),
+                ),
                 _ => (
-                    quote!(<#set, { #count }>),
+                    quote_spanned!(key=> <#set, { #count }>),
                     quote!(#krate::#cell_type::new()),
                 ),
             };
-            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {span=>
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {key=>
                 #generics
             });
             let ty = &metric.item.ty;
-            *metric.item.expr = syn::parse_quote_spanned! {span=>
+            *metric.item.expr = syn::parse_quote_spanned! {key=>
                 <#ty>::from_cells([const { #cell }; #count])
             };
         }
@@ -140,6 +155,6 @@ fn bounds(buckets: &Buckets) -> (TokenStream, TokenStream) {
             });
             (quote!(#length), quote!(&[#(#values),*]))
         }
-        Buckets::Const { path, .. } => (quote!(#path.len()), quote!(&#path)),
+        Buckets::Const { key, path } => (quote!(#path.len()), quote_spanned!(*key=> &#path)),
     }
 }

@@ -230,9 +230,15 @@ fn validate_shape(item: &ItemStatic, args: &Args, kind: Kind, shape: Shape, erro
         (Some(labels), Shape::Single) => errors.push(syn::Error::new(
             labels.key,
             format!(
-                "`labels` applies to families only, and `{ty}` is not one: use \
-                 `{ty}Family` (e.g. `CounterFamily`) for one series per label combination",
-                ty = type_text(&item.ty)
+                "`labels` applies to families only, and `{}` is not one: use one of {} for \
+                 one series per label combination",
+                type_text(&item.ty),
+                TYPES
+                    .iter()
+                    .filter(|(_, _, shape)| matches!(shape, Shape::Family(_)))
+                    .map(|(name, _, _)| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )),
         (None, Shape::Family(_)) => errors.push(syn::Error::new_spanned(
