@@ -49,7 +49,8 @@
 //!
 //! * [`table`]: the link-time table, rendering, and duplicate-name detection;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics;
-//! * [`name`]: the one validator for metric and label names.
+//! * [`name`]: the one validator for metric and label names;
+//! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback).
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -58,6 +59,7 @@
 mod counter;
 pub mod encode;
 mod gauge;
+pub mod listener;
 pub mod name;
 pub mod table;
 
