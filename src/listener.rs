@@ -182,7 +182,11 @@ impl BindPolicy {
     /// Writes a Prometheus `file_sd` target file to `path`, atomically, once bound, with
     /// label `job` and a stable `instance` label (see [`instance`](Self::instance)).
     pub fn file_sd(mut self, path: PathBuf, job: impl Into<String>) -> Self {
-        self.file_sd = Some(report::FileSd { path, job: job.into(), instance: None });
+        self.file_sd = Some(report::FileSd {
+            path,
+            job: job.into(),
+            instance: None,
+        });
         self
     }
 
@@ -229,7 +233,11 @@ impl BindPolicy {
     }
 
     fn effective_budget(&self) -> Duration {
-        self.budget.unwrap_or(if self.interactive { INTERACTIVE_BUDGET } else { SERVER_BUDGET })
+        self.budget.unwrap_or(if self.interactive {
+            INTERACTIVE_BUDGET
+        } else {
+            SERVER_BUDGET
+        })
     }
 }
 
@@ -345,12 +353,25 @@ impl Binding {
         let mut inner = self.shared.lock();
         while !inner.state.is_final() {
             inner = match timeout {
-                None => self.shared.changed.wait(inner).unwrap_or_else(PoisonError::into_inner),
+                None => self
+                    .shared
+                    .changed
+                    .wait(inner)
+                    .unwrap_or_else(PoisonError::into_inner),
                 Some(timeout) => {
-                    let Some(left) = timeout.checked_sub(started.elapsed()).filter(|left| !left.is_zero()) else {
-                        return Err(ListenerError::WaitTimedOut { waited: started.elapsed() });
+                    let Some(left) = timeout
+                        .checked_sub(started.elapsed())
+                        .filter(|left| !left.is_zero())
+                    else {
+                        return Err(ListenerError::WaitTimedOut {
+                            waited: started.elapsed(),
+                        });
                     };
-                    self.shared.changed.wait_timeout(inner, left).unwrap_or_else(PoisonError::into_inner).0
+                    self.shared
+                        .changed
+                        .wait_timeout(inner, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
                 }
             };
         }
@@ -386,7 +407,9 @@ pub fn open(policy: BindPolicy) -> Binding {
         inner: Mutex::new(Inner {
             state: State::Retrying {
                 attempt: 0,
-                last_error: Box::new(ListenerError::WaitTimedOut { waited: Duration::ZERO }),
+                last_error: Box::new(ListenerError::WaitTimedOut {
+                    waited: Duration::ZERO,
+                }),
             },
             listener: None,
             handed_over: false,

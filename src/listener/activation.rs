@@ -63,40 +63,72 @@ pub(crate) fn take_variables() -> Option<Variables> {
 }
 
 /// Picks the fd to adopt: `Ok(None)` when the sockets are not for this process.
-pub(crate) fn select(variables: &Variables, our_pid: u32, wanted_name: &str) -> Result<Option<RawFd>, Rejected> {
-    let reject = |problem: String| Rejected { fd: None, problem, error: None };
+pub(crate) fn select(
+    variables: &Variables,
+    our_pid: u32,
+    wanted_name: &str,
+) -> Result<Option<RawFd>, Rejected> {
+    let reject = |problem: String| Rejected {
+        fd: None,
+        problem,
+        error: None,
+    };
     let Some(pid) = variables.pid.as_deref() else {
         return Err(reject("LISTEN_FDS is set without LISTEN_PID".into()));
     };
     match pid.trim().parse::<u32>() {
         Ok(pid) if pid == our_pid => {}
         Ok(pid) => {
-            log::info!("socket activation: LISTEN_PID={pid} is not this process ({our_pid}); ignoring the passed sockets");
+            log::info!(
+                "socket activation: LISTEN_PID={pid} is not this process ({our_pid}); ignoring the passed sockets"
+            );
             return Ok(None);
         }
         Err(_) => return Err(reject(format!("LISTEN_PID={pid:?} is not a process id"))),
     }
-    let count = match variables.fds.as_deref().map(|fds| fds.trim().parse::<u16>()) {
+    let count = match variables
+        .fds
+        .as_deref()
+        .map(|fds| fds.trim().parse::<u16>())
+    {
         Some(Ok(count)) => count,
-        Some(Err(_)) | None => return Err(reject(format!("LISTEN_FDS={:?} is not a count", variables.fds))),
+        Some(Err(_)) | None => {
+            return Err(reject(format!(
+                "LISTEN_FDS={:?} is not a count",
+                variables.fds
+            )));
+        }
     };
     if count == 0 {
         return Ok(None);
     }
-    let names: Vec<&str> = variables.names.as_deref().map_or_else(Vec::new, |names| names.split(':').collect());
-    if let Some(index) = names.iter().take(usize::from(count)).position(|name| *name == wanted_name) {
+    let names: Vec<&str> = variables
+        .names
+        .as_deref()
+        .map_or_else(Vec::new, |names| names.split(':').collect());
+    if let Some(index) = names
+        .iter()
+        .take(usize::from(count))
+        .position(|name| *name == wanted_name)
+    {
         return Ok(Some(FIRST_FD + index as RawFd));
     }
     if count == 1 {
         return Ok(Some(FIRST_FD));
     }
-    Err(reject(format!("{count} sockets were passed (names {names:?}) and none is named `{wanted_name}`")))
+    Err(reject(format!(
+        "{count} sockets were passed (names {names:?}) and none is named `{wanted_name}`"
+    )))
 }
 
 /// Sets close-on-exec on every passed fd, as `sd_listen_fds` does, so children do not
 /// inherit them; closed fds are skipped.
 pub(crate) fn set_cloexec_on_passed(variables: &Variables) {
-    let count = variables.fds.as_deref().and_then(|fds| fds.trim().parse::<u16>().ok()).unwrap_or(0);
+    let count = variables
+        .fds
+        .as_deref()
+        .and_then(|fds| fds.trim().parse::<u16>().ok())
+        .unwrap_or(0);
     for fd in FIRST_FD..FIRST_FD + RawFd::from(count) {
         if fd_is_open(fd) {
             // SAFETY: `fd` is open (checked just above) and stays open for this statement.
@@ -110,7 +142,11 @@ pub(crate) fn set_cloexec_on_passed(variables: &Variables) {
 
 /// Takes ownership of `fd` if it is an open, listening IPv4/IPv6 stream socket.
 pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
-    let reject = |problem: &str, error: Option<io::Error>| Rejected { fd: Some(fd), problem: problem.into(), error };
+    let reject = |problem: &str, error: Option<io::Error>| Rejected {
+        fd: Some(fd),
+        problem: problem.into(),
+        error,
+    };
     if !fd_is_open(fd) {
         return Err(reject("is not open", Some(io::Error::last_os_error())));
     }
@@ -130,7 +166,12 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
         }
         match socket.is_listener() {
             Ok(true) => {}
-            Ok(false) => return Err(reject("is not listening (listen() was never called on it)", None)),
+            Ok(false) => {
+                return Err(reject(
+                    "is not listening (listen() was never called on it)",
+                    None,
+                ));
+            }
             Err(error) => return Err(reject("cannot be checked for SO_ACCEPTCONN", Some(error))),
         }
     }
@@ -139,13 +180,18 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
     // call, so no other part of the program adopts it a second time.
     let listener = unsafe { TcpListener::from_raw_fd(fd) };
     let socket = SockRef::from(&listener);
-    let configured = socket.set_cloexec(true).and_then(|()| listener.set_nonblocking(true));
+    let configured = socket
+        .set_cloexec(true)
+        .and_then(|()| listener.set_nonblocking(true));
     match configured {
         Ok(()) => Ok(listener),
         Err(error) => {
             // Give the fd back rather than closing what we could not set up.
             let _ = std::os::fd::IntoRawFd::into_raw_fd(listener);
-            Err(reject("cannot be made non-blocking and close-on-exec", Some(error)))
+            Err(reject(
+                "cannot be made non-blocking and close-on-exec",
+                Some(error),
+            ))
         }
     }
 }
@@ -161,36 +207,64 @@ mod tests {
     use super::*;
 
     fn variables(pid: Option<&str>, fds: Option<&str>, names: Option<&str>) -> Variables {
-        Variables { pid: pid.map(Into::into), fds: fds.map(Into::into), names: names.map(Into::into) }
+        Variables {
+            pid: pid.map(Into::into),
+            fds: fds.map(Into::into),
+            names: names.map(Into::into),
+        }
     }
 
     #[test]
     fn selection_follows_pid_count_and_names() {
         let one = variables(Some("42"), Some("1"), None);
         assert_eq!(select(&one, 42, "metrics").unwrap(), Some(3));
-        assert_eq!(select(&one, 43, "metrics").unwrap(), None, "LISTEN_PID mismatch");
+        assert_eq!(
+            select(&one, 43, "metrics").unwrap(),
+            None,
+            "LISTEN_PID mismatch"
+        );
         let named = variables(Some("42"), Some("3"), Some("http:grpc:metrics"));
         assert_eq!(select(&named, 42, "metrics").unwrap(), Some(5));
-        assert!(select(&named, 42, "admin").unwrap_err().problem.contains("none is named `admin`"));
-        assert_eq!(select(&variables(Some("42"), Some("0"), None), 42, "m").unwrap(), None);
+        assert!(
+            select(&named, 42, "admin")
+                .unwrap_err()
+                .problem
+                .contains("none is named `admin`")
+        );
+        assert_eq!(
+            select(&variables(Some("42"), Some("0"), None), 42, "m").unwrap(),
+            None
+        );
         let only_one_unnamed = variables(Some("42"), Some("1"), Some("http"));
         assert_eq!(select(&only_one_unnamed, 42, "metrics").unwrap(), Some(3));
     }
 
     #[test]
     fn malformed_variables_are_rejected_with_the_value() {
-        let problem = select(&variables(Some("x"), Some("1"), None), 1, "m").unwrap_err().problem;
+        let problem = select(&variables(Some("x"), Some("1"), None), 1, "m")
+            .unwrap_err()
+            .problem;
         assert!(problem.contains("\"x\""), "{problem}");
         assert!(select(&variables(Some("1"), Some("-1"), None), 1, "m").is_err());
         assert!(select(&variables(None, Some("1"), None), 1, "m").is_err());
         // A name beyond LISTEN_FDS does not count.
-        assert!(select(&variables(Some("1"), Some("2"), Some("a:b:metrics")), 1, "metrics").is_err());
+        assert!(
+            select(
+                &variables(Some("1"), Some("2"), Some("a:b:metrics")),
+                1,
+                "metrics"
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn a_closed_fd_is_rejected_and_left_alone() {
         let rejected = adopt(987_654).unwrap_err();
         assert_eq!(rejected.fd, Some(987_654));
-        assert_eq!(rejected.error.and_then(|error| error.raw_os_error()), Some(libc::EBADF));
+        assert_eq!(
+            rejected.error.and_then(|error| error.raw_os_error()),
+            Some(libc::EBADF)
+        );
     }
 }

@@ -25,7 +25,11 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     pub(crate) fn new(budget: Duration, seed: u64) -> Self {
-        Self { budget, retries: 0, rng: SplitMix64(seed) }
+        Self {
+            budget,
+            retries: 0,
+            rng: SplitMix64(seed),
+        }
     }
 
     /// Raises the budget to at least `budget` (a holder that is verifiably exiting).
@@ -41,7 +45,10 @@ impl Backoff {
     /// The delay before the next attempt, or `None` when the budget is spent.
     /// `elapsed` is the time since the first attempt started.
     pub(crate) fn next_delay(&mut self, elapsed: Duration) -> Option<Duration> {
-        let remaining = self.budget.checked_sub(elapsed).filter(|left| !left.is_zero())?;
+        let remaining = self
+            .budget
+            .checked_sub(elapsed)
+            .filter(|left| !left.is_zero())?;
         let ceiling = exponential(self.retries);
         self.retries = self.retries.saturating_add(1);
         let half = ceiling / 2;
@@ -77,7 +84,9 @@ impl SplitMix64 {
 /// same moment must not draw the same jitter.
 pub(crate) fn seed() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_nanos() as u64);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64);
     let local = 0u8;
     let stack = &local as *const u8 as u64;
     nanos ^ (u64::from(std::process::id()) << 32) ^ stack.rotate_left(17)
@@ -98,15 +107,23 @@ mod tests {
             for retry in 0..12u32 {
                 let ceiling = (ms(50) * 2u32.pow(retry)).min(ms(1000));
                 let delay = backoff.next_delay(Duration::ZERO).unwrap();
-                assert!(delay >= ceiling / 2 && delay <= ceiling, "retry {retry}: {delay:?} vs {ceiling:?}");
+                assert!(
+                    delay >= ceiling / 2 && delay <= ceiling,
+                    "retry {retry}: {delay:?} vs {ceiling:?}"
+                );
             }
         }
     }
 
     #[test]
     fn jitter_actually_varies() {
-        let draws: std::collections::BTreeSet<_> =
-            (0..50).map(|seed| Backoff::new(ms(10_000), seed).next_delay(Duration::ZERO).unwrap()).collect();
+        let draws: std::collections::BTreeSet<_> = (0..50)
+            .map(|seed| {
+                Backoff::new(ms(10_000), seed)
+                    .next_delay(Duration::ZERO)
+                    .unwrap()
+            })
+            .collect();
         assert!(draws.len() > 40, "{draws:?}");
     }
 

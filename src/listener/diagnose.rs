@@ -116,16 +116,21 @@ impl fmt::Display for Process {
 impl fmt::Display for Holder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Holder::ThisProcess => f.write_str("this process already listens on it"),
+            Holder::ThisProcess => f.write_str("already held by this process"),
             Holder::Dying(process) => write!(f, "held by {process}, which is exiting"),
-            Holder::SameProgram(process) => write!(f, "held by {process}, another instance of this program"),
+            Holder::SameProgram(process) => {
+                write!(f, "held by {process}, another instance of this program")
+            }
             Holder::OtherProgram(process) => write!(f, "held by another program: {process}"),
             Holder::Hidden { uid } => write!(
                 f,
                 "a socket owned by uid {uid} listens on it, but its process is not visible \
                  (another user or pid namespace)"
             ),
-            Holder::NoListener { time_wait, connections } => write!(
+            Holder::NoListener {
+                time_wait,
+                connections,
+            } => write!(
                 f,
                 "nothing listens on it ({time_wait} socket(s) in TIME_WAIT, {connections} \
                  connection(s) using the port)"
@@ -144,7 +149,10 @@ pub(crate) struct ProcFs {
 
 impl ProcFs {
     pub(crate) fn system() -> Self {
-        Self { root: PathBuf::from("/proc"), self_pid: std::process::id() }
+        Self {
+            root: PathBuf::from("/proc"),
+            self_pid: std::process::id(),
+        }
     }
 }
 
@@ -154,7 +162,9 @@ pub(crate) fn diagnose(addr: SocketAddr, dual_stack: bool) -> Diagnosis {
         diagnose_in(&ProcFs::system(), addr, dual_stack)
     } else {
         Diagnosis {
-            holder: Holder::Unknown { reason: "diagnosis reads /proc, which only Linux provides".into() },
+            holder: Holder::Unknown {
+                reason: "diagnosis reads /proc, which only Linux provides".into(),
+            },
             listening_on: None,
             ephemeral_range: None,
         }
@@ -177,24 +187,51 @@ pub(crate) fn diagnose_in(proc: &ProcFs, addr: SocketAddr, dual_stack: bool) -> 
     let holder = if read_any {
         classify_rows(proc, addr, dual_stack, &rows)
     } else {
-        (Holder::Unknown { reason: format!("cannot read {}/net/tcp", proc.root.display()) }, None)
+        (
+            Holder::Unknown {
+                reason: format!("cannot read {}/net/tcp", proc.root.display()),
+            },
+            None,
+        )
     };
-    Diagnosis { holder: holder.0, listening_on: holder.1, ephemeral_range }
+    Diagnosis {
+        holder: holder.0,
+        listening_on: holder.1,
+        ephemeral_range,
+    }
 }
 
-fn classify_rows(proc: &ProcFs, addr: SocketAddr, dual_stack: bool, rows: &[SocketRow]) -> (Holder, Option<SocketAddr>) {
+fn classify_rows(
+    proc: &ProcFs,
+    addr: SocketAddr,
+    dual_stack: bool,
+    rows: &[SocketRow],
+) -> (Holder, Option<SocketAddr>) {
     let on_port = || rows.iter().filter(|row| row.local.port() == addr.port());
-    let listeners: Vec<&SocketRow> =
-        on_port().filter(|row| row.state == TCP_LISTEN && overlaps(addr, dual_stack, row.local)).collect();
+    let listeners: Vec<&SocketRow> = on_port()
+        .filter(|row| row.state == TCP_LISTEN && overlaps(addr, dual_stack, row.local))
+        .collect();
     if listeners.is_empty() {
         let time_wait = on_port().filter(|row| row.state == TCP_TIME_WAIT).count();
-        let connections = on_port().filter(|row| row.state != TCP_TIME_WAIT && row.state != TCP_LISTEN).count();
-        return (Holder::NoListener { time_wait, connections }, None);
+        let connections = on_port()
+            .filter(|row| row.state != TCP_TIME_WAIT && row.state != TCP_LISTEN)
+            .count();
+        return (
+            Holder::NoListener {
+                time_wait,
+                connections,
+            },
+            None,
+        );
     }
     let inodes: Vec<u64> = listeners.iter().map(|row| row.inode).collect();
     let holders = socket_holders(proc, &inodes);
     for row in &listeners {
-        let pids: Vec<u32> = holders.iter().filter(|(_, inode)| *inode == row.inode).map(|(pid, _)| *pid).collect();
+        let pids: Vec<u32> = holders
+            .iter()
+            .filter(|(_, inode)| *inode == row.inode)
+            .map(|(pid, _)| *pid)
+            .collect();
         if pids.is_empty() {
             continue;
         }
@@ -203,7 +240,9 @@ fn classify_rows(proc: &ProcFs, addr: SocketAddr, dual_stack: bool, rows: &[Sock
         }
         let mut process = describe(proc, pids[0]);
         process.also_held_by = pids[1..].to_vec();
-        let all_dying = pids.iter().all(|&pid| pid == pids[0] || describe(proc, pid).exiting);
+        let all_dying = pids
+            .iter()
+            .all(|&pid| pid == pids[0] || describe(proc, pid).exiting);
         let holder = if (process.exiting || process.core_dumping) && all_dying {
             Holder::Dying(process)
         } else if same_executable(proc, &process) {
@@ -213,7 +252,12 @@ fn classify_rows(proc: &ProcFs, addr: SocketAddr, dual_stack: bool, rows: &[Sock
         };
         return (holder, Some(row.local));
     }
-    (Holder::Hidden { uid: listeners[0].uid }, Some(listeners[0].local))
+    (
+        Holder::Hidden {
+            uid: listeners[0].uid,
+        },
+        Some(listeners[0].local),
+    )
 }
 
 /// Whether a listener on `theirs` blocks binding `ours` (same port assumed checked here too).
@@ -229,7 +273,9 @@ pub(crate) fn overlaps(ours: SocketAddr, dual_stack: bool, theirs: SocketAddr) -
             _ => a == b || a.is_unspecified() || b.is_unspecified(),
         },
         // Their `[::]` may be dual-stack (/proc does not show IPV6_V6ONLY): count it.
-        (IpAddr::V4(a), IpAddr::V6(b)) => b.to_ipv4_mapped().map_or(b.is_unspecified(), |b| same_v4(a, b)),
+        (IpAddr::V4(a), IpAddr::V6(b)) => b
+            .to_ipv4_mapped()
+            .map_or(b.is_unspecified(), |b| same_v4(a, b)),
         (IpAddr::V6(a), IpAddr::V4(b)) => {
             if a.is_unspecified() {
                 dual_stack
@@ -243,12 +289,24 @@ pub(crate) fn overlaps(ours: SocketAddr, dual_stack: bool, theirs: SocketAddr) -
 /// `(pid, inode)` for every fd of every visible process that is one of `inodes`.
 fn socket_holders(proc: &ProcFs, inodes: &[u64]) -> Vec<(u32, u64)> {
     let mut found = Vec::new();
-    let Ok(entries) = fs::read_dir(&proc.root) else { return found };
+    let Ok(entries) = fs::read_dir(&proc.root) else {
+        return found;
+    };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
-        let Ok(fds) = fs::read_dir(entry.path().join("fd")) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
-            let inode = fs::read_link(fd.path()).ok().and_then(|target| parse_socket_link(&target));
+            let inode = fs::read_link(fd.path())
+                .ok()
+                .and_then(|target| parse_socket_link(&target));
             if let Some(inode) = inode.filter(|inode| inodes.contains(inode)) {
                 found.push((pid, inode));
                 break;
@@ -260,16 +318,32 @@ fn socket_holders(proc: &ProcFs, inodes: &[u64]) -> Vec<(u32, u64)> {
 }
 
 fn parse_socket_link(target: &Path) -> Option<u64> {
-    target.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    target
+        .to_str()?
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 fn describe(proc: &ProcFs, pid: u32) -> Process {
     let dir = proc.root.join(pid.to_string());
-    let status = fs::read_to_string(dir.join("status")).map(|text| parse_status(&text)).unwrap_or_default();
-    let stat = fs::read_to_string(dir.join("stat")).ok().and_then(|text| parse_stat(&text));
-    let command = fs::read(dir.join("cmdline")).map(|bytes| parse_cmdline(&bytes)).unwrap_or_default();
-    let command = if command.is_empty() { format!("[{}]", status.name) } else { command };
-    let exiting = stat.is_some_and(|stat| stat.flags & PF_EXITING != 0 || matches!(stat.state, 'Z' | 'X'));
+    let status = fs::read_to_string(dir.join("status"))
+        .map(|text| parse_status(&text))
+        .unwrap_or_default();
+    let stat = fs::read_to_string(dir.join("stat"))
+        .ok()
+        .and_then(|text| parse_stat(&text));
+    let command = fs::read(dir.join("cmdline"))
+        .map(|bytes| parse_cmdline(&bytes))
+        .unwrap_or_default();
+    let command = if command.is_empty() {
+        format!("[{}]", status.name)
+    } else {
+        command
+    };
+    let exiting =
+        stat.is_some_and(|stat| stat.flags & PF_EXITING != 0 || matches!(stat.state, 'Z' | 'X'));
     Process {
         pid,
         command,
@@ -290,9 +364,16 @@ fn same_executable(proc: &ProcFs, process: &Process) -> bool {
             let ours = fs::read_to_string(proc.root.join(proc.self_pid.to_string()).join("status"))
                 .map(|text| parse_status(&text).name)
                 .unwrap_or_default();
-            !ours.is_empty() && process.command.split_whitespace().next().is_some_and(|first| {
-                Path::new(first).file_name().is_some_and(|name| name.to_string_lossy().starts_with(ours.as_str()))
-            })
+            !ours.is_empty()
+                && process
+                    .command
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|first| {
+                        Path::new(first)
+                            .file_name()
+                            .is_some_and(|name| name.to_string_lossy().starts_with(ours.as_str()))
+                    })
         }
     }
 }
@@ -318,7 +399,10 @@ pub(crate) struct SocketRow {
 /// Addresses are the kernel's `__be32` words printed with `%08X` in host byte order, so each
 /// eight-digit group converts back to network order with `to_ne_bytes`.
 pub(crate) fn parse_net_tcp(text: &str, v6: bool) -> Vec<SocketRow> {
-    text.lines().skip(1).filter_map(|line| parse_row(line, v6)).collect()
+    text.lines()
+        .skip(1)
+        .filter_map(|line| parse_row(line, v6))
+        .collect()
 }
 
 fn parse_row(line: &str, v6: bool) -> Option<SocketRow> {
@@ -362,12 +446,19 @@ pub(crate) struct Status {
 pub(crate) fn parse_status(text: &str) -> Status {
     let mut status = Status::default();
     for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         match key {
             "Name" => status.name = value.to_owned(),
             // Real, effective, saved, filesystem: the real uid names the owner.
-            "Uid" => status.uid = value.split_whitespace().next().and_then(|uid| uid.parse().ok()),
+            "Uid" => {
+                status.uid = value
+                    .split_whitespace()
+                    .next()
+                    .and_then(|uid| uid.parse().ok())
+            }
             "CoreDumping" => status.core_dumping = value == "1",
             _ => {}
         }

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use super::backoff::{self, Backoff};
 use super::diagnose::{self, Diagnosis, Holder};
 use super::socket::{self, BuildError, Options};
-use super::{BindPolicy, DYING_BUDGET, Fallback, ListenerError, Shared, Source, State, activation, report};
+use super::{
+    BindPolicy, DYING_BUDGET, Fallback, ListenerError, Shared, Source, State, activation, report,
+};
 
 /// What the loop needs from the system.
 pub(super) struct Env {
@@ -44,9 +46,21 @@ pub(super) trait Clock {
 #[derive(Debug)]
 enum Verdict {
     Bound(TcpListener),
-    Retry { error: BuildError, diagnosis: Option<Diagnosis>, dying: bool, then: Exhausted },
-    Fallback { error: BuildError, diagnosis: Option<Diagnosis>, privileged_only: bool },
-    Fatal { error: BuildError, diagnosis: Option<Diagnosis> },
+    Retry {
+        error: BuildError,
+        diagnosis: Option<Diagnosis>,
+        dying: bool,
+        then: Exhausted,
+    },
+    Fallback {
+        error: BuildError,
+        diagnosis: Option<Diagnosis>,
+        privileged_only: bool,
+    },
+    Fatal {
+        error: BuildError,
+        diagnosis: Option<Diagnosis>,
+    },
 }
 
 /// What to do when the budget runs out.
@@ -59,7 +73,12 @@ enum Exhausted {
 /// The end of a run.
 #[derive(Debug)]
 pub(super) enum Outcome {
-    Bound { listener: TcpListener, addr: SocketAddr, source: Source, attempts: u32 },
+    Bound {
+        listener: TcpListener,
+        addr: SocketAddr,
+        source: Source,
+        attempts: u32,
+    },
     Disabled(ListenerError),
     Cancelled,
 }
@@ -75,8 +94,21 @@ pub(super) struct Run {
 }
 
 impl Run {
-    pub(super) fn new(addr: SocketAddr, options: Options, fallback: Fallback, budget: Duration, env: Env) -> Self {
-        Self { addr, options, fallback, backoff: Backoff::new(budget, backoff::seed()), attempts: 0, env }
+    pub(super) fn new(
+        addr: SocketAddr,
+        options: Options,
+        fallback: Fallback,
+        budget: Duration,
+        env: Env,
+    ) -> Self {
+        Self {
+            addr,
+            options,
+            fallback,
+            backoff: Backoff::new(budget, backoff::seed()),
+            attempts: 0,
+            env,
+        }
     }
 
     /// One attempt on the configured address (switching `[::]` to `0.0.0.0` on
@@ -91,7 +123,11 @@ impl Run {
             let code = error.error.raw_os_error();
             if code == Some(libc::EAFNOSUPPORT) && is_v6_wildcard(self.addr) {
                 let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), self.addr.port());
-                log::warn!("IPv6 is not supported here ({}); listening on {v4} instead of {}", error.error, self.addr);
+                log::warn!(
+                    "IPv6 is not supported here ({}); listening on {v4} instead of {}",
+                    error.error,
+                    self.addr
+                );
                 self.addr = v4;
                 continue;
             }
@@ -103,7 +139,9 @@ impl Run {
         match error.error.raw_os_error() {
             Some(libc::EADDRINUSE) => {
                 let diagnosis = (self.env.diagnose)(self.addr, self.options.dual_stack);
-                if let Some((low, high)) = diagnosis.ephemeral_range {
+                if let (Holder::NoListener { .. }, Some((low, high))) =
+                    (&diagnosis.holder, diagnosis.ephemeral_range)
+                {
                     log::warn!(
                         "port {} lies inside net.ipv4.ip_local_port_range ({low}-{high}): outgoing \
                          connections may take it as their source port",
@@ -113,20 +151,50 @@ impl Run {
                 let diagnosis = Some(diagnosis);
                 match diagnosis.as_ref().map(|diagnosis| &diagnosis.holder) {
                     Some(Holder::ThisProcess) => Verdict::Fatal { error, diagnosis },
-                    Some(Holder::OtherProgram(_)) => Verdict::Fallback { error, diagnosis, privileged_only: false },
-                    Some(Holder::Dying(_)) => Verdict::Retry { error, diagnosis, dying: true, then: Exhausted::Fallback },
-                    _ => Verdict::Retry { error, diagnosis, dying: false, then: Exhausted::Fallback },
+                    Some(Holder::OtherProgram(_)) => Verdict::Fallback {
+                        error,
+                        diagnosis,
+                        privileged_only: false,
+                    },
+                    Some(Holder::Dying(_)) => Verdict::Retry {
+                        error,
+                        diagnosis,
+                        dying: true,
+                        then: Exhausted::Fallback,
+                    },
+                    _ => Verdict::Retry {
+                        error,
+                        diagnosis,
+                        dying: false,
+                        then: Exhausted::Fallback,
+                    },
                 }
             }
-            Some(libc::EACCES | libc::EPERM) => Verdict::Fallback { error, diagnosis: None, privileged_only: true },
-            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
-                Verdict::Retry { error, diagnosis: None, dying: false, then: Exhausted::Disable }
-            }
-            _ => Verdict::Fatal { error, diagnosis: None },
+            Some(libc::EACCES | libc::EPERM) => Verdict::Fallback {
+                error,
+                diagnosis: None,
+                privileged_only: true,
+            },
+            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => Verdict::Retry {
+                error,
+                diagnosis: None,
+                dying: false,
+                then: Exhausted::Disable,
+            },
+            _ => Verdict::Fatal {
+                error,
+                diagnosis: None,
+            },
         }
     }
 
-    fn error(&self, error: BuildError, diagnosis: Option<Diagnosis>, elapsed: Duration, gave_up: bool) -> ListenerError {
+    fn error(
+        &self,
+        error: BuildError,
+        diagnosis: Option<Diagnosis>,
+        elapsed: Duration,
+        gave_up: bool,
+    ) -> ListenerError {
         let local_addresses = if error.error.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
             (self.env.local_addresses)()
         } else {
@@ -135,8 +203,8 @@ impl Run {
         ListenerError::Bind {
             addr: self.addr,
             step: error.step,
-            error: error.error,
-            diagnosis,
+            error: Arc::new(error.error),
+            diagnosis: diagnosis.map(Box::new),
             attempts: self.attempts,
             elapsed,
             gave_up,
@@ -146,21 +214,40 @@ impl Run {
 
     /// Follows `verdict` to an outcome, sleeping and retrying as the policy says;
     /// `on_retry` receives each `Retrying` state.
-    fn drive(&mut self, mut verdict: Verdict, clock: &mut dyn Clock, on_retry: &mut dyn FnMut(State)) -> Outcome {
+    fn drive(
+        &mut self,
+        mut verdict: Verdict,
+        clock: &mut dyn Clock,
+        on_retry: &mut dyn FnMut(State),
+    ) -> Outcome {
         loop {
             match verdict {
                 Verdict::Bound(listener) => {
                     let addr = listener.local_addr().unwrap_or(self.addr);
-                    return Outcome::Bound { listener, addr, source: Source::Configured, attempts: self.attempts };
+                    return Outcome::Bound {
+                        listener,
+                        addr,
+                        source: Source::Configured,
+                        attempts: self.attempts,
+                    };
                 }
                 Verdict::Fatal { error, diagnosis } => {
                     return Outcome::Disabled(self.error(error, diagnosis, clock.elapsed(), true));
                 }
-                Verdict::Fallback { error, diagnosis, privileged_only } => {
+                Verdict::Fallback {
+                    error,
+                    diagnosis,
+                    privileged_only,
+                } => {
                     let primary = self.error(error, diagnosis, clock.elapsed(), true);
                     return self.fall_back(primary, privileged_only);
                 }
-                Verdict::Retry { error, diagnosis, dying, then } => {
+                Verdict::Retry {
+                    error,
+                    diagnosis,
+                    dying,
+                    then,
+                } => {
                     if dying {
                         self.backoff.extend_to(DYING_BUDGET);
                     }
@@ -179,7 +266,10 @@ impl Run {
                     } else {
                         log::debug!("{failure}; next attempt in {delay:?}");
                     }
-                    on_retry(State::Retrying { attempt: self.attempts, last_error: Box::new(failure) });
+                    on_retry(State::Retrying {
+                        attempt: self.attempts,
+                        last_error: Box::new(failure),
+                    });
                     if !clock.sleep(delay) {
                         return Outcome::Cancelled;
                     }
@@ -206,11 +296,21 @@ impl Run {
                 Ok(listener) => {
                     let addr = listener.local_addr().unwrap_or(SocketAddr::new(ip, port));
                     log::warn!("using the fallback address {addr}: {primary}");
-                    let source = Source::Fallback { reason: Box::new(primary) };
-                    return Outcome::Bound { listener, addr, source, attempts: self.attempts };
+                    let source = Source::Fallback {
+                        reason: Box::new(primary),
+                    };
+                    return Outcome::Bound {
+                        listener,
+                        addr,
+                        source,
+                        attempts: self.attempts,
+                    };
                 }
                 Err(failure) => {
-                    let try_next = matches!(failure.error.raw_os_error(), Some(libc::EADDRINUSE | libc::EACCES));
+                    let try_next = matches!(
+                        failure.error.raw_os_error(),
+                        Some(libc::EADDRINUSE | libc::EACCES)
+                    );
                     last = Some(failure.error);
                     if !try_next {
                         break;
@@ -218,8 +318,14 @@ impl Run {
                 }
             }
         }
-        let error = last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no usable port in the range"));
-        Outcome::Disabled(ListenerError::Fallback { primary: Box::new(primary), fallback: self.fallback.clone(), error })
+        let error = last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no usable port in the range")
+        });
+        Outcome::Disabled(ListenerError::Fallback {
+            primary: Box::new(primary),
+            fallback: self.fallback.clone(),
+            error: Arc::new(error),
+        })
     }
 }
 
@@ -245,24 +351,44 @@ impl Reports {
         if let Some(file_sd) = &self.file_sd
             && let Err(error) = report::write_file_sd(file_sd, addr, self.configured_port)
         {
-            log::warn!("cannot write the file_sd target file {}: {error}", file_sd.path.display());
+            log::warn!(
+                "cannot write the file_sd target file {}: {error}",
+                file_sd.path.display()
+            );
         }
     }
 }
 
 fn finish(shared: &Shared, reports: &Reports, outcome: Outcome) {
     match outcome {
-        Outcome::Bound { listener, addr, source, attempts } => {
+        Outcome::Bound {
+            listener,
+            addr,
+            source,
+            attempts,
+        } => {
             if shared.cancelled.load(Ordering::Relaxed) {
                 return;
             }
             reports.write(addr);
             log::info!("metrics listener bound to {addr} ({})", describe(&source));
-            shared.publish(State::Bound { addr, source, attempts }, Some(listener));
+            shared.publish(
+                State::Bound {
+                    addr,
+                    source,
+                    attempts,
+                },
+                Some(listener),
+            );
         }
         Outcome::Disabled(reason) => {
             log::error!("metrics listener disabled: {reason}");
-            shared.publish(State::Disabled { reason: Box::new(reason) }, None);
+            shared.publish(
+                State::Disabled {
+                    reason: Box::new(reason),
+                },
+                None,
+            );
         }
         Outcome::Cancelled => {}
     }
@@ -280,16 +406,31 @@ fn describe(source: &Source) -> &'static str {
 /// Runs the policy: host listener, socket activation, configured address (first attempt
 /// here, retries on a thread), fallback.
 pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
-    let file_sd = policy.file_sd.take().map(|file_sd| report::FileSd { instance: policy.instance.take(), ..file_sd });
-    let reports = Reports { port_file: policy.port_file.take(), file_sd, configured_port: policy.addr.port() };
+    let file_sd = policy.file_sd.take().map(|file_sd| report::FileSd {
+        instance: policy.instance.take(),
+        ..file_sd
+    });
+    let reports = Reports {
+        port_file: policy.port_file.take(),
+        file_sd,
+        configured_port: policy.addr.port(),
+    };
 
     if let Some(listener) = policy.host_listener.take() {
-        let outcome = match listener.set_nonblocking(true).and_then(|()| listener.local_addr()) {
-            Ok(addr) => Outcome::Bound { listener, addr, source: Source::Host, attempts: 0 },
+        let outcome = match listener
+            .set_nonblocking(true)
+            .and_then(|()| listener.local_addr())
+        {
+            Ok(addr) => Outcome::Bound {
+                listener,
+                addr,
+                source: Source::Host,
+                attempts: 0,
+            },
             Err(error) => Outcome::Disabled(ListenerError::Activation {
                 fd: None,
                 problem: "the listener handed in by the host is unusable".into(),
-                error: Some(error),
+                error: Some(Arc::new(error)),
             }),
         };
         return finish(&shared, &reports, outcome);
@@ -300,31 +441,62 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
         return finish(&shared, &reports, outcome);
     }
 
-    let options = Options { backlog: policy.backlog, dual_stack: policy.dual_stack };
+    let options = Options {
+        backlog: policy.backlog,
+        dual_stack: policy.dual_stack,
+    };
     let budget = policy.effective_budget();
     let mut run = Run::new(policy.addr, options, policy.fallback, budget, Env::system());
     let started = Instant::now();
     let verdict = run.attempt();
     if !matches!(verdict, Verdict::Retry { .. }) {
-        let outcome = run.drive(verdict, &mut SystemClock { started, shared: None }, &mut |_| {});
+        let outcome = run.drive(
+            verdict,
+            &mut SystemClock {
+                started,
+                shared: None,
+            },
+            &mut |_| {},
+        );
         return finish(&shared, &reports, outcome);
     }
     let thread_shared = Arc::clone(&shared);
-    let spawned = std::thread::Builder::new().name("promstatic-listener".into()).spawn(move || {
-        let shared = thread_shared;
-        let mut clock = SystemClock { started, shared: Some(Arc::clone(&shared)) };
-        let outcome = run.drive(verdict, &mut clock, &mut |state| shared.publish(state, None));
-        finish(&shared, &reports, outcome);
-    });
+    let spawned = std::thread::Builder::new()
+        .name("promstatic-bind".into())
+        .spawn(move || {
+            let shared = thread_shared;
+            let mut clock = SystemClock {
+                started,
+                shared: Some(Arc::clone(&shared)),
+            };
+            let outcome = run.drive(verdict, &mut clock, &mut |state| {
+                shared.publish(state, None)
+            });
+            finish(&shared, &reports, outcome);
+        });
     if let Err(error) = spawned {
-        finish(&shared, &Reports { port_file: None, file_sd: None, configured_port: 0 }, Outcome::Disabled(ListenerError::Spawn { error }));
+        finish(
+            &shared,
+            &Reports {
+                port_file: None,
+                file_sd: None,
+                configured_port: 0,
+            },
+            Outcome::Disabled(ListenerError::Spawn {
+                error: Arc::new(error),
+            }),
+        );
     }
 }
 
 fn from_activation(name: &str) -> Option<Outcome> {
     let variables = activation::take_variables()?;
     let rejected = |rejected: activation::Rejected| {
-        Outcome::Disabled(ListenerError::Activation { fd: rejected.fd, problem: rejected.problem, error: rejected.error })
+        Outcome::Disabled(ListenerError::Activation {
+            fd: rejected.fd,
+            problem: rejected.problem,
+            error: rejected.error.map(Arc::new),
+        })
     };
     let fd = match activation::select(&variables, std::process::id(), name) {
         Ok(None) => return None,
@@ -334,8 +506,17 @@ fn from_activation(name: &str) -> Option<Outcome> {
     activation::set_cloexec_on_passed(&variables);
     Some(match activation::adopt(fd) {
         Ok(listener) => match listener.local_addr() {
-            Ok(addr) => Outcome::Bound { listener, addr, source: Source::SocketActivation, attempts: 0 },
-            Err(error) => rejected(activation::Rejected { fd: Some(fd), problem: "has no local address".into(), error: Some(error) }),
+            Ok(addr) => Outcome::Bound {
+                listener,
+                addr,
+                source: Source::SocketActivation,
+                attempts: 0,
+            },
+            Err(error) => rejected(activation::Rejected {
+                fd: Some(fd),
+                problem: "has no local address".into(),
+                error: Some(error),
+            }),
         },
         Err(problem) => rejected(problem),
     })
@@ -354,17 +535,26 @@ impl Clock for SystemClock {
     }
 
     fn sleep(&mut self, delay: Duration) -> bool {
-        let Some(shared) = &self.shared else { return false };
+        let Some(shared) = &self.shared else {
+            return false;
+        };
         let deadline = Instant::now() + delay;
         let mut inner = shared.lock();
         loop {
             if shared.cancelled.load(Ordering::Relaxed) {
                 return false;
             }
-            let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero()) else {
+            let Some(left) = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|left| !left.is_zero())
+            else {
                 return true;
             };
-            inner = shared.changed.wait_timeout(inner, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+            inner = shared
+                .changed
+                .wait_timeout(inner, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::diagnose::{Diagnosis, Holder};
@@ -11,7 +12,7 @@ use super::{Fallback, Step};
 /// Why the listener is not (yet) available. Each variant keeps the OS error (with its raw
 /// errno) and, for an address in use, the [`Diagnosis`]; `Display` is a complete message
 /// meant to be shown to the user as is.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ListenerError {
     /// Building a listener on the configured address failed.
@@ -20,10 +21,10 @@ pub enum ListenerError {
         addr: SocketAddr,
         /// The system call that failed.
         step: Step,
-        /// The OS error.
-        error: io::Error,
-        /// Who holds the port, on `EADDRINUSE`.
-        diagnosis: Option<Diagnosis>,
+        /// The OS error (shared, so that states and errors can be cloned).
+        error: Arc<io::Error>,
+        /// Who holds the port, on `EADDRINUSE` (boxed: it is large and rare).
+        diagnosis: Option<Box<Diagnosis>>,
         /// Attempts made so far.
         attempts: u32,
         /// Time since the first attempt.
@@ -40,7 +41,7 @@ pub enum ListenerError {
         /// The fallback that was tried.
         fallback: Fallback,
         /// The fallback's last OS error.
-        error: io::Error,
+        error: Arc<io::Error>,
     },
     /// A socket passed by systemd socket activation cannot be used (never retried).
     Activation {
@@ -49,12 +50,12 @@ pub enum ListenerError {
         /// What is wrong with it.
         problem: String,
         /// The OS error behind the problem, if any.
-        error: Option<io::Error>,
+        error: Option<Arc<io::Error>>,
     },
     /// The background retry thread could not be started.
     Spawn {
         /// The OS error.
-        error: io::Error,
+        error: Arc<io::Error>,
     },
     /// [`Binding::wait`](super::Binding::wait) returned before a final outcome.
     WaitTimedOut {
@@ -74,10 +75,10 @@ impl ListenerError {
     /// The OS error behind this error, if any.
     pub fn io_error(&self) -> Option<&io::Error> {
         match self {
-            ListenerError::Bind { error, .. } | ListenerError::Fallback { error, .. } | ListenerError::Spawn { error } => {
-                Some(error)
-            }
-            ListenerError::Activation { error, .. } => error.as_ref(),
+            ListenerError::Bind { error, .. }
+            | ListenerError::Fallback { error, .. }
+            | ListenerError::Spawn { error } => Some(&**error),
+            ListenerError::Activation { error, .. } => error.as_deref(),
             ListenerError::WaitTimedOut { .. } | ListenerError::AlreadyTaken => None,
         }
     }
@@ -85,45 +86,9 @@ impl ListenerError {
     /// Who holds the port, when the configured address was in use.
     pub fn diagnosis(&self) -> Option<&Diagnosis> {
         match self {
-            ListenerError::Bind { diagnosis, .. } => diagnosis.as_ref(),
+            ListenerError::Bind { diagnosis, .. } => diagnosis.as_deref(),
             ListenerError::Fallback { primary, .. } => primary.diagnosis(),
             _ => None,
-        }
-    }
-}
-
-/// `io::Error` is not `Clone`; every error kept here is an OS error or a message.
-pub(crate) fn clone_io(error: &io::Error) -> io::Error {
-    match error.raw_os_error() {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::new(error.kind(), error.to_string()),
-    }
-}
-
-impl Clone for ListenerError {
-    fn clone(&self) -> Self {
-        match self {
-            ListenerError::Bind { addr, step, error, diagnosis, attempts, elapsed, gave_up, local_addresses } => {
-                ListenerError::Bind {
-                    addr: *addr,
-                    step: *step,
-                    error: clone_io(error),
-                    diagnosis: diagnosis.clone(),
-                    attempts: *attempts,
-                    elapsed: *elapsed,
-                    gave_up: *gave_up,
-                    local_addresses: local_addresses.clone(),
-                }
-            }
-            ListenerError::Fallback { primary, fallback, error } => {
-                ListenerError::Fallback { primary: primary.clone(), fallback: fallback.clone(), error: clone_io(error) }
-            }
-            ListenerError::Activation { fd, problem, error } => {
-                ListenerError::Activation { fd: *fd, problem: problem.clone(), error: error.as_ref().map(clone_io) }
-            }
-            ListenerError::Spawn { error } => ListenerError::Spawn { error: clone_io(error) },
-            ListenerError::WaitTimedOut { waited } => ListenerError::WaitTimedOut { waited: *waited },
-            ListenerError::AlreadyTaken => ListenerError::AlreadyTaken,
         }
     }
 }
@@ -132,7 +97,9 @@ impl std::error::Error for ListenerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ListenerError::Fallback { primary, .. } => Some(&**primary),
-            other => other.io_error().map(|error| error as &(dyn std::error::Error + 'static)),
+            other => other
+                .io_error()
+                .map(|error| error as &(dyn std::error::Error + 'static)),
         }
     }
 }
@@ -140,7 +107,16 @@ impl std::error::Error for ListenerError {
 impl fmt::Display for ListenerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ListenerError::Bind { addr, step, error, diagnosis, attempts, elapsed, gave_up, local_addresses } => {
+            ListenerError::Bind {
+                addr,
+                step,
+                error,
+                diagnosis,
+                attempts,
+                elapsed,
+                gave_up,
+                local_addresses,
+            } => {
                 write!(f, "cannot listen on {addr}: {step} failed: {error}")?;
                 if let Some(diagnosis) = diagnosis {
                     write_diagnosis(f, addr.port(), diagnosis)?;
@@ -152,10 +128,17 @@ impl fmt::Display for ListenerError {
                 } else {
                     f.write_str("; not retried")?;
                 }
-                write_advice(f, *addr, error, diagnosis.as_ref(), local_addresses)
+                write_advice(f, *addr, error, diagnosis.as_deref(), local_addresses)
             }
-            ListenerError::Fallback { primary, fallback, error } => {
-                write!(f, "{primary}. The fallback ({fallback}) failed too: {error}")
+            ListenerError::Fallback {
+                primary,
+                fallback,
+                error,
+            } => {
+                write!(
+                    f,
+                    "{primary}. The fallback ({fallback}) failed too: {error}"
+                )
             }
             ListenerError::Activation { fd, problem, error } => {
                 f.write_str("socket activation: ")?;
@@ -172,22 +155,33 @@ impl fmt::Display for ListenerError {
                 )
             }
             ListenerError::Spawn { error } => {
-                write!(f, "cannot start the listener's retry thread: {error}; the listener is disabled")
+                write!(
+                    f,
+                    "cannot start the listener's retry thread: {error}; the listener is disabled"
+                )
             }
             ListenerError::WaitTimedOut { waited } => {
-                write!(f, "no listener after waiting {waited:.1?}; still retrying in the background")
+                write!(
+                    f,
+                    "no listener after waiting {waited:.1?}; still retrying in the background"
+                )
             }
-            ListenerError::AlreadyTaken => f.write_str("the listener was already handed over by an earlier wait()"),
+            ListenerError::AlreadyTaken => {
+                f.write_str("the listener was already handed over by an earlier wait()")
+            }
         }
     }
 }
 
 fn write_diagnosis(f: &mut fmt::Formatter<'_>, port: u16, diagnosis: &Diagnosis) -> fmt::Result {
-    write!(f, "; port {port} is {}", diagnosis.holder)?;
+    write!(f, "; port {port}: {}", diagnosis.holder)?;
     if let Some(listening) = diagnosis.listening_on {
         write!(f, " (listening on {listening})")?;
     }
-    if let Some((low, high)) = diagnosis.ephemeral_range {
+    // Only relevant when no listener explains the conflict.
+    if let (Holder::NoListener { .. }, Some((low, high))) =
+        (&diagnosis.holder, diagnosis.ephemeral_range)
+    {
         write!(
             f,
             "; the port lies inside net.ipv4.ip_local_port_range ({low}-{high}), so outgoing \
@@ -239,7 +233,10 @@ fn write_advice(
                  `sysctl net.ipv4.ip_local_reserved_ports={port}`"
             ),
             Holder::NoListener { .. } | Holder::Unknown { .. } => {
-                write!(f, "check `ss -tanp 'sport = :{port}'`, or choose another port")
+                write!(
+                    f,
+                    "check `ss -tanp 'sport = :{port}'`, or choose another port"
+                )
             }
         };
     }
@@ -250,7 +247,11 @@ fn write_advice(
              net.ipv4.ip_unprivileged_port_start); use a port of 1024 or more"
         ),
         Some(libc::EADDRNOTAVAIL) => {
-            write!(f, "{} is not assigned to this machine; use one of: ", addr.ip())?;
+            write!(
+                f,
+                "{} is not assigned to this machine; use one of: ",
+                addr.ip()
+            )?;
             if local_addresses.is_empty() {
                 f.write_str("(no address found)")
             } else {
@@ -258,9 +259,9 @@ fn write_advice(
                 f.write_str(&list.join(", "))
             }
         }
-        Some(libc::EMFILE | libc::ENFILE) => {
-            f.write_str("raise the open-file limit (`ulimit -n`, LimitNOFILE=) or close unused files")
-        }
+        Some(libc::EMFILE | libc::ENFILE) => f.write_str(
+            "raise the open-file limit (`ulimit -n`, LimitNOFILE=) or close unused files",
+        ),
         _ => f.write_str("check the address and the system's network configuration"),
     }
 }

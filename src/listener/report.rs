@@ -27,11 +27,22 @@ pub(crate) fn write_port_file(path: &Path, port: u16) -> io::Result<()> {
 }
 
 /// Writes a one-target `file_sd` JSON list for `bound`.
-pub(crate) fn write_file_sd(file_sd: &FileSd, bound: SocketAddr, configured_port: u16) -> io::Result<()> {
+pub(crate) fn write_file_sd(
+    file_sd: &FileSd,
+    bound: SocketAddr,
+    configured_port: u16,
+) -> io::Result<()> {
     let target = SocketAddr::new(target_ip(bound.ip()), bound.port());
     let host = hostname();
-    let instance = file_sd.instance.clone().unwrap_or_else(|| format!("{host}:{configured_port}"));
-    let json = file_sd_json(&target_text(target, bound.ip(), &host), &file_sd.job, &instance);
+    let instance = file_sd
+        .instance
+        .clone()
+        .unwrap_or_else(|| format!("{host}:{configured_port}"));
+    let json = file_sd_json(
+        &target_text(target, bound.ip(), &host),
+        &file_sd.job,
+        &instance,
+    );
     write_atomically(&file_sd.path, json.as_bytes())
 }
 
@@ -80,8 +91,14 @@ fn push_json_string(out: &mut String, text: &str) {
 }
 
 fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"))?;
-    let temporary = path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"))?;
+    let temporary = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let written = (|| {
         let mut file = fs::File::create(&temporary)?;
         file.write_all(contents)?;
@@ -102,7 +119,10 @@ pub(crate) fn hostname() -> String {
     if status != 0 {
         return String::new();
     }
-    let end = buffer.iter().position(|&byte| byte == 0).unwrap_or(buffer.len());
+    let end = buffer
+        .iter()
+        .position(|&byte| byte == 0)
+        .unwrap_or(buffer.len());
     String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
@@ -123,8 +143,18 @@ mod tests {
     #[test]
     fn wildcard_targets_use_the_hostname() {
         let bound: SocketAddr = "0.0.0.0:9464".parse().unwrap();
-        assert_eq!(target_text(SocketAddr::new(target_ip(bound.ip()), 9464), bound.ip(), "box"), "box:9464");
-        assert_eq!(target_text(SocketAddr::new(target_ip(bound.ip()), 9464), bound.ip(), ""), "127.0.0.1:9464");
+        assert_eq!(
+            target_text(
+                SocketAddr::new(target_ip(bound.ip()), 9464),
+                bound.ip(),
+                "box"
+            ),
+            "box:9464"
+        );
+        assert_eq!(
+            target_text(SocketAddr::new(target_ip(bound.ip()), 9464), bound.ip(), ""),
+            "127.0.0.1:9464"
+        );
         let v6: SocketAddr = "[::1]:9464".parse().unwrap();
         assert_eq!(target_text(v6, v6.ip(), "box"), "[::1]:9464");
     }

@@ -6,7 +6,7 @@
 //! | `SO_REUSEADDR` | on | **never** (there it lets another process steal a bound port) | lets a restarted instance bind while TIME_WAIT leftovers of the previous one remain; it does *not* let two live listeners share the port |
 //! | `SO_EXCLUSIVEADDRUSE` | — | not set yet (socket2 has no wrapper; a Windows build would need `windows-sys`) | Windows' way to refuse port hijacking; Windows is not a supported target of this module today |
 //! | `SO_REUSEPORT` | **never set** | — | with it, two live processes both bind and listen, the kernel splits connections (and scrapes) between them, and a real "already running" conflict is hidden |
-//! | `IPV6_V6ONLY` | set explicitly: off for `[::]` when dual-stack is wanted, on otherwise | same | the OS default differs (Linux 0, BSD/Windows 1); we do not inherit it |
+//! | `IPV6_V6ONLY` | set explicitly: off for `[::]` when dual-stack is wanted and for IPv4-mapped addresses, on otherwise | same | the OS default differs (Linux 0, BSD/Windows 1); we do not inherit it |
 //! | backlog | `listen(fd, backlog)` | same | scrapes are few; a small queue is enough |
 //! | non-blocking | `O_NONBLOCK` | `FIONBIO` | tokio's `TcpListener::from_std` requires it |
 //!
@@ -63,7 +63,8 @@ pub(crate) struct Options {
 /// Creates, configures, binds and starts listening on `addr`; the result is non-blocking.
 pub(crate) fn build(addr: SocketAddr, options: Options) -> Result<TcpListener, BuildError> {
     let at = |step| move |error| BuildError { step, error };
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(at(Step::Socket))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(at(Step::Socket))?;
     configure(&socket, addr, options).map_err(at(Step::Configure))?;
     socket.bind(&addr.into()).map_err(at(Step::Bind))?;
     socket.listen(options.backlog).map_err(at(Step::Listen))?;
@@ -76,7 +77,9 @@ fn configure(socket: &Socket, addr: SocketAddr, options: Options) -> io::Result<
     #[cfg(unix)]
     socket.set_reuse_address(true)?;
     if let SocketAddr::V6(v6) = addr {
-        let only_v6 = !(options.dual_stack && v6.ip().is_unspecified());
+        // An IPv4-mapped address (`::ffff:a.b.c.d`) can only be bound with IPV6_V6ONLY off.
+        let mapped = v6.ip().to_ipv4_mapped().is_some();
+        let only_v6 = !(mapped || options.dual_stack && v6.ip().is_unspecified());
         socket.set_only_v6(only_v6)?;
     }
     socket.set_nonblocking(true)
