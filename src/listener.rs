@@ -405,6 +405,8 @@ impl Drop for Binding {
 pub fn open(policy: BindPolicy) -> Binding {
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
+            // Placeholder until `engine::start` publishes the first attempt's outcome,
+            // which it does before `open` returns: callers never see it.
             state: State::Retrying {
                 attempt: 0,
                 last_error: Box::new(ListenerError::WaitTimedOut {

@@ -221,60 +221,90 @@ impl Run {
         on_retry: &mut dyn FnMut(State),
     ) -> Outcome {
         loop {
-            match verdict {
-                Verdict::Bound(listener) => {
-                    let addr = listener.local_addr().unwrap_or(self.addr);
-                    return Outcome::Bound {
-                        listener,
-                        addr,
-                        source: Source::Configured,
-                        attempts: self.attempts,
-                    };
+            let delay = match self.step(verdict, clock.elapsed(), on_retry) {
+                Ok(delay) => delay,
+                Err(outcome) => return outcome,
+            };
+            if !clock.sleep(delay) {
+                return Outcome::Cancelled;
+            }
+            verdict = self.attempt();
+        }
+    }
+
+    /// Sleeps `delay`, then goes on as [`drive`](Self::drive) (after a [`step`](Self::step)
+    /// that asked for a retry).
+    fn resume(
+        &mut self,
+        delay: Duration,
+        clock: &mut dyn Clock,
+        on_retry: &mut dyn FnMut(State),
+    ) -> Outcome {
+        if !clock.sleep(delay) {
+            return Outcome::Cancelled;
+        }
+        let verdict = self.attempt();
+        self.drive(verdict, clock, on_retry)
+    }
+
+    /// Acts on one verdict: `Ok(delay)` to retry after `delay` (the `Retrying` state has
+    /// been passed to `on_retry`), or the final outcome.
+    fn step(
+        &mut self,
+        verdict: Verdict,
+        elapsed: Duration,
+        on_retry: &mut dyn FnMut(State),
+    ) -> Result<Duration, Outcome> {
+        match verdict {
+            Verdict::Bound(listener) => {
+                let addr = listener.local_addr().unwrap_or(self.addr);
+                Err(Outcome::Bound {
+                    listener,
+                    addr,
+                    source: Source::Configured,
+                    attempts: self.attempts,
+                })
+            }
+            Verdict::Fatal { error, diagnosis } => Err(Outcome::Disabled(
+                self.error(error, diagnosis, elapsed, true),
+            )),
+            Verdict::Fallback {
+                error,
+                diagnosis,
+                privileged_only,
+            } => {
+                let primary = self.error(error, diagnosis, elapsed, true);
+                Err(self.fall_back(primary, privileged_only))
+            }
+            Verdict::Retry {
+                error,
+                diagnosis,
+                dying,
+                then,
+            } => {
+                if dying {
+                    self.backoff.extend_to(DYING_BUDGET);
                 }
-                Verdict::Fatal { error, diagnosis } => {
-                    return Outcome::Disabled(self.error(error, diagnosis, clock.elapsed(), true));
-                }
-                Verdict::Fallback {
-                    error,
-                    diagnosis,
-                    privileged_only,
-                } => {
-                    let primary = self.error(error, diagnosis, clock.elapsed(), true);
-                    return self.fall_back(primary, privileged_only);
-                }
-                Verdict::Retry {
-                    error,
-                    diagnosis,
-                    dying,
-                    then,
-                } => {
-                    if dying {
-                        self.backoff.extend_to(DYING_BUDGET);
+                let mut failure = self.error(error, diagnosis, elapsed, false);
+                let Some(delay) = self.backoff.next_delay(elapsed) else {
+                    if let ListenerError::Bind { gave_up, .. } = &mut failure {
+                        *gave_up = true;
                     }
-                    let mut failure = self.error(error, diagnosis, clock.elapsed(), false);
-                    let Some(delay) = self.backoff.next_delay(clock.elapsed()) else {
-                        if let ListenerError::Bind { gave_up, .. } = &mut failure {
-                            *gave_up = true;
-                        }
-                        return match then {
-                            Exhausted::Fallback => self.fall_back(failure, false),
-                            Exhausted::Disable => Outcome::Disabled(failure),
-                        };
-                    };
-                    if self.attempts == 1 {
-                        log::warn!("{failure}");
-                    } else {
-                        log::debug!("{failure}; next attempt in {delay:?}");
-                    }
-                    on_retry(State::Retrying {
-                        attempt: self.attempts,
-                        last_error: Box::new(failure),
+                    return Err(match then {
+                        Exhausted::Fallback => self.fall_back(failure, false),
+                        Exhausted::Disable => Outcome::Disabled(failure),
                     });
-                    if !clock.sleep(delay) {
-                        return Outcome::Cancelled;
-                    }
-                    verdict = self.attempt();
+                };
+                if self.attempts == 1 {
+                    log::warn!("{failure}");
+                } else {
+                    log::debug!("{failure}; next attempt in {delay:?}");
                 }
+                on_retry(State::Retrying {
+                    attempt: self.attempts,
+                    last_error: Box::new(failure),
+                });
+                Ok(delay)
             }
         }
     }
@@ -449,17 +479,14 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
     let mut run = Run::new(policy.addr, options, policy.fallback, budget, Env::system());
     let started = Instant::now();
     let verdict = run.attempt();
-    if !matches!(verdict, Verdict::Retry { .. }) {
-        let outcome = run.drive(
-            verdict,
-            &mut SystemClock {
-                started,
-                shared: None,
-            },
-            &mut |_| {},
-        );
-        return finish(&shared, &reports, outcome);
-    }
+    // The first failure is classified and published here, so that `open` returns with the
+    // state (and diagnosis) of the first attempt; only sleeping and retrying move away.
+    let delay = match run.step(verdict, started.elapsed(), &mut |state| {
+        shared.publish(state, None)
+    }) {
+        Ok(delay) => delay,
+        Err(outcome) => return finish(&shared, &reports, outcome),
+    };
     let thread_shared = Arc::clone(&shared);
     let spawned = std::thread::Builder::new()
         .name("promstatic-bind".into())
@@ -467,25 +494,21 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
             let shared = thread_shared;
             let mut clock = SystemClock {
                 started,
-                shared: Some(Arc::clone(&shared)),
+                shared: Arc::clone(&shared),
             };
-            let outcome = run.drive(verdict, &mut clock, &mut |state| {
-                shared.publish(state, None)
-            });
+            let outcome = run.resume(delay, &mut clock, &mut |state| shared.publish(state, None));
             finish(&shared, &reports, outcome);
         });
     if let Err(error) = spawned {
-        finish(
-            &shared,
-            &Reports {
-                port_file: None,
-                file_sd: None,
-                configured_port: 0,
-            },
-            Outcome::Disabled(ListenerError::Spawn {
-                error: Arc::new(error),
-            }),
-        );
+        let reason = ListenerError::Spawn {
+            error: Arc::new(error),
+        };
+        let no_reports = Reports {
+            port_file: None,
+            file_sd: None,
+            configured_port: 0,
+        };
+        finish(&shared, &no_reports, Outcome::Disabled(reason));
     }
 }
 
@@ -526,7 +549,7 @@ fn from_activation(name: &str) -> Option<Outcome> {
 /// interrupts the wait.
 struct SystemClock {
     started: Instant,
-    shared: Option<Arc<Shared>>,
+    shared: Arc<Shared>,
 }
 
 impl Clock for SystemClock {
@@ -535,9 +558,7 @@ impl Clock for SystemClock {
     }
 
     fn sleep(&mut self, delay: Duration) -> bool {
-        let Some(shared) = &self.shared else {
-            return false;
-        };
+        let shared = &self.shared;
         let deadline = Instant::now() + delay;
         let mut inner = shared.lock();
         loop {

@@ -15,6 +15,8 @@ struct Script {
     results: Mutex<VecDeque<Option<i32>>>,
     requested: Mutex<Vec<SocketAddr>>,
     otherwise: Option<i32>,
+    /// The step that fails (`listen()` failures must be treated like `bind()` ones).
+    step: Step,
 }
 
 impl Script {
@@ -32,7 +34,7 @@ impl Script {
         match next {
             None => Ok(TcpListener::bind("127.0.0.1:0").unwrap()),
             Some(code) => Err(BuildError {
-                step: Step::Bind,
+                step: self.step,
                 error: io::Error::from_raw_os_error(code),
             }),
         }
@@ -56,6 +58,7 @@ struct Case {
     fallback: Fallback,
     budget: Duration,
     addr: &'static str,
+    step: Step,
 }
 
 impl Default for Case {
@@ -67,6 +70,7 @@ impl Default for Case {
             fallback: Fallback::None,
             budget: Duration::from_secs(10),
             addr: "127.0.0.1:9100",
+            step: Step::Bind,
         }
     }
 }
@@ -77,6 +81,7 @@ impl Case {
             results: Mutex::new(self.results.into()),
             requested: Mutex::new(Vec::new()),
             otherwise: self.otherwise,
+            step: self.step,
         });
         let build_script = Arc::clone(&script);
         let holder = self.holder;
@@ -431,4 +436,41 @@ fn other_errors_are_final() {
             ..
         })
     ));
+}
+
+#[test]
+fn listen_failure_is_handled_like_bind_failure() {
+    let holder = Holder::SameProgram(process(7));
+    let case = Case {
+        results: vec![IN_USE],
+        holder,
+        step: Step::Listen,
+        ..Case::default()
+    };
+    let (script, mut run) = case.start();
+    let (outcome, states, _) = go(&mut run);
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Bound {
+                source: Source::Configured,
+                attempts: 2,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    let State::Retrying { last_error, .. } = &states[0] else {
+        panic!()
+    };
+    assert!(
+        last_error.to_string().starts_with(
+            "cannot listen on 127.0.0.1:9100: listen() failed: Address already in use"
+        )
+    );
+    assert!(
+        last_error.diagnosis().is_some(),
+        "diagnosed like a bind() failure"
+    );
+    assert_eq!(script.ports(), [9100, 9100]);
 }
