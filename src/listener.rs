@@ -66,6 +66,8 @@
 //! }
 //! ```
 
+// systemd socket activation: Linux only (and socket2's SO_ACCEPTCONN check is Linux-family only).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod activation;
 mod backoff;
 mod diagnose;

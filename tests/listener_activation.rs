@@ -1,6 +1,8 @@
 //! systemd socket activation through a launcher of our own (fd 3 + `LISTEN_*`), including a
 //! `LISTEN_PID` mismatch and fds that are not listening stream sockets.
 
+#![cfg(target_os = "linux")]
+
 mod listener_support;
 
 use std::io::{Read, Write};

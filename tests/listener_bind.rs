@@ -1,6 +1,8 @@
 //! Binding on loopback: free port, the same process twice, TIME_WAIT leftovers, address
 //! overlaps, EADDRNOTAVAIL, host listeners, and the port / file_sd reports.
 
+#![cfg(target_os = "linux")]
+
 mod listener_support;
 
 use std::io::{Read, Write};
@@ -233,4 +235,18 @@ fn port_file_and_file_sd_carry_the_real_port_and_a_stable_instance() {
         .map(|entry| entry.unwrap().file_name())
         .collect();
     assert_eq!(leftovers.len(), 2, "no temporary file left: {leftovers:?}");
+}
+
+#[test]
+fn binding_can_move_to_another_thread() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<listener::Binding>();
+    assert_send_sync::<ListenerError>();
+    assert_send_sync::<State>();
+    let binding = listener::open(policy("127.0.0.1:0"));
+    let listener = std::thread::spawn(move || binding.wait(None))
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_socket_options(&listener);
 }

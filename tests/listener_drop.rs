@@ -1,6 +1,8 @@
 //! Dropping a retrying binding stops its background thread (its own binary, so no other
 //! test's retry thread is counted).
 
+#![cfg(target_os = "linux")]
+
 mod listener_support;
 
 use std::net::SocketAddr;

@@ -3,6 +3,8 @@
 //! file descriptors (EMFILE). Privilege and fd-limit cases run in child processes so that
 //! this test process keeps its own uid and limits.
 
+#![cfg(target_os = "linux")]
+
 mod listener_support;
 
 use std::net::{SocketAddr, TcpListener};

@@ -1,6 +1,8 @@
 //! A port held by another process: a foreign program (`python3 -m http.server`), another
 //! instance of this program that exits mid-retry, and one that stays.
 
+#![cfg(target_os = "linux")]
+
 mod listener_support;
 
 use std::net::SocketAddr;

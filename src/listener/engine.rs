@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use super::activation;
 use super::backoff::{self, Backoff};
 use super::diagnose::{self, Diagnosis, Holder};
 use super::socket::{self, BuildError, Options};
-use super::{
-    BindPolicy, DYING_BUDGET, Fallback, ListenerError, Shared, Source, State, activation, report,
-};
+use super::{BindPolicy, DYING_BUDGET, Fallback, ListenerError, Shared, Source, State, report};
 
 /// What the loop needs from the system.
 pub(super) struct Env {
@@ -512,6 +512,7 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
     }
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn from_activation(name: &str) -> Option<Outcome> {
     let variables = activation::take_variables()?;
     let rejected = |rejected: activation::Rejected| {
@@ -543,6 +544,12 @@ fn from_activation(name: &str) -> Option<Outcome> {
         },
         Err(problem) => rejected(problem),
     })
+}
+
+/// systemd socket activation exists only on Linux.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn from_activation(_name: &str) -> Option<Outcome> {
+    None
 }
 
 /// Real time; sleeps on the binding's condition variable so that dropping the binding
