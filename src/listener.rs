@@ -43,7 +43,9 @@
 //! Retries back off exponentially with equal jitter (50 ms, ×2, capped at 1 s) inside a total
 //! budget: 10 s by default, 3 s for [`BindPolicy::interactive`] programs, 30 s while the
 //! holder is verifiably dying. The first attempt runs on the caller's thread; retries run on
-//! a background thread, so [`open`] never blocks beyond one attempt (and its diagnosis);
+//! a background thread, so [`open`] never blocks beyond one attempt and its diagnosis (a scan
+//! of `/proc`: milliseconds, growing with the number of processes and open files; nothing
+//! that waits on the holder, not even for a process writing a core dump);
 //! [`Binding::wait`] blocks only when asked to.
 //!
 //! Events (bound address, retries, diagnosis, warnings) go through the `log` facade.

@@ -5,18 +5,74 @@
 
 mod listener_support;
 
+use std::io::Write;
 use std::net::SocketAddr;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use listener_support::{
-    Scratch, assert_socket_options, free_port, greeting, spawn_instance, spawn_python_http_server,
+    ChildGuard, Scratch, assert_socket_options, free_port, greeting, helper_command,
+    spawn_instance, spawn_python_http_server,
 };
 use promstatic::listener::{self, BindPolicy, Fallback, Holder, Source, State};
 
 #[test]
 fn helper_entry() {
-    if std::env::var(listener_support::ROLE).as_deref() == Ok("hold") {
-        listener_support::hold_role();
+    match std::env::var(listener_support::ROLE).as_deref() {
+        Ok("hold") => listener_support::hold_role(),
+        Ok("crash") => crash_role(),
+        _ => {}
+    }
+}
+
+/// Size of the memory a crashing holder dumps: large enough that writing the core takes a
+/// few hundred milliseconds (as a large process's crash does), small enough for CI.
+const BALLAST: usize = 192 << 20;
+
+/// Holds the port, fills memory, and aborts (dumping core) when a line arrives on stdin.
+fn crash_role() {
+    let addr: SocketAddr = std::env::var("PROMSTATIC_HOLD_ADDR")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let binding = listener::open(BindPolicy::new(addr).socket_activation(false));
+    let _listener = binding.wait(Some(Duration::from_secs(5))).unwrap();
+    let ballast = vec![0x5Au8; BALLAST];
+    std::hint::black_box(&ballast);
+    // SAFETY: getrlimit/setrlimit with a valid struct.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        assert_eq!(libc::getrlimit(libc::RLIMIT_CORE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_CORE, &limit), 0);
+        println!("\nHELPER CORE_LIMIT {}", limit.rlim_cur);
+    }
+    println!("HELPER READY {addr}");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    std::process::abort();
+}
+
+/// Waits for the binding and checks it got the configured `addr` back (not the fallback),
+/// with the right socket options; returns the attempts it took.
+fn bound_again_on(binding: &listener::Binding, addr: SocketAddr, timeout: Duration) -> u32 {
+    let listener = binding.wait(Some(timeout)).unwrap();
+    assert_eq!(
+        listener.local_addr().unwrap(),
+        addr,
+        "the same port, not the fallback"
+    );
+    assert_socket_options(&listener);
+    match binding.state() {
+        State::Bound {
+            source: Source::Configured,
+            attempts,
+            ..
+        } => attempts,
+        other => panic!("{other:?}"),
     }
 }
 
@@ -130,22 +186,8 @@ fn instance_exiting_mid_retry_releases_the_same_port_within_the_budget() {
         "{last_error}"
     );
     assert!(last_error.to_string().contains("retrying"), "{last_error}");
-    let listener = binding.wait(Some(Duration::from_secs(10))).unwrap();
-    assert_eq!(
-        listener.local_addr().unwrap(),
-        addr,
-        "the same port, not the fallback"
-    );
-    let State::Bound {
-        source: Source::Configured,
-        attempts,
-        ..
-    } = binding.state()
-    else {
-        panic!()
-    };
+    let attempts = bound_again_on(&binding, addr, Duration::from_secs(10));
     assert!(attempts > 1, "{attempts}");
-    assert_socket_options(&listener);
     eprintln!("observed: bound {addr} after {attempts} attempts");
 }
 
@@ -215,4 +257,57 @@ fn instance_that_stays_is_never_co_bound_and_the_fallback_is_reported() {
     );
     assert_eq!(json[0]["labels"]["job"], "app");
     eprintln!("observed: {reason}");
+}
+
+#[test]
+fn holder_writing_a_core_dump_is_waited_for_beyond_the_budget() {
+    let addr = loopback(free_port());
+    // The core file lands in the child's working directory, removed with `scratch`.
+    let scratch = Scratch::new("core");
+    let mut command = helper_command("crash");
+    command
+        .env("PROMSTATIC_HOLD_ADDR", addr.to_string())
+        .current_dir(&scratch.0)
+        .stdin(Stdio::piped());
+    let mut holder = ChildGuard::spawn(command);
+    let core_limit = holder.expect("CORE_LIMIT", Duration::from_secs(10));
+    holder.expect("READY", Duration::from_secs(10));
+    if core_limit == "0" {
+        println!("skipped: core dumps are disabled here (hard RLIMIT_CORE = 0)");
+        return;
+    }
+    let pid = holder.pid();
+    holder
+        .child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"crash\n")
+        .unwrap();
+    let status = format!("/proc/{pid}/status");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(&status).is_ok_and(|text| text.contains("CoreDumping:\t1")) {
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} never showed CoreDumping: 1"
+        );
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    // A budget far shorter than the dump: only the extension to 30 s lets us wait for it.
+    let policy = BindPolicy::new(addr)
+        .socket_activation(false)
+        .budget(Duration::from_millis(50));
+    let binding = listener::open(policy.fallback(Fallback::Ephemeral));
+    let State::Retrying { last_error, .. } = binding.state() else {
+        panic!("{:?}", binding.state())
+    };
+    let Some(Holder::Dying(process)) = last_error.diagnosis().map(|diagnosis| &diagnosis.holder)
+    else {
+        panic!("{last_error}")
+    };
+    assert_eq!(process.pid, pid);
+    assert!(process.core_dumping);
+    eprintln!("observed: {last_error}");
+    let attempts = bound_again_on(&binding, addr, Duration::from_secs(40));
+    eprintln!("observed: bound {addr} after {attempts} attempts, once pid {pid} finished dumping");
 }

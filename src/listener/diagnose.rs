@@ -334,16 +334,22 @@ fn describe(proc: &ProcFs, pid: u32) -> Process {
     let stat = fs::read_to_string(dir.join("stat"))
         .ok()
         .and_then(|text| parse_stat(&text));
-    let command = fs::read(dir.join("cmdline"))
-        .map(|bytes| parse_cmdline(&bytes))
-        .unwrap_or_default();
+    let exiting =
+        stat.is_some_and(|stat| stat.flags & PF_EXITING != 0 || matches!(stat.state, 'Z' | 'X'));
+    // Reading `cmdline` takes the target's memory-map lock, which a core dump holds until it
+    // ends (seconds, for a large process): for a dying process, the name must do.
+    let command = if status.core_dumping || exiting {
+        String::new()
+    } else {
+        fs::read(dir.join("cmdline"))
+            .map(|bytes| parse_cmdline(&bytes))
+            .unwrap_or_default()
+    };
     let command = if command.is_empty() {
         format!("[{}]", status.name)
     } else {
         command
     };
-    let exiting =
-        stat.is_some_and(|stat| stat.flags & PF_EXITING != 0 || matches!(stat.state, 'Z' | 'X'));
     Process {
         pid,
         command,

@@ -193,6 +193,8 @@ fn core_dumping_instance_of_an_upgraded_binary_is_dying() {
     };
     assert!(process.core_dumping);
     assert_eq!(process.pid, 888);
+    // cmdline is not read from a dumping process (it would block until the dump ends).
+    assert_eq!(process.command, "[exporter]");
     assert!(
         diagnosis.holder.to_string().contains("writing a core dump"),
         "{}",
