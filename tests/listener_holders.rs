@@ -36,7 +36,8 @@ fn crash_role() {
         .parse()
         .unwrap();
     let binding = listener::open(BindPolicy::new(addr).socket_activation(false));
-    let _listener = binding.wait(Some(Duration::from_secs(5))).unwrap();
+    let listener = binding.wait(Some(Duration::from_secs(5))).unwrap();
+    assert_socket_options(&listener);
     let ballast = vec![0x5Au8; BALLAST];
     std::hint::black_box(&ballast);
     // SAFETY: getrlimit/setrlimit with a valid struct.

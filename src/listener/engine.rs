@@ -457,10 +457,8 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
                 source: Source::Host,
                 attempts: 0,
             },
-            Err(error) => Outcome::Disabled(ListenerError::Activation {
-                fd: None,
-                problem: "the listener handed in by the host is unusable".into(),
-                error: Some(Arc::new(error)),
+            Err(error) => Outcome::Disabled(ListenerError::HostListener {
+                error: Arc::new(error),
             }),
         };
         return finish(&shared, &reports, outcome);

@@ -52,6 +52,12 @@ pub enum ListenerError {
         /// The OS error behind the problem, if any.
         error: Option<Arc<io::Error>>,
     },
+    /// The listener handed in by the host ([`BindPolicy::listener`](super::BindPolicy::listener))
+    /// cannot be made non-blocking or has no local address.
+    HostListener {
+        /// The OS error.
+        error: Arc<io::Error>,
+    },
     /// The background retry thread could not be started.
     Spawn {
         /// The OS error.
@@ -77,6 +83,7 @@ impl ListenerError {
         match self {
             ListenerError::Bind { error, .. }
             | ListenerError::Fallback { error, .. }
+            | ListenerError::HostListener { error }
             | ListenerError::Spawn { error } => Some(&**error),
             ListenerError::Activation { error, .. } => error.as_deref(),
             ListenerError::WaitTimedOut { .. } | ListenerError::AlreadyTaken => None,
@@ -154,6 +161,11 @@ impl fmt::Display for ListenerError {
                      (ListenStream=, FileDescriptorName=) or turn socket activation off",
                 )
             }
+            ListenerError::HostListener { error } => write!(
+                f,
+                "the listener handed in by the host is unusable: {error}; the listener is \
+                 disabled. Hand in a bound, listening TCP listener, or none"
+            ),
             ListenerError::Spawn { error } => {
                 write!(
                     f,

@@ -171,6 +171,7 @@ pub fn hold_role() {
             .budget(Duration::from_secs(5)),
     );
     let listener = binding.wait(Some(Duration::from_secs(6))).unwrap();
+    assert_socket_options(&listener);
     println!("HELPER READY {}", listener.local_addr().unwrap());
     let deadline = Instant::now() + lifetime;
     while Instant::now() < deadline {
