@@ -50,6 +50,15 @@
 //!
 //! Events (bound address, retries, diagnosis, warnings) go through the `log` facade.
 //!
+//! # Platforms
+//!
+//! * Linux: everything above.
+//! * Other Unix systems: the same socket construction, retries and fallback; the diagnosis
+//!   is [`Holder::Unknown`] (it reads `/proc`), treated like an invisible holder, and socket
+//!   activation is not looked for.
+//! * Windows: not supported yet (the module uses Unix errno values and `getifaddrs`, and
+//!   would need `SO_EXCLUSIVEADDRUSE`).
+//!
 //! # Example
 //!
 //! ```no_run
@@ -104,7 +113,8 @@ pub const DEFAULT_BACKLOG: i32 = 128;
 pub enum Fallback {
     /// No fallback: the listener is disabled.
     None,
-    /// The first free port of this range (the configured port is skipped).
+    /// The first free port of this range, tried in order once each (the configured port is
+    /// skipped, and so are ports below 1024 after a permission error).
     Ports(RangeInclusive<u16>),
     /// A port chosen by the OS (port 0).
     Ephemeral,
