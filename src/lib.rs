@@ -52,7 +52,8 @@
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics;
-//! * [`name`]: the one validator for metric and label names.
+//! * [`name`]: the one validator for metric and label names;
+//! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback).
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -64,6 +65,7 @@ pub mod family;
 mod gauge;
 pub mod histogram;
 pub mod label;
+pub mod listener;
 pub mod name;
 mod sharded;
 pub mod table;
