@@ -15,13 +15,15 @@
 //!
 //! * An object file that nothing references may be left out of the link, and its entries with
 //!   it: a library crate that *only* declares metrics, and whose items the binary never uses,
-//!   contributes nothing. Use something from the crate (any function or static), or
-//!   `use other_crate as _;` does **not** suffice on its own — reference an item.
-//! * With GNU ld or lld, `-z start-stop-gc` (lld's default since 13 when `--gc-sections` is
-//!   on) lets the linker drop sections that are only reached through `__start_`/`__stop_`
-//!   symbols. `linkme` marks its sections as retained (`#[used(linker)]`-style on supported
-//!   toolchains); if a custom linker setup still drops entries, link with
-//!   `-z nostart-stop-gc`.
+//!   contributes nothing. Reference at least one item of such a crate from the binary
+//!   (`use other_crate as _;` alone does not count).
+//! * With `-z start-stop-gc` (GNU ld ≥ 2.37 on request; lld ≥ 13 by default under
+//!   `--gc-sections`), a section reached only through its `__start_`/`__stop_` symbols is no
+//!   longer kept alive by them. `linkme` marks each element `#[used]`, which keeps it in the
+//!   object file, but not every toolchain turns that into a "retain" flag the linker honours.
+//!   Rust's default Linux link (`cc` + GNU ld, or rustc's own lld) keeps the entries, as the
+//!   tests show; if a custom linker setup loses them, link with `-z nostart-stop-gc`
+//!   (`-C link-arg=-Wl,-z,nostart-stop-gc`).
 //! * Platforms: `linkme` supports Linux, macOS/iOS, Windows, the BSDs, illumos, and
 //!   `wasm32` only as documented by `linkme`; elsewhere the crate fails to build rather than
 //!   silently exporting nothing.
@@ -37,6 +39,7 @@
 //! declaration order is exported; the rest are left out until renamed, an error is logged
 //! once, and [`check`] returns it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -362,6 +365,24 @@ impl Order {
     }
 }
 
+/// The family and sample names a declaration writes, in either format.
+fn claimed_names(descriptor: &Descriptor) -> Vec<String> {
+    let name = descriptor.name;
+    let base = match descriptor.kind {
+        Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    };
+    let suffixes: &[&str] = match descriptor.kind {
+        Kind::Counter => &["", "_total"],
+        Kind::Histogram => &["", "_bucket", "_sum", "_count"],
+        Kind::Gauge | Kind::Unknown => &[""],
+    };
+    suffixes
+        .iter()
+        .map(|suffix| format!("{base}{suffix}"))
+        .collect()
+}
+
 /// Sorts by name then declaration site, and finds declarations whose exposition names collide
 /// with an earlier one's. Separate from the global table so it can be tested directly.
 fn compute_order(descriptors: &[&Descriptor]) -> Order {
@@ -377,54 +398,23 @@ fn compute_order(descriptors: &[&Descriptor]) -> Order {
     };
     sorted.sort_by_key(key);
 
-    // Every name an entry puts into an exposition, in either format.
-    let mut claims: Vec<(String, u32)> = Vec::new();
-    for &index in &sorted {
-        let descriptor = descriptors[index as usize];
-        let name = descriptor.name;
-        let base = match descriptor.kind {
-            Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
-            _ => name,
-        };
-        claims.push((base.to_owned(), index));
-        match descriptor.kind {
-            Kind::Counter => claims.push((format!("{base}_total"), index)),
-            Kind::Histogram => {
-                for suffix in ["_bucket", "_sum", "_count"] {
-                    claims.push((format!("{base}{suffix}"), index));
-                }
-            }
-            Kind::Gauge | Kind::Unknown => {}
-        }
-    }
-    // Positions in `sorted` decide who came first.
-    let mut rank = vec![0u32; descriptors.len()];
-    for (position, &index) in sorted.iter().enumerate() {
-        rank[index as usize] = position as u32;
-    }
-    claims.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then(rank[a.1 as usize].cmp(&rank[b.1 as usize]))
-    });
-
+    // Walk the declarations in order; each claims every name it puts into an exposition (in
+    // either format). One that claims a name already held by an exported declaration is
+    // left out, and the pair is recorded.
+    let mut owners: HashMap<String, u32> = HashMap::new();
     let mut dropped = vec![false; descriptors.len()];
     let mut duplicates = Vec::new();
-    for window in claims.windows(2) {
-        let (first, second) = (&window[0], &window[1]);
-        if first.0 == second.0 && first.1 != second.1 {
-            // Keep the earlier declaration unless it is itself dropped; then keep looking.
-            let (kept, lost) = if rank[first.1 as usize] < rank[second.1 as usize] {
-                (first.1, second.1)
-            } else {
-                (second.1, first.1)
-            };
-            if !dropped[kept as usize] && !dropped[lost as usize] {
-                dropped[lost as usize] = true;
-                duplicates.push((kept, lost));
-            }
+    for &index in &sorted {
+        let claims = claimed_names(descriptors[index as usize]);
+        if let Some(&owner) = claims.iter().find_map(|claim| owners.get(claim)) {
+            dropped[index as usize] = true;
+            duplicates.push((owner, index));
+            continue;
+        }
+        for claim in claims {
+            owners.insert(claim, index);
         }
     }
-    duplicates.sort_by_key(|&(_, lost)| rank[lost as usize]);
     let indices: Vec<u32> = sorted
         .into_iter()
         .filter(|&index| !dropped[index as usize])

@@ -1,0 +1,93 @@
+//! After the first scrape into a reused buffer, a scrape performs zero heap allocations.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use promstatic::{Counter, FloatGauge, Format, Gauge, metric};
+
+/// Counts allocations made by the thread that enabled counting; other threads (the test
+/// harness) are ignored.
+struct CountingAllocator;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting only reads a
+// thread-local flag and bumps an atomic, neither of which allocates.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+fn count() {
+    if COUNTING.with(Cell::get) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Allocations made by `f` on this thread.
+fn allocations_in(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.with(|counting| counting.set(true));
+    f();
+    COUNTING.with(|counting| counting.set(false));
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+/// Requests served.
+#[metric]
+static REQUESTS_TOTAL: Counter = Counter::new();
+
+/// Queue depth.
+#[metric]
+static QUEUE_DEPTH: Gauge = Gauge::new();
+
+/// Load average.
+#[metric]
+static LOAD: FloatGauge = FloatGauge::new();
+
+#[test]
+fn warm_scrapes_do_not_allocate() {
+    let mut buffer = Vec::new();
+    // The counter is live: the check must not depend on unchanged values.
+    let first = allocations_in(|| promstatic::render(&mut buffer, Format::Text));
+    assert!(
+        first > 0,
+        "the counting allocator must see the warm-up allocations"
+    );
+
+    for round in 0..1_000u64 {
+        REQUESTS_TOTAL.inc();
+        QUEUE_DEPTH.set(round as i64 - 500);
+        LOAD.set(round as f64 / 7.0);
+        for format in [Format::Text, Format::OpenMetrics] {
+            buffer.clear();
+            let allocations = allocations_in(|| promstatic::render(&mut buffer, format));
+            assert_eq!(allocations, 0, "round {round}, {format:?}");
+        }
+    }
+    assert!(
+        String::from_utf8(buffer)
+            .unwrap()
+            .contains("requests_total 1000\n")
+    );
+}

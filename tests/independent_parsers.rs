@@ -1,0 +1,158 @@
+//! Runs a large generated exposition (every kind, hostile HELP and label values) through the
+//! independent parsers available: `promtool check metrics` and Python `prometheus_client`'s
+//! text parser for text 0.0.4, its OpenMetrics parser for OpenMetrics.
+//!
+//! A missing tool skips its check with a printed reason; `PROMSTATIC_REQUIRE_TOOLS=1` (CI)
+//! turns that into a failure.
+
+mod support;
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use promstatic::encode::Format;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
+use support::metric_set::{self, Body, MetricSet};
+use support::oracle::{self, Dialect};
+
+/// A deterministic set of about sixty families, renamed so that promtool's linter has
+/// nothing to say about the names (snake case, `_total` on counters only, base units, no
+/// type in the name) and every HELP is non-empty; HELP and label values stay hostile.
+fn large_set() -> MetricSet {
+    let mut runner = TestRunner::deterministic();
+    let mut set = MetricSet {
+        families: Vec::new(),
+    };
+    while set.families.len() < 60 {
+        let batch = metric_set::metric_set(12)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        set.families.extend(batch.families);
+    }
+    for (index, family) in set.families.iter_mut().enumerate() {
+        let suffix = match family.body {
+            Body::Counter(_) => "events_total",
+            Body::Gauge(_) => "level",
+            Body::Unknown(_) => "misc",
+            Body::Histogram { .. } => "latency_seconds",
+        };
+        family.name = format!("conformance_{index}_{suffix}");
+        family.help = format!("Family {index}: {}", family.help);
+        for (position, name) in family.label_names.iter_mut().enumerate() {
+            *name = format!("label_{position}");
+        }
+    }
+    let kinds = |pick: fn(&Body) -> bool| set.families.iter().any(|family| pick(&family.body));
+    assert!(kinds(|body| matches!(body, Body::Counter(_))));
+    assert!(kinds(|body| matches!(body, Body::Gauge(_))));
+    assert!(kinds(|body| matches!(body, Body::Unknown(_))));
+    assert!(kinds(|body| matches!(body, Body::Histogram { .. })));
+    set
+}
+
+/// Renders `set` and checks it with our own oracle first, so a tool failure is news.
+fn render(set: &MetricSet, format: Format) -> Vec<u8> {
+    let bytes = metric_set::encode(set, format);
+    let dialect = match format {
+        Format::Text => Dialect::Text,
+        Format::OpenMetrics => Dialect::OpenMetrics,
+    };
+    let model = oracle::parse(&bytes, dialect).unwrap();
+    metric_set::compare(set, format, &model).unwrap();
+    bytes
+}
+
+/// Runs `program args` with `input` on stdin; `None` when the program cannot be started.
+fn run(program: &str, args: &[&str], input: &[u8]) -> Option<Output> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // Write from another thread: the child may fill its stdout pipe before reading all input.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    Some(output)
+}
+
+fn report(output: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn promtool_accepts_text_without_lint_findings() {
+    let text = render(&large_set(), Format::Text);
+    let Some(output) = run("promtool", &["check", "metrics"], &text) else {
+        return support::skip("promtool is not installed (apt install prometheus)");
+    };
+    assert!(
+        output.status.success() && output.stdout.is_empty() && output.stderr.is_empty(),
+        "promtool check metrics: {}",
+        report(&output)
+    );
+}
+
+/// Parses stdin with the module's `text_string_to_metric_families`, fails on a repeated
+/// family name, and prints the family and sample counts.
+const PYTHON: &str = r#"
+import importlib, sys
+module = importlib.import_module(sys.argv[1])
+families = list(module.text_string_to_metric_families(sys.stdin.buffer.read().decode("utf-8")))
+names = [family.name for family in families]
+repeated = sorted({name for name in names if names.count(name) > 1})
+if repeated:
+    sys.exit("repeated families: %r" % repeated)
+print(len(families), sum(len(family.samples) for family in families))
+"#;
+
+fn python_parse(module: &str, format: Format) {
+    let set = large_set();
+    let exposition = render(&set, format);
+    let available = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !available {
+        return support::skip(
+            "python3 with prometheus_client is not available (pip install prometheus_client)",
+        );
+    }
+    let output = run("python3", &["-c", PYTHON, module], &exposition).unwrap();
+    assert!(output.status.success(), "{module}: {}", report(&output));
+    let samples: usize = set
+        .families
+        .iter()
+        .map(|family| match &family.body {
+            Body::Counter(series) | Body::Gauge(series) | Body::Unknown(series) => series.len(),
+            Body::Histogram { bounds, series } => series.len() * (bounds.len() + 3),
+        })
+        .sum();
+    let counts = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        counts.trim(),
+        format!("{} {samples}", set.families.len()),
+        "{module}: families and samples parsed"
+    );
+}
+
+#[test]
+fn python_text_parser_accepts_text_with_unique_families() {
+    python_parse("prometheus_client.parser", Format::Text);
+}
+
+#[test]
+fn python_openmetrics_parser_accepts_openmetrics() {
+    python_parse("prometheus_client.openmetrics.parser", Format::OpenMetrics);
+}
