@@ -38,9 +38,11 @@
 //!
 //! # Failure never takes the host down
 //!
-//! Nothing here panics on input, the OS or the network. If the address cannot be bound the
-//! exporter logs the diagnosis (through `log`), reports [`ListenerState::Disabled`] with the
-//! reason, and the host keeps running without metrics.
+//! Nothing here panics on input, the OS or the network. The listening socket comes from
+//! [`crate::listener`] ([`Exporter::listener_policy`]): it retries in the background, names
+//! whoever holds the port, falls back if told to, and writes the port file and file_sd target.
+//! If no socket can be had, [`ExporterHandle::state`] says why ([`ListenerState::Disabled`])
+//! and the host keeps running without metrics.
 
 mod bind;
 mod gzip;
