@@ -227,3 +227,19 @@ fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
     );
     handle.shutdown();
 }
+
+#[test]
+fn limits_set_to_their_maximum_mean_no_limit_and_never_panic() {
+    let (handle, address) = start(
+        Exporter::new()
+            .header_read_timeout(Duration::MAX)
+            .idle_timeout(Duration::MAX)
+            .response_timeout(Duration::MAX)
+            .shutdown_grace(Duration::MAX)
+            .max_header_bytes(usize::MAX)
+            .max_connections(usize::MAX),
+    );
+    assert_eq!(request(address, "GET", "/metrics", &[]).status, 200);
+    // With no connection open, shutdown does not wait for the (unbounded) grace period.
+    handle.shutdown();
+}

@@ -136,11 +136,20 @@ impl Parts {
             reason: "metrics endpoint shut down".to_owned(),
         });
         let _ = closed.try_send(());
-        let deadline = Instant::now() + shared.config.limits.shutdown_grace;
+        let deadline = later(Instant::now(), shared.config.limits.shutdown_grace);
         while shared.active_connections.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
+}
+
+/// `instant + duration`, saturating instead of panicking when a limit is set to something
+/// like `Duration::MAX` ("no limit"): a century from now is never reached.
+fn later(instant: Instant, duration: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    instant
+        .checked_add(duration.min(CENTURY))
+        .unwrap_or(instant)
 }
 
 /// How long to pause after an accept error: `None` for errors that concern one connection
@@ -192,7 +201,8 @@ impl Watch {
             READING_HEAD => limits.header_read,
             _ => limits.response,
         };
-        self.epoch + Duration::from_millis(self.since.load(Ordering::Relaxed)) + allowed
+        let since = Duration::from_millis(self.since.load(Ordering::Relaxed));
+        later(later(self.epoch, since), allowed)
     }
 }
 
@@ -219,7 +229,8 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, epoch: Instant
         .keep_alive(true)
         // Our watchdog times heads; hyper's timer would also run between requests.
         .header_read_timeout(None)
-        .max_buf_size(limits.max_header_bytes.max(8192) + 8192)
+        // hyper requires at least 8 KiB; room for the head plus a read's worth beyond it.
+        .max_buf_size(limits.max_header_bytes.max(8192).saturating_add(8192))
         .max_header_size(limits.max_header_bytes);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
@@ -354,6 +365,13 @@ impl AsyncWrite for Watched {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_limits_do_not_overflow() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > now + Duration::from_secs(1_000_000));
+        assert_eq!(later(now, Duration::ZERO), now);
+    }
 
     #[test]
     fn backoff_grows_for_exhaustion_and_skips_per_connection_errors() {
