@@ -230,3 +230,19 @@ fn a_port_held_by_another_program_falls_back_and_says_why() {
     handle.shutdown();
     assert!(holder.terminate(Duration::from_secs(10)).unwrap().success());
 }
+
+#[test]
+fn serves_on_ipv6_loopback() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        println!("skipped: this host has no IPv6 loopback");
+        return;
+    }
+    let handle = Exporter::new()
+        .address("[::1]:0".parse().unwrap())
+        .start()
+        .unwrap();
+    let address = handle.local_addr().expect("bound on ::1");
+    assert!(address.is_ipv6());
+    assert_eq!(request(address, "GET", "/health", &[]).status, 200);
+    handle.shutdown();
+}

@@ -194,6 +194,12 @@ fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
     let started = Instant::now();
     assert_eq!(request(address, "GET", "/health", &[]).status, 200);
     assert!(started.elapsed() < Duration::from_secs(1));
+    // Another scrape does not wait for the stalled one's buffers: it takes its own.
+    let started = Instant::now();
+    let other = request(address, "GET", "/metrics", &[]);
+    assert_eq!(other.status, 200);
+    assert!(other.text().contains("promstatic_scrapes_total{label_0="));
+    assert!(started.elapsed() < Duration::from_secs(5));
     // Well past the response timeout, the stalled connection has been closed: reading now
     // yields what the kernel had buffered, then the end, short of the announced length.
     std::thread::sleep(Duration::from_millis(1500));
