@@ -53,7 +53,9 @@
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics;
 //! * [`name`]: the one validator for metric and label names;
-//! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback).
+//! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback);
+//! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -61,12 +63,16 @@
 
 mod counter;
 pub mod encode;
+#[cfg(feature = "exporter")]
+pub mod exporter;
 pub mod family;
 mod gauge;
 pub mod histogram;
 pub mod label;
 pub mod listener;
 pub mod name;
+#[cfg(all(target_os = "linux", feature = "exporter"))]
+mod process;
 mod sharded;
 pub mod table;
 
