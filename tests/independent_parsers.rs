@@ -23,6 +23,8 @@ fn large_set() -> MetricSet {
     let mut runner = TestRunner::deterministic();
     let mut set = MetricSet {
         families: Vec::new(),
+        namespace: "promstatic_".into(),
+        const_labels: vec![("instance".into(), "host \"a\" \\ \n \u{0} \u{e9}".into())],
     };
     while set.families.len() < 60 {
         let batch = metric_set::metric_set(12)
