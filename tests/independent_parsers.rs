@@ -16,7 +16,7 @@ use proptest::test_runner::TestRunner;
 use support::metric_set::{self, Body, MetricSet};
 use support::oracle::{self, Dialect};
 
-/// A deterministic set of about sixty families, renamed so that promtool's linter has
+/// A deterministic set of about 150 families, renamed so that promtool's linter has
 /// nothing to say about the names (snake case, `_total` on counters only, base units, no
 /// type in the name) and every HELP is non-empty; HELP and label values stay hostile.
 fn large_set() -> MetricSet {
@@ -26,7 +26,7 @@ fn large_set() -> MetricSet {
         namespace: "promstatic_".into(),
         const_labels: vec![("instance".into(), "host \"a\" \\ \n \u{0} \u{e9}".into())],
     };
-    while set.families.len() < 60 {
+    while set.families.len() < 150 {
         let batch = metric_set::metric_set(12)
             .new_tree(&mut runner)
             .unwrap()
@@ -142,6 +142,11 @@ fn python_parse(module: &str, format: Format) {
         })
         .sum();
     let counts = String::from_utf8(output.stdout).unwrap();
+    println!(
+        "{module}: {} bytes, families and samples {}",
+        exposition.len(),
+        counts.trim()
+    );
     assert_eq!(
         counts.trim(),
         format!("{} {samples}", set.families.len()),
