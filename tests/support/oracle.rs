@@ -307,7 +307,7 @@ impl Parser {
             )?)
         } else {
             let (word, rest) = syntax::take_text_token(rest);
-            if !syntax::after_blanks(rest).is_empty() {
+            if !rest.is_empty() {
                 return Err(format!("unexpected text after `# TYPE {name} {word}`"));
             }
             Metadata::Type(
@@ -592,15 +592,17 @@ fn parse_text_sample(line: &str) -> Result<Sample, String> {
     };
     let (value, rest) = syntax::take_text_token(rest);
     let value = syntax::parse_number(value)?;
-    let (timestamp, rest) = syntax::take_text_token(rest);
-    let timestamp = if timestamp.is_empty() {
+    // Blanks after the value announce a timestamp, and nothing follows that (Prometheus'
+    // parser rejects trailing blanks too).
+    let timestamp = if rest.is_empty() {
         None
     } else {
+        let (timestamp, rest) = syntax::take_text_token(rest);
+        if !rest.is_empty() {
+            return Err(format!("{name}: unexpected {rest:?} after the timestamp"));
+        }
         Some(syntax::parse_timestamp(timestamp, Dialect::Text)?)
     };
-    if !syntax::after_blanks(rest).is_empty() {
-        return Err(format!("{name}: unexpected {rest:?} after the timestamp"));
-    }
     Ok(Sample {
         name: name.to_owned(),
         labels,
