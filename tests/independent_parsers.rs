@@ -163,3 +163,180 @@ fn python_text_parser_accepts_text_with_unique_families() {
 fn python_openmetrics_parser_accepts_openmetrics() {
     python_parse("prometheus_client.openmetrics.parser", Format::OpenMetrics);
 }
+
+/// A small deterministic generator of near-valid OpenMetrics expositions: right and wrong
+/// names, suffixes, types, label sets, numbers, timestamps and exemplars, mixed so that about
+/// one in six parses.
+struct NearValid(u64);
+
+impl NearValid {
+    fn pick<'a>(&mut self, choices: &[&'a str]) -> &'a str {
+        // xorshift64
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        choices[(self.0 % choices.len() as u64) as usize]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        let roll = self.pick(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+        let roll2 = self.pick(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+        format!("{roll}{roll2}").parse::<u64>().unwrap() < percent
+    }
+
+    fn label(&mut self) -> String {
+        let name = self.pick(&["x", "le", "y", "_z", "quantile", "a", "s"]);
+        let value = self.pick(&[
+            "1", "+Inf", "a\\\\b", "a\\\"b", "a\\nb", "\\t", "0.5", "2", "\u{e9}", "", "1.0", "-1",
+            "NaN",
+        ]);
+        format!("{name}=\"{value}\"")
+    }
+
+    fn sample(&mut self) -> String {
+        let names = [
+            "a",
+            "a_total",
+            "a_created",
+            "h",
+            "h_bucket",
+            "h_sum",
+            "h_count",
+            "h_gsum",
+            "h_gcount",
+            "a_info",
+            "s",
+            "s_sum",
+            "s_count",
+        ];
+        let mut line = self.pick(&names).to_owned();
+        if self.chance(60) {
+            let labels: Vec<String> = (0..self.pick(&["0", "1", "2", "3"]).parse().unwrap())
+                .map(|_| self.label())
+                .collect();
+            let comma = if self.chance(10) { "," } else { "" };
+            line += &format!("{{{}{comma}}}", labels.join(","));
+        }
+        line += if self.chance(5) { "  " } else { " " };
+        line += self.pick(&[
+            "1", "-1", "1.5", "NaN", "+Inf", "-Inf", "Inf", "nan", "1e3", ".5", "5.", "0x1p3",
+            "1_0", "+1", "-0", "1e", "00", "0", "2", "1.0",
+        ]);
+        if self.chance(15) {
+            line += " ";
+            line += self.pick(&["123", "-5", "1.5", "+7", "", "NaN"]);
+        }
+        if self.chance(15) {
+            let labels = self.pick(&["{}", "{a=\"b\"}", "{x=\"1\"}"]);
+            let value = self.pick(&["1", "0.5", "NaN"]);
+            line += &format!(" # {labels} {value}");
+        }
+        line
+    }
+
+    fn metadata(&mut self) -> String {
+        let name = self.pick(&["a", "a_total", "h", "h_bucket", "s", "a_info", "s_count"]);
+        match self.pick(&["HELP", "TYPE", "TYPE", "UNIT"]) {
+            "HELP" => format!(
+                "# HELP {name} {}",
+                self.pick(&["x", "a\\\\b", "a\\nb", "\"q\"", ""])
+            ),
+            "UNIT" => format!(
+                "# UNIT {name} {}",
+                self.pick(&["total", "count", "", "info"])
+            ),
+            _ => format!(
+                "# TYPE {name} {}",
+                self.pick(&[
+                    "counter",
+                    "gauge",
+                    "histogram",
+                    "gaugehistogram",
+                    "summary",
+                    "unknown",
+                    "info",
+                    "stateset",
+                ])
+            ),
+        }
+    }
+
+    fn exposition(&mut self) -> String {
+        let lines = self.pick(&["1", "2", "3", "4", "5", "6"]).parse().unwrap();
+        let mut text = String::new();
+        for _ in 0..lines {
+            let line = if self.chance(30) {
+                self.metadata()
+            } else {
+                self.sample()
+            };
+            text += &line;
+            text.push('\n');
+        }
+        text + "# EOF\n"
+    }
+}
+
+/// Reads expositions separated by U+001E and prints 1 (parsed) or 0 (rejected) for each.
+const PYTHON_VERDICTS: &str = r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+for case in sys.stdin.buffer.read().decode("utf-8").split("\x1e"):
+    try:
+        list(text_string_to_metric_families(case))
+        print(1)
+    except Exception:
+        print(0)
+"#;
+
+#[test]
+fn oracle_agrees_with_the_python_openmetrics_parser_on_generated_cases() {
+    let mut generator = NearValid(0x2545_F491_4F6C_DD1D);
+    let cases: Vec<String> = (0..3000).map(|_| generator.exposition()).collect();
+    let available = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !available {
+        return support::skip(
+            "python3 with prometheus_client is not available (pip install prometheus_client)",
+        );
+    }
+    let input = cases.join("\u{1e}");
+    let output = run("python3", &["-c", PYTHON_VERDICTS], input.as_bytes()).unwrap();
+    assert!(output.status.success(), "{}", report(&output));
+    let verdicts = String::from_utf8(output.stdout).unwrap();
+    let verdicts: Vec<bool> = verdicts.lines().map(|line| line == "1").collect();
+    assert_eq!(verdicts.len(), cases.len());
+    let mut disagreements = Vec::new();
+    let mut repeated_series = 0;
+    for (case, python) in cases.iter().zip(&verdicts) {
+        let ours = oracle::parse(case.as_bytes(), Dialect::OpenMetrics);
+        match (&ours, python) {
+            (Ok(_), true) | (Err(_), false) => {}
+            // The one place the oracle is stricter on purpose: a series repeated without
+            // timestamps (two values for one MetricPoint) is rejected; Python keeps the first.
+            (Err(error), true) if error.message.contains(oracle::REPEATED_SERIES) => {
+                repeated_series += 1
+            }
+            _ => disagreements.push(format!("python {python}, oracle {ours:?}:\n{case}")),
+        }
+    }
+    let parsed = verdicts.iter().filter(|parsed| **parsed).count();
+    println!(
+        "{} generated cases, {parsed} parse in Python; {} disagreements, {repeated_series} \
+         repeated series the oracle rejects by design",
+        cases.len(),
+        disagreements.len()
+    );
+    assert!(
+        parsed > 100,
+        "the generator should produce valid cases too: {parsed}"
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+}

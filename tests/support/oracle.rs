@@ -24,6 +24,9 @@ use std::fmt;
 
 pub use syntax::Number;
 
+/// Part of the message for a series that repeats (without timestamps, in OpenMetrics).
+pub const REPEATED_SERIES: &str = "appears twice";
+
 /// Which specification to parse against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -435,7 +438,7 @@ impl Parser {
         let repeat_allowed = dialect == Dialect::OpenMetrics && sample.timestamp.is_some();
         if !open.series.insert((sample.name.clone(), labels)) && !repeat_allowed {
             return Err(format!(
-                "series {}{:?} appears twice",
+                "series {}{:?} {REPEATED_SERIES}",
                 sample.name, sample.labels
             ));
         }
