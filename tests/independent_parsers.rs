@@ -165,8 +165,8 @@ fn python_openmetrics_parser_accepts_openmetrics() {
 }
 
 /// A small deterministic generator of near-valid OpenMetrics expositions: right and wrong
-/// names, suffixes, types, label sets, numbers, timestamps and exemplars, mixed so that about
-/// one in six parses.
+/// names, suffixes, types, label sets, numbers, timestamps, exemplars and histogram shapes,
+/// mixed so that a few percent parse and the rest fail for many different reasons.
 struct NearValid(u64);
 
 impl NearValid {
@@ -185,15 +185,16 @@ impl NearValid {
     }
 
     fn label(&mut self) -> String {
-        let name = self.pick(&["x", "le", "y", "_z", "quantile", "a", "s"]);
+        let name = self.pick(&["x", "le", "le", "y", "quantile", "a", "h", "s"]);
         let value = self.pick(&[
-            "1", "+Inf", "a\\\\b", "a\\\"b", "a\\nb", "\\t", "0.5", "2", "\u{e9}", "", "1.0", "-1",
-            "NaN",
+            "1", "+Inf", "+Inf", "0.5", "1.0", "2", "0", "-1", "NaN", "a\\\\b", "a\\\"b", "a\\nb",
+            "\\t", "\u{e9}", "",
         ]);
         format!("{name}=\"{value}\"")
     }
 
-    fn sample(&mut self) -> String {
+    /// A sample line; `name` or a name picked from a fixed list.
+    fn sample(&mut self, name: Option<String>) -> String {
         let names = [
             "a",
             "a_total",
@@ -209,7 +210,7 @@ impl NearValid {
             "s_sum",
             "s_count",
         ];
-        let mut line = self.pick(&names).to_owned();
+        let mut line = name.unwrap_or_else(|| self.pick(&names).to_owned());
         if self.chance(60) {
             let labels: Vec<String> = (0..self.pick(&["0", "1", "2", "3"]).parse().unwrap())
                 .map(|_| self.label())
@@ -261,17 +262,79 @@ impl NearValid {
         }
     }
 
+    /// A histogram-shaped family: buckets (mostly in order), `_count` and `_sum` for one or
+    /// two label sets, with values that are often but not always consistent.
+    fn histogram(&mut self) -> String {
+        let kind = self.pick(&["histogram", "gaugehistogram"]);
+        let (sum, count) = if kind == "histogram" {
+            ("_sum", "_count")
+        } else {
+            ("_gsum", "_gcount")
+        };
+        let mut text = format!("# TYPE h {kind}\n");
+        for group in ["x=\"1\"", "x=\"2\""] {
+            if group.contains('2') && self.chance(50) {
+                break;
+            }
+            let mut bounds: Vec<&str> = ["-1.0", "0.5", "1.0", "2.0", "+Inf"]
+                .into_iter()
+                .filter(|_| self.chance(70))
+                .collect();
+            if self.chance(10) {
+                bounds.reverse();
+            }
+            for le in bounds {
+                let value = self.pick(&["0", "1", "2", "2", "3", "3", "1.5"]);
+                text += &format!("h_bucket{{{group},le=\"{le}\"}} {value}\n");
+            }
+            if self.chance(70) {
+                let value = self.pick(&["0", "2", "3", "3"]);
+                text += &format!("h{count}{{{group}}} {value}\n");
+            }
+            if self.chance(70) {
+                let value = self.pick(&["0", "1.5", "-1", "NaN"]);
+                text += &format!("h{sum}{{{group}}} {value}\n");
+            }
+        }
+        text
+    }
+
+    /// One to three families, each mostly a TYPE line and samples named after it, with the
+    /// occasional stray metadata or sample line.
     fn exposition(&mut self) -> String {
-        let lines = self.pick(&["1", "2", "3", "4", "5", "6"]).parse().unwrap();
         let mut text = String::new();
-        for _ in 0..lines {
-            let line = if self.chance(30) {
-                self.metadata()
-            } else {
-                self.sample()
-            };
-            text += &line;
-            text.push('\n');
+        for _ in 0..self.pick(&["1", "2", "3"]).parse().unwrap() {
+            if self.chance(35) {
+                text += &self.histogram();
+                continue;
+            }
+            let base = self.pick(&["a", "h", "s"]);
+            if self.chance(85) {
+                let kind = self.pick(&[
+                    "counter",
+                    "gauge",
+                    "histogram",
+                    "gaugehistogram",
+                    "summary",
+                    "unknown",
+                    "info",
+                    "stateset",
+                ]);
+                text += &format!("# TYPE {base} {kind}\n");
+            }
+            for _ in 0..self.pick(&["1", "2", "3", "4", "5"]).parse().unwrap() {
+                let line = if self.chance(10) {
+                    self.metadata()
+                } else {
+                    let suffix = self.pick(&[
+                        "", "_total", "_created", "_bucket", "_bucket", "_sum", "_count", "_gsum",
+                        "_gcount", "_info",
+                    ]);
+                    self.sample(Some(format!("{base}{suffix}")))
+                };
+                text += &line;
+                text.push('\n');
+            }
         }
         text + "# EOF\n"
     }
@@ -292,7 +355,7 @@ for case in sys.stdin.buffer.read().decode("utf-8").split("\x1e"):
 #[test]
 fn oracle_agrees_with_the_python_openmetrics_parser_on_generated_cases() {
     let mut generator = NearValid(0x2545_F491_4F6C_DD1D);
-    let cases: Vec<String> = (0..3000).map(|_| generator.exposition()).collect();
+    let cases: Vec<String> = (0..15000).map(|_| generator.exposition()).collect();
     let available = Command::new("python3")
         .args(["-c", "import prometheus_client"])
         .output()
