@@ -169,19 +169,32 @@ fn python_openmetrics_parser_accepts_openmetrics() {
 /// mixed so that a few percent parse and the rest fail for many different reasons.
 struct NearValid(u64);
 
+const OPENMETRICS_TYPES: [&str; 8] = [
+    "counter",
+    "gauge",
+    "histogram",
+    "gaugehistogram",
+    "summary",
+    "unknown",
+    "info",
+    "stateset",
+];
+
 impl NearValid {
-    fn pick<'a>(&mut self, choices: &[&'a str]) -> &'a str {
+    fn next(&mut self) -> u64 {
         // xorshift64
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        choices[(self.0 % choices.len() as u64) as usize]
+        self.0
+    }
+
+    fn pick<'a>(&mut self, choices: &[&'a str]) -> &'a str {
+        choices[(self.next() % choices.len() as u64) as usize]
     }
 
     fn chance(&mut self, percent: u64) -> bool {
-        let roll = self.pick(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
-        let roll2 = self.pick(&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
-        format!("{roll}{roll2}").parse::<u64>().unwrap() < percent
+        self.next() % 100 < percent
     }
 
     fn label(&mut self) -> String {
@@ -246,19 +259,7 @@ impl NearValid {
                 "# UNIT {name} {}",
                 self.pick(&["total", "count", "", "info"])
             ),
-            _ => format!(
-                "# TYPE {name} {}",
-                self.pick(&[
-                    "counter",
-                    "gauge",
-                    "histogram",
-                    "gaugehistogram",
-                    "summary",
-                    "unknown",
-                    "info",
-                    "stateset",
-                ])
-            ),
+            _ => format!("# TYPE {name} {}", self.pick(&OPENMETRICS_TYPES)),
         }
     }
 
@@ -310,16 +311,7 @@ impl NearValid {
             }
             let base = self.pick(&["a", "h", "s"]);
             if self.chance(85) {
-                let kind = self.pick(&[
-                    "counter",
-                    "gauge",
-                    "histogram",
-                    "gaugehistogram",
-                    "summary",
-                    "unknown",
-                    "info",
-                    "stateset",
-                ]);
+                let kind = self.pick(&OPENMETRICS_TYPES);
                 text += &format!("# TYPE {base} {kind}\n");
             }
             for _ in 0..self.pick(&["1", "2", "3", "4", "5"]).parse().unwrap() {
