@@ -80,7 +80,7 @@ pub use crate::family::{
 pub use crate::gauge::{FloatGauge, Gauge};
 pub use crate::histogram::{Histogram, HistogramTimer};
 pub use crate::label::{LabelSet, LabelValue};
-pub use crate::sharded::{SHARDS, ShardedCounter};
+pub use crate::sharded::{SLOTS, ShardedCounter};
 pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into, render_text};
 
 /// Declares a static as a metric and adds it to the static table.
