@@ -15,7 +15,7 @@ const INCREMENTS: u64 = 20_000;
 /// What thread `thread` adds in one wave.
 fn share(thread: u64) -> u64 {
     (0..INCREMENTS)
-        .map(|i| 1 + u64::from((i + thread) % 3 == 0))
+        .map(|i| 1 + u64::from((i + thread).is_multiple_of(3)))
         .sum()
 }
 
@@ -48,7 +48,7 @@ fn exact_across_exiting_and_new_threads() {
                         // All of the wave's threads are alive together.
                         barrier.wait();
                         for i in 0..INCREMENTS {
-                            if (i + thread) % 3 == 0 {
+                            if (i + thread).is_multiple_of(3) {
                                 WAVES_TOTAL.inc_by(2);
                             } else {
                                 WAVES_TOTAL.inc();
