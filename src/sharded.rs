@@ -38,7 +38,9 @@
 //!
 //! `(SLOTS + 1)` × 128 bytes (the padding of [`CachePadded`] on x86-64 and aarch64) per
 //! counter, about 8 KiB; an increment is a thread-local read plus a load and a store; a
-//! scrape loads `SLOTS + 1` cells.
+//! scrape loads `SLOTS + 1` cells. A thread's first increment also claims its slot (a scan
+//! of at most `SLOTS` flags, never a wait) and registers the thread-local destructor that
+//! frees it, once per thread.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
