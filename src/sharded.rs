@@ -11,8 +11,10 @@
 //! The first time a thread increments any sharded counter it claims a slot: a free index in
 //! `0..SLOTS`, marked taken in a global table. While it holds slot `i`, that thread is the
 //! only writer of cell `i` of every sharded counter, so an increment is a relaxed load and a
-//! relaxed store of its own cell — no locked instruction, no contended line. When the thread
-//! exits, a thread-local destructor frees the slot, and a later thread may claim it and keep
+//! relaxed store of its own cell — no locked instruction, no contended line. The slot index
+//! sits in a const-initialized thread-local without a destructor (one load per increment);
+//! a second thread-local, touched only when claiming, frees the slot when the thread exits
+//! (after marking the thread as holding none), and a later thread may claim it and keep
 //! adding to the same cells.
 //!
 //! Threads that find no free slot (more than `SLOTS` alive at once), and increments made
@@ -42,6 +44,7 @@
 //! of at most `SLOTS` flags, never a wait) and registers the thread-local destructor that
 //! frees it, once per thread.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_utils::CachePadded;
@@ -91,51 +94,72 @@ static TAKEN: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
 /// Where the next claim starts looking, so claims spread instead of all probing slot 0.
 static NEXT_PROBE: AtomicUsize = AtomicUsize::new(0);
 
-/// A thread's slot; frees it when the thread exits.
-struct Slot {
-    /// The slot index, or `NO_SLOT` if every slot was taken.
-    index: usize,
+thread_local! {
+    /// This thread's slot index, `UNCLAIMED`, or `RELEASED`. Const-initialized and without a
+    /// destructor, so reading it is one thread-local load and works at any time, even while
+    /// the thread's other thread-locals are being destroyed.
+    static INDEX: Cell<usize> = const { Cell::new(UNCLAIMED) };
+    /// Frees the slot when the thread exits; touched only when the slot is claimed.
+    static GUARD: SlotGuard = const { SlotGuard { index: Cell::new(UNCLAIMED) } };
 }
 
-const NO_SLOT: usize = usize::MAX;
+/// The thread has not incremented a sharded counter yet.
+const UNCLAIMED: usize = usize::MAX;
+/// The thread holds no slot: none was free, or its slot was freed as it exits.
+const RELEASED: usize = usize::MAX - 1;
 
-impl Slot {
-    #[cold]
-    #[inline(never)]
-    fn claim() -> Slot {
-        let start = NEXT_PROBE.fetch_add(1, Ordering::Relaxed);
-        for probe in 0..SLOTS {
-            let index = (start + probe) % SLOTS;
-            // Acquire pairs with the release in `drop`: this thread's first loads of the
-            // slot's cells see the previous holder's last stores.
-            if TAKEN[index]
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return Slot { index };
-            }
-        }
-        Slot { index: NO_SLOT }
-    }
+/// Frees a thread's slot when its thread-locals are destroyed.
+struct SlotGuard {
+    index: Cell<usize>,
 }
 
-impl Drop for Slot {
+impl Drop for SlotGuard {
     fn drop(&mut self) {
-        if let Some(taken) = TAKEN.get(self.index) {
+        // From here on, this thread's increments go to the overflow cell: the slot may be
+        // claimed by another thread as soon as it is freed below.
+        let _ = INDEX.try_with(|index| index.set(RELEASED));
+        if let Some(taken) = TAKEN.get(self.index.get()) {
             // Release publishes this thread's last stores to its cells to the next holder.
             taken.store(false, Ordering::Release);
         }
     }
 }
 
-thread_local! {
-    static SLOT: Slot = Slot::claim();
-}
-
-/// This thread's slot, or `NO_SLOT` (no free slot, or thread-locals being destroyed).
+/// This thread's slot index, claiming one on first use; `RELEASED` if it holds none.
 #[inline]
 fn slot() -> usize {
-    SLOT.try_with(|slot| slot.index).unwrap_or(NO_SLOT)
+    match INDEX.try_with(Cell::get) {
+        Ok(UNCLAIMED) => claim(),
+        Ok(index) => index,
+        Err(_) => RELEASED,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn claim() -> usize {
+    let start = NEXT_PROBE.fetch_add(1, Ordering::Relaxed);
+    let claimed = (0..SLOTS)
+        .map(|probe| (start + probe) % SLOTS)
+        .find(|&index| {
+            // Acquire pairs with the release in `SlotGuard::drop`: this thread's first loads of
+            // the slot's cells see the previous holder's last stores.
+            TAKEN[index]
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        });
+    let index = match claimed {
+        // Hold the slot only if its release on exit could be registered (this fails only
+        // when called from another thread-local's destructor).
+        Some(index) if GUARD.try_with(|guard| guard.index.set(index)).is_ok() => index,
+        Some(index) => {
+            TAKEN[index].store(false, Ordering::Release);
+            RELEASED
+        }
+        None => RELEASED,
+    };
+    let _ = INDEX.try_with(|slot| slot.set(index));
+    index
 }
 
 impl ShardedCounter {
