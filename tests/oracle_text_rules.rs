@@ -27,7 +27,7 @@ const GOOD: &[(&str, &str)] = &[
     ),
     (
         "blanks and tabs between tokens",
-        "  a \t{ x = \"1\" , y=\"2\" }\t 1 \t 1700000000000 \n",
+        "  a \t{ x = \"1\" , y=\"2\" }\t 1 \t 1700000000000\n",
     ),
     ("a trailing comma in a label set", "a{x=\"1\",} 1\n"),
     ("empty braces", "a{} 1\n"),
@@ -113,6 +113,9 @@ const BAD: &[(&str, &str)] = &[
     ("no words as values", "a one\n"),
     ("timestamps are int64 milliseconds", "a 1 1.5\n"),
     ("nothing follows the timestamp", "a 1 2 3\n"),
+    ("no blanks after the value", "a 1 \n"),
+    ("no blanks after the timestamp", "a 1 2\t\n"),
+    ("no blanks after the type", "# TYPE a gauge \na 1\n"),
     ("families are not interleaved", "a 1\nb 1\na 2\n"),
     (
         "a family's samples are not split by metadata",

@@ -187,22 +187,12 @@ mod tests {
 
     #[test]
     fn canonical_follows_go_g_formatting() {
-        // The examples of OpenMetrics 1.0, "Considerations: Canonical Numbers".
-        for (value, spelled) in [
-            (0.001, "0.001"),
-            (0.999, "0.999"),
-            (1.7, "1.7"),
-            (10.0, "10.0"),
-            (1e-10, "1e-10"),
-            (1e-9, "1e-09"),
-            (1e-5, "1e-05"),
-            (0.0001, "0.0001"),
-            (100000.0, "100000.0"),
-            (1e6, "1e+06"),
-            (1e10, "1e+10"),
-        ] {
-            assert_eq!(canonical(value), spelled);
-        }
+        // Go's `%g`: exponent below -4 or from 6 up; the full list of the specification's
+        // examples is checked in `tests/roundtrip.rs`.
+        assert_eq!(canonical(0.0001), "0.0001");
+        assert_eq!(canonical(1e-5), "1e-05");
+        assert_eq!(canonical(100000.0), "100000.0");
+        assert_eq!(canonical(1e6), "1e+06");
         assert_eq!(canonical(1234567.0), "1.234567e+06");
         assert_eq!(canonical(123456.5), "123456.5");
         assert_eq!(canonical(1e21), "1e+21");

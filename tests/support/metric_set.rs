@@ -45,7 +45,14 @@ pub struct MetricFamily {
 pub struct MetricSet {
     /// Families in rendering order.
     pub families: Vec<MetricFamily>,
+    /// The encoder's namespace prefix (may be empty).
+    pub namespace: String,
+    /// The encoder's constant labels, written first on every sample.
+    pub const_labels: Vec<(String, String)>,
 }
+
+/// Label names used for constant labels; family label names avoid them.
+const CONST_LABEL_NAMES: [&str; 2] = ["instance", "zone"];
 
 impl MetricFamily {
     fn kind(&self) -> Kind {
@@ -110,7 +117,15 @@ fn labels<'a>(names: &'a [String], values: &'a [String]) -> Vec<Label<'a>> {
 /// Renders `set` through the public run-time encoder API.
 pub fn encode(set: &MetricSet, format: Format) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut encoder = Encoder::new(&mut out, format);
+    let const_labels: Vec<Label<'_>> = set
+        .const_labels
+        .iter()
+        .map(|(name, value)| Label::new(name, value).unwrap())
+        .collect();
+    let mut encoder = Encoder::new(&mut out, format)
+        .checked_namespace(&set.namespace)
+        .unwrap()
+        .with_const_labels(&const_labels);
     for family in &set.families {
         let declared = Family::new(&family.name, family.kind(), Help::Raw(&family.help)).unwrap();
         let mut writer = encoder.family(&declared);
@@ -212,20 +227,21 @@ struct Expected {
     value: Value,
 }
 
-fn expected_samples(family: &MetricFamily) -> Vec<Expected> {
+fn expected_samples(set: &MetricSet, family: &MetricFamily) -> Vec<Expected> {
     let labels = |values: &[String]| -> Vec<(String, String)> {
-        family
+        let own = family
             .label_names
             .iter()
             .cloned()
-            .zip(values.iter().cloned())
-            .collect()
+            .zip(values.iter().cloned());
+        set.const_labels.iter().cloned().chain(own).collect()
     };
+    let prefixed = format!("{}{}", set.namespace, family.name);
     let simple = |series: &[(Vec<String>, Value)]| {
         series
             .iter()
             .map(|(values, value)| Expected {
-                name: family.name.clone(),
+                name: prefixed.clone(),
                 labels: labels(values),
                 le: None,
                 value: *value,
@@ -241,7 +257,7 @@ fn expected_samples(family: &MetricFamily) -> Vec<Expected> {
                 let les = bounds.iter().copied().chain([f64::INFINITY]);
                 for (le, count) in les.zip(counts) {
                     samples.push(Expected {
-                        name: format!("{}_bucket", family.name),
+                        name: format!("{prefixed}_bucket"),
                         labels: labels(values),
                         le: Some(le),
                         value: Value::Unsigned(count),
@@ -252,7 +268,7 @@ fn expected_samples(family: &MetricFamily) -> Vec<Expected> {
                     ("_count", Value::Unsigned(observations.len() as u64)),
                 ] {
                     samples.push(Expected {
-                        name: format!("{}{suffix}", family.name),
+                        name: format!("{prefixed}{suffix}"),
                         labels: labels(values),
                         le: None,
                         value,
@@ -279,6 +295,7 @@ pub fn compare(set: &MetricSet, format: Format, model: &Exposition) -> Result<()
             Body::Counter(_) if openmetrics => family.name.strip_suffix("_total").unwrap(),
             _ => family.name.as_str(),
         };
+        let name = format!("{}{name}", set.namespace);
         let kind = match family.body {
             Body::Counter(_) => FamilyType::Counter,
             Body::Gauge(_) => FamilyType::Gauge,
@@ -301,7 +318,7 @@ pub fn compare(set: &MetricSet, format: Format, model: &Exposition) -> Result<()
                 family.name, parsed.name, parsed.kind, parsed.help, parsed.unit
             ));
         }
-        let expected = expected_samples(family);
+        let expected = expected_samples(set, family);
         if expected.len() != parsed.samples.len() {
             return Err(format!(
                 "family {:?}: {} samples rendered, {} parsed",
@@ -420,7 +437,10 @@ fn metric_name() -> impl Strategy<Value = String> {
 fn label_names() -> impl Strategy<Value = Vec<String>> {
     prop::collection::vec(
         "[a-zA-Z_][a-zA-Z0-9_]{0,6}".prop_filter("reserved", |name| {
-            !name.starts_with("__") && name != "le" && name != "quantile"
+            !name.starts_with("__")
+                && name != "le"
+                && name != "quantile"
+                && !CONST_LABEL_NAMES.contains(&name.as_str())
         }),
         0..4,
     )
@@ -571,7 +591,17 @@ fn family() -> impl Strategy<Value = MetricFamily> {
 
 /// Sets of up to `max` families whose sample names cannot clash in either format.
 pub fn metric_set(max: usize) -> impl Strategy<Value = MetricSet> {
-    prop::collection::vec(family(), 0..max).prop_map(|families| {
+    let namespace = prop_oneof![Just(String::new()), "[a-z][a-z0-9_]{0,5}_".boxed()];
+    let const_labels = prop::collection::vec(hostile_string(), 0..=CONST_LABEL_NAMES.len())
+        .prop_map(|values| {
+            CONST_LABEL_NAMES
+                .iter()
+                .map(|name| name.to_string())
+                .zip(values)
+                .collect()
+        });
+    let families = prop::collection::vec(family(), 0..max);
+    (families, namespace, const_labels).prop_map(|(families, namespace, const_labels)| {
         let mut owned = HashSet::new();
         let families = families
             .into_iter()
@@ -584,6 +614,10 @@ pub fn metric_set(max: usize) -> impl Strategy<Value = MetricSet> {
                 free
             })
             .collect();
-        MetricSet { families }
+        MetricSet {
+            families,
+            namespace,
+            const_labels,
+        }
     })
 }

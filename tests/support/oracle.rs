@@ -24,6 +24,9 @@ use std::fmt;
 
 pub use syntax::Number;
 
+/// Part of the message for a series that repeats (without timestamps, in OpenMetrics).
+pub const REPEATED_SERIES: &str = "appears twice";
+
 /// Which specification to parse against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -307,7 +310,7 @@ impl Parser {
             )?)
         } else {
             let (word, rest) = syntax::take_text_token(rest);
-            if !syntax::after_blanks(rest).is_empty() {
+            if !rest.is_empty() {
                 return Err(format!("unexpected text after `# TYPE {name} {word}`"));
             }
             Metadata::Type(
@@ -435,7 +438,7 @@ impl Parser {
         let repeat_allowed = dialect == Dialect::OpenMetrics && sample.timestamp.is_some();
         if !open.series.insert((sample.name.clone(), labels)) && !repeat_allowed {
             return Err(format!(
-                "series {}{:?} appears twice",
+                "series {}{:?} {REPEATED_SERIES}",
                 sample.name, sample.labels
             ));
         }
@@ -592,15 +595,17 @@ fn parse_text_sample(line: &str) -> Result<Sample, String> {
     };
     let (value, rest) = syntax::take_text_token(rest);
     let value = syntax::parse_number(value)?;
-    let (timestamp, rest) = syntax::take_text_token(rest);
-    let timestamp = if timestamp.is_empty() {
+    // Blanks after the value announce a timestamp, and nothing follows that (Prometheus'
+    // parser rejects trailing blanks too).
+    let timestamp = if rest.is_empty() {
         None
     } else {
+        let (timestamp, rest) = syntax::take_text_token(rest);
+        if !rest.is_empty() {
+            return Err(format!("{name}: unexpected {rest:?} after the timestamp"));
+        }
         Some(syntax::parse_timestamp(timestamp, Dialect::Text)?)
     };
-    if !syntax::after_blanks(rest).is_empty() {
-        return Err(format!("{name}: unexpected {rest:?} after the timestamp"));
-    }
     Ok(Sample {
         name: name.to_owned(),
         labels,

@@ -234,14 +234,13 @@ pub(super) fn parse_number(token: &str) -> Result<Number, String> {
     Ok(Number { float, integer })
 }
 
-/// Reads a timestamp: an `int64` of milliseconds in text 0.0.4, a real number of seconds
+/// Reads a timestamp: an `int64` of milliseconds in text 0.0.4 (as Go's `ParseInt` reads it), a real number of seconds
 /// (never infinite or NaN) in OpenMetrics.
 pub(super) fn parse_timestamp(token: &str, dialect: Dialect) -> Result<f64, String> {
     match dialect {
         Dialect::Text => token
             .parse::<i64>()
             .ok()
-            .filter(|_| token.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
             .map(|ms| ms as f64)
             .ok_or_else(|| format!("{token:?} is not an int64 timestamp")),
         Dialect::OpenMetrics if is_real_number(token) => {
