@@ -31,10 +31,21 @@
 //! One slow or hostile client cannot hold the exporter: a request head must arrive within
 //! [`Exporter::header_read_timeout`], an idle kept-alive connection is closed after
 //! [`Exporter::idle_timeout`], a response must be taken within
-//! [`Exporter::response_timeout`], connections beyond [`Exporter::max_connections`] are
-//! closed as soon as they are accepted, request heads are capped at
+//! [`Exporter::response_timeout`], request heads are capped at
 //! [`Exporter::max_header_bytes`] (431) and requests announcing a body get 413. When the
 //! process runs out of file descriptors the accept loop backs off instead of spinning.
+//!
+//! At most [`Exporter::max_connections`] connections are served at once. When a new one
+//! arrives at the cap, the exporter makes room for it by closing the connection that has
+//! waited longest without sending a complete request head: one still reading a head (a slow
+//! or silent client) first, else one idle between requests (a kept-alive client loses
+//! nothing: it reconnects for its next scrape). The newcomer is refused (closed at once) only
+//! when every connection is busy being answered. So hundreds of connections that trickle
+//! header bytes (slowloris) cannot lock out a scraper: each new scrape takes the place of the
+//! oldest of them, and the header timeout closes the rest. The connections are kept in a fixed
+//! table of slots claimed and released with atomic operations;
+//! `promstatic_evicted_connections_total` and `promstatic_rejected_connections_total` count
+//! both outcomes.
 //!
 //! # Failure never takes the host down
 //!
@@ -139,10 +150,10 @@ impl Exporter {
                 process_metrics: true,
                 build_info: None,
                 limits: Limits {
-                    header_read: Duration::from_secs(10),
+                    header_read: Duration::from_secs(5),
                     idle: Duration::from_secs(120),
                     response: Duration::from_secs(30),
-                    max_connections: 64,
+                    max_connections: 256,
                     max_header_bytes: 8 * 1024,
                     shutdown_grace: Duration::from_secs(5),
                 },
@@ -196,7 +207,9 @@ impl Exporter {
         self
     }
 
-    /// Time allowed for a request head to arrive once its first byte has (default 10 s).
+    /// Time allowed for a request head to arrive (default 5 s): on a new connection, from
+    /// when it is accepted; on a kept-alive one, from the next request's first byte. A
+    /// scraper sends its head in one packet, so only slow or silent clients come near it.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.limits.header_read = timeout;
         self
@@ -215,7 +228,13 @@ impl Exporter {
         self
     }
 
-    /// Connections served at once (default 64); further ones are closed at once.
+    /// Connections served at once (default 256, at most 4096: the table of connection slots is
+    /// allocated when the server starts).
+    ///
+    /// At the cap, a new connection takes the place of the one that has waited longest
+    /// without a complete request head (still reading one, else idle between requests),
+    /// which is closed; it is refused only when every connection is being answered. See the
+    /// module docs.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.config.limits.max_connections = connections;
         self
@@ -480,6 +499,7 @@ pub(crate) struct Stats {
     pub(crate) encode_nanos_total: AtomicU64,
     pub(crate) bind_attempts: AtomicU64,
     pub(crate) rejected_connections: AtomicU64,
+    pub(crate) evicted_connections: AtomicU64,
 }
 
 /// What the server, its connections and the service share.

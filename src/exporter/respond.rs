@@ -172,7 +172,7 @@ impl MetricsService {
         self.encode_build_info(&mut encoder);
         let stats = &shared.stats;
         let previous_nanos = stats.last_encode_nanos.load(Ordering::Relaxed);
-        let families: [(&str, Kind, &str, Value); 5] = [
+        let families: [(&str, Kind, &str, Value); 6] = [
             (
                 "promstatic_scrapes_total",
                 Kind::Counter,
@@ -200,8 +200,16 @@ impl MetricsService {
             (
                 "promstatic_rejected_connections_total",
                 Kind::Counter,
-                "Connections closed at once because the connection limit was reached.",
+                "Connections closed at once because the connection limit was reached and \
+                 every connection was being answered.",
                 Value::Unsigned(stats.rejected_connections.load(Ordering::Relaxed)),
+            ),
+            (
+                "promstatic_evicted_connections_total",
+                Kind::Counter,
+                "Connections still waiting for a request head, closed at the connection limit \
+                 to make room for a new one.",
+                Value::Unsigned(stats.evicted_connections.load(Ordering::Relaxed)),
             ),
         ];
         for (name, kind, help, value) in families {
@@ -286,6 +294,7 @@ mod tests {
             "promstatic_last_scrape_encode_seconds",
             "promstatic_bind_attempts_total",
             "promstatic_rejected_connections_total",
+            "promstatic_evicted_connections_total",
             "promstatic_build_info",
         ] {
             validate_metric_name(name).unwrap();
