@@ -54,6 +54,13 @@
 //! whoever holds the port, falls back if told to, and writes the port file and file_sd target.
 //! If no socket can be had, [`ExporterHandle::state`] says why ([`ListenerState::Disabled`])
 //! and the host keeps running without metrics.
+//!
+//! A panic is contained too. Rendering (which runs the host's [`Exporter::on_scrape`] hook)
+//! is wrapped in `catch_unwind`: that scrape is answered 500, logged and counted in
+//! `promstatic_failed_scrapes_total`, and the next one is rendered afresh. Anything else on a
+//! connection runs in that connection's own tokio task, which a panic ends alone (tokio
+//! catches it); the connection's slot and count are released by guards as it unwinds, so
+//! neither the accept loop, nor the exporter thread, nor the host is affected.
 
 mod bind;
 mod gzip;
@@ -70,6 +77,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::encode::Encoder;
 use crate::listener::BindPolicy;
 use crate::name::{self, NameError};
 
@@ -111,6 +119,18 @@ pub(crate) struct Config {
     pub(crate) build_info: Option<(String, String)>,
     pub(crate) limits: Limits,
     pub(crate) gzip_min_bytes: usize,
+    pub(crate) on_scrape: Option<ScrapeHook>,
+}
+
+/// The host's function that adds run-time families to each scrape; see
+/// [`Exporter::on_scrape`].
+#[derive(Clone)]
+pub(crate) struct ScrapeHook(pub(crate) Arc<dyn Fn(&mut Encoder<'_>) + Send + Sync>);
+
+impl fmt::Debug for ScrapeHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ScrapeHook(..)")
+    }
 }
 
 /// Connection limits; see the module docs.
@@ -158,6 +178,7 @@ impl Exporter {
                     shutdown_grace: Duration::from_secs(5),
                 },
                 gzip_min_bytes: 1024,
+                on_scrape: None,
             },
         }
     }
@@ -257,6 +278,37 @@ impl Exporter {
     /// 1 KiB: below that the gzip framing costs more than it saves).
     pub fn gzip_min_bytes(mut self, bytes: usize) -> Self {
         self.config.gzip_min_bytes = bytes;
+        self
+    }
+
+    /// Calls `hook` on every scrape, after the statics, so the host can add families whose
+    /// set is known only at run time (per-tenant gauges, values read from another system).
+    /// The encoder applies the namespace and constant labels as for the statics; the hook
+    /// must not repeat a family name already exposed. It runs on the exporter's thread
+    /// while the scrape is rendered, so it should be quick and must not block; a later call
+    /// replaces an earlier hook.
+    ///
+    /// A panic in the hook (or anywhere else while the exposition is rendered) is caught:
+    /// that scrape is answered 500 and logged, the exporter keeps serving, and the next
+    /// scrape is rendered afresh. (A program built with `panic = "abort"` aborts instead:
+    /// there is nothing to catch.)
+    ///
+    /// ```
+    /// use promstatic::encode::{Family, Help, Kind, Value};
+    /// use promstatic::exporter::Exporter;
+    ///
+    /// let exporter = Exporter::new().on_scrape(|encoder| {
+    ///     let family = Family::new("open_sessions", Kind::Gauge, Help::Raw("Sessions open now."))
+    ///         .expect("a valid name");
+    ///     encoder.family(&family).sample("", &[], None, Value::Unsigned(3));
+    /// });
+    /// # drop(exporter);
+    /// ```
+    pub fn on_scrape<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&mut Encoder<'_>) + Send + Sync + 'static,
+    {
+        self.config.on_scrape = Some(ScrapeHook(Arc::new(hook)));
         self
     }
 
@@ -500,6 +552,7 @@ pub(crate) struct Stats {
     pub(crate) bind_attempts: AtomicU64,
     pub(crate) rejected_connections: AtomicU64,
     pub(crate) evicted_connections: AtomicU64,
+    pub(crate) failed_scrapes: AtomicU64,
 }
 
 /// What the server, its connections and the service share.

@@ -9,7 +9,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use promstatic::exporter::Exporter;
-use support::{closed_within, connect, read_response, request, start};
+use support::{
+    closed_within, connect, large_exposition, read_response, request, split_response, start,
+};
 
 #[test]
 fn header_read_timeout_closes_a_slow_head() {
@@ -77,17 +79,6 @@ fn idle_timeout_longer_than_header_timeout_keeps_the_connection() {
         .unwrap();
     assert_eq!(read_response(&mut stream, false).status, 200);
     handle.shutdown();
-}
-
-/// An exporter whose exposition is far larger than the socket buffers (~1 MB of constant
-/// labels), so a client that does not read keeps its connection busy being answered.
-fn large_exposition(exporter: Exporter) -> Exporter {
-    let value = "v".repeat(60_000);
-    let mut exporter = exporter.process_metrics(false);
-    for index in 0..16 {
-        exporter = exporter.const_label(&format!("label_{index}"), &value);
-    }
-    exporter
 }
 
 /// A connection that asked for the exposition and does not read it.
@@ -284,15 +275,9 @@ fn concurrent_scrapes_all_complete() {
 #[test]
 fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
     use std::io::Read;
-    // Long constant labels make the exposition far larger than the socket buffers (~13 MB),
-    // so the response cannot be written while the client does not read.
-    let value = "v".repeat(60_000);
-    let mut exporter = Exporter::new()
-        .response_timeout(Duration::from_millis(500))
-        .process_metrics(false);
-    for index in 0..16 {
-        exporter = exporter.const_label(&format!("label_{index}"), &value);
-    }
+    // The exposition is far larger than the socket buffers, so the response cannot be
+    // written while the client does not read.
+    let exporter = large_exposition(Exporter::new().response_timeout(Duration::from_millis(500)));
     let (handle, address) = start(exporter);
     let mut stalled = connect(address);
     stalled
@@ -324,18 +309,8 @@ fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
                 .is_err_and(|error| error.kind() == std::io::ErrorKind::ConnectionReset),
         "the connection was not closed: {ended:?}"
     );
-    let head_end = received
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .unwrap();
-    let head = String::from_utf8_lossy(&received[..head_end]).to_lowercase();
-    let announced: usize = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length: "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let body = received.len() - head_end - 4;
+    let (_, announced, body) = split_response(&received);
+    let body = body.len();
     assert!(
         body < announced,
         "received the whole body ({body} of {announced})"
