@@ -599,6 +599,73 @@ impl AsyncWrite for Watched {
 mod tests {
     use super::*;
 
+    fn serve(slots: &Arc<Slots>, phase: u8, since: u64) -> Held {
+        let Some(Place::Claimed(index)) = slots.place() else {
+            panic!("no free slot");
+        };
+        let slot = &slots.slots[index];
+        slot.phase.store(phase, Ordering::Relaxed);
+        slot.since.store(since, Ordering::Relaxed);
+        Held(Watch {
+            slots: Arc::clone(slots),
+            index,
+        })
+    }
+
+    #[test]
+    fn eviction_picks_the_oldest_head_reader_then_the_oldest_idle_and_never_a_responder() {
+        let slots = Arc::new(Slots::new(4, Instant::now()));
+        let idle_oldest = serve(&slots, IDLE, 1);
+        let reading_newer = serve(&slots, READING_HEAD, 20);
+        let reading_older = serve(&slots, READING_HEAD, 10);
+        let responding = serve(&slots, RESPONDING, 0);
+        // Full: the head reader that has waited longest goes first, even though an idle
+        // connection is older.
+        assert_eq!(slots.place(), Some(Place::Inherits(reading_older.0.index)));
+        assert!(reading_older.0.is_evicted());
+        // A slot being evicted is not chosen twice.
+        assert_eq!(slots.place(), Some(Place::Inherits(reading_newer.0.index)));
+        assert_eq!(slots.place(), Some(Place::Inherits(idle_oldest.0.index)));
+        // Only the responder is left: the newcomer is refused.
+        assert_eq!(slots.place(), None);
+        assert!(!responding.0.is_evicted());
+        drop(responding);
+        // A released slot is free again, and claimed before anyone is evicted.
+        assert!(matches!(slots.place(), Some(Place::Claimed(_))));
+    }
+
+    #[test]
+    fn an_evicted_holder_hands_its_slot_to_the_newcomer_only() {
+        let slots = Arc::new(Slots::new(1, Instant::now()));
+        let victim = serve(&slots, READING_HEAD, 0);
+        let Some(Place::Inherits(index)) = slots.place() else {
+            panic!("not evicted");
+        };
+        drop(victim);
+        // Handed over, not freed: another arrival can neither claim nor evict it.
+        assert_eq!(slots.slots[index].holder.load(Ordering::Relaxed), HANDED);
+        assert_eq!(slots.place(), None);
+        let shared = Shared::new(super::super::Exporter::new().config).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let held = runtime
+            .block_on(inherit(&shared, &slots, index))
+            .expect("inherited");
+        assert_eq!(slots.slots[index].holder.load(Ordering::Relaxed), SERVING);
+        drop(held);
+        assert_eq!(slots.slots[index].holder.load(Ordering::Relaxed), FREE);
+    }
+
+    #[test]
+    fn no_limit_allocates_a_bounded_table() {
+        assert_eq!(
+            Slots::new(usize::MAX, Instant::now()).slots.len(),
+            MAX_SLOTS
+        );
+    }
+
     #[test]
     fn huge_limits_do_not_overflow() {
         let now = Instant::now();
