@@ -1,11 +1,27 @@
-//! A small instrumented workload: a few threads doing fake requests.
+//! A small instrumented workload served by the embedded exporter.
 //!
-//! Run with `cargo run --release --example demo`. It prints the Prometheus text exposition
-//! of every metric in the binary after the workload finishes.
+//! ```text
+//! cargo run --example demo                         # http://127.0.0.1:9464/metrics
+//! cargo run --example demo -- --bind 127.0.0.1:0   # any free port; the line says which
+//! cargo run --example demo -- --bind 127.0.0.1:9464 --fallback ephemeral \
+//!     --port-file /tmp/demo.port --file-sd /tmp/demo-targets.json
+//! ```
+//!
+//! Once the endpoint is bound the demo prints exactly one line on stdout, containing
+//! `http://HOST:PORT/metrics` with the real port. If it cannot be bound, the diagnosis goes
+//! to stderr and the workload keeps running without metrics. Ctrl-C or SIGTERM stops the
+//! workers, shuts the exporter down gracefully and exits with status 0.
 
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use promstatic::exporter::{Exporter, ExporterHandle, ListenerState};
 use promstatic::{Counter, FloatGauge, Gauge, metric};
 
 /// Fake requests served since start.
@@ -16,7 +32,7 @@ static DEMO_REQUESTS_TOTAL: Counter = Counter::new();
 #[metric]
 static DEMO_ERRORS_TOTAL: Counter = Counter::new();
 
-/// Workers currently busy.
+/// Workers currently busy with a fake request.
 #[metric]
 static DEMO_BUSY_WORKERS: Gauge = Gauge::new();
 
@@ -24,29 +40,260 @@ static DEMO_BUSY_WORKERS: Gauge = Gauge::new();
 #[metric]
 static DEMO_LAST_REQUEST_SECONDS: FloatGauge = FloatGauge::new();
 
-fn main() {
-    let workers: Vec<_> = (0..4u64)
-        .map(|worker| {
-            thread::spawn(move || {
-                for request in 0..1_000u64 {
-                    DEMO_BUSY_WORKERS.inc();
-                    DEMO_REQUESTS_TOTAL.inc();
-                    if (request + worker) % 97 == 0 {
-                        DEMO_ERRORS_TOTAL.inc();
-                    }
-                    DEMO_LAST_REQUEST_SECONDS.set((request % 10) as f64 * 0.001);
-                    DEMO_BUSY_WORKERS.dec();
+/// What to do when the requested address cannot be bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// Run without metrics.
+    None,
+    /// Bind any free port on the same host instead.
+    Ephemeral,
+}
+
+#[derive(Debug)]
+struct Options {
+    bind: SocketAddr,
+    fallback: Fallback,
+    port_file: Option<PathBuf>,
+    file_sd: Option<PathBuf>,
+}
+
+const USAGE: &str = "usage: demo [--bind ADDR:PORT] [--fallback none|ephemeral] \
+                     [--port-file PATH] [--file-sd PATH]";
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        bind: SocketAddr::from(([127, 0, 0, 1], promstatic::exporter::DEFAULT_PORT)),
+        fallback: Fallback::None,
+        port_file: None,
+        file_sd: None,
+    };
+    let mut arguments = std::env::args().skip(1);
+    while let Some(flag) = arguments.next() {
+        let mut value = || {
+            arguments
+                .next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--bind" => {
+                let text = value()?;
+                options.bind = text.parse().map_err(|error| {
+                    format!("--bind {text}: {error} (expected e.g. 127.0.0.1:9464)")
+                })?;
+            }
+            "--fallback" => {
+                options.fallback = match value()?.as_str() {
+                    "none" => Fallback::None,
+                    "ephemeral" => Fallback::Ephemeral,
+                    other => return Err(format!("--fallback {other}: expected none or ephemeral")),
                 }
-                thread::sleep(Duration::from_millis(1));
-            })
-        })
-        .collect();
-    for worker in workers {
-        // A worker that panicked has already printed its message; the totals show the rest.
-        let _ = worker.join();
+            }
+            "--port-file" => options.port_file = Some(PathBuf::from(value()?)),
+            "--file-sd" => options.file_sd = Some(PathBuf::from(value()?)),
+            "--help" | "-h" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("cannot install the SIGINT/SIGTERM handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    // The exporter: its own thread, so this program needs no async code of its own.
+    let exporter = Exporter::new().build_info("demo", env!("CARGO_PKG_VERSION"));
+    let handle = start(exporter, &options);
+    if let Some(address) = handle.as_ref().and_then(ExporterHandle::local_addr) {
+        announce(address, &options);
     }
 
-    let mut out = Vec::new();
-    promstatic::render_text(&mut out);
-    print!("{}", String::from_utf8_lossy(&out));
+    // The workload: a few threads doing fake requests until asked to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4u64)
+        .map(|worker| {
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || fake_requests(worker, &stop))
+        })
+        .collect();
+
+    signals.wait();
+
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        // A worker that panicked has printed its message already; shut down regardless.
+        let _ = worker.join();
+    }
+    if let Some(handle) = handle {
+        handle.shutdown();
+    }
+    for path in [&options.port_file, &options.file_sd].into_iter().flatten() {
+        let _ = std::fs::remove_file(path);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Starts the exporter on `--bind`, and on the fallback if that fails. `None` (and a
+/// diagnosis on stderr) when there is no endpoint; the workload runs anyway.
+fn start(exporter: Exporter, options: &Options) -> Option<ExporterHandle> {
+    let first = match exporter.clone().address(options.bind).start() {
+        Ok(handle) => handle,
+        Err(error) => {
+            eprintln!("metrics disabled: {error}");
+            return None;
+        }
+    };
+    let reason = match first.state() {
+        ListenerState::Disabled { reason } => reason,
+        _ => return Some(first),
+    };
+    eprintln!("{reason}");
+    if options.fallback == Fallback::Ephemeral {
+        let any_port = SocketAddr::new(options.bind.ip(), 0);
+        if let Ok(handle) = exporter.address(any_port).start() {
+            match handle.state() {
+                ListenerState::Bound { address } => {
+                    eprintln!("falling back to {address}");
+                    return Some(handle);
+                }
+                ListenerState::Disabled { reason } | ListenerState::Retrying { reason } => {
+                    eprintln!("fallback failed too: {reason}");
+                }
+                _ => {}
+            }
+        }
+    }
+    eprintln!("the demo keeps running with metrics disabled");
+    None
+}
+
+/// Writes the port file and file_sd targets if asked, then prints the one stdout line.
+fn announce(address: SocketAddr, options: &Options) {
+    // An unspecified address (0.0.0.0, ::) is reachable on loopback; name that in the URL.
+    let mut reachable = address;
+    if address.ip().is_unspecified() {
+        reachable.set_ip(match address {
+            SocketAddr::V4(_) => [127, 0, 0, 1].into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    if let Some(path) = &options.port_file
+        && let Err(error) = write_atomically(path, &format!("{}\n", address.port()))
+    {
+        eprintln!("cannot write the port file {}: {error}", path.display());
+    }
+    if let Some(path) = &options.file_sd {
+        let targets = format!(
+            "[{{\"targets\":[\"{reachable}\"],\"labels\":{{\"job\":\"promstatic-demo\"}}}}]\n"
+        );
+        if let Err(error) = write_atomically(path, &targets) {
+            eprintln!(
+                "cannot write the file_sd targets {}: {error}",
+                path.display()
+            );
+        }
+    }
+    // Last, so that whoever waits for this line finds the files in place.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "serving metrics at http://{reachable}/metrics");
+    let _ = stdout.flush();
+}
+
+/// Writes via a temporary file and a rename, so a reader never sees half a file.
+fn write_atomically(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    std::fs::write(&temporary, contents)?;
+    std::fs::rename(&temporary, path)
+}
+
+fn fake_requests(worker: u64, stop: &AtomicBool) {
+    let mut request = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        DEMO_BUSY_WORKERS.inc();
+        let started = std::time::Instant::now();
+        // "Work": a few milliseconds, varying by request.
+        thread::sleep(Duration::from_millis(5 + (request + worker) % 20));
+        DEMO_REQUESTS_TOTAL.inc();
+        if (request + worker).is_multiple_of(97) {
+            DEMO_ERRORS_TOTAL.inc();
+        }
+        DEMO_LAST_REQUEST_SECONDS.set(started.elapsed().as_secs_f64());
+        DEMO_BUSY_WORKERS.dec();
+        request += 1;
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM handlers, installed before the URL is announced so that a
+/// signal sent right after it is never missed.
+#[cfg(unix)]
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        // Registering needs the runtime's signal driver.
+        let _context = runtime.enter();
+        let interrupt = signal(SignalKind::interrupt())?;
+        let terminate = signal(SignalKind::terminate())?;
+        drop(_context);
+        Ok(Signals {
+            runtime,
+            interrupt,
+            terminate,
+        })
+    }
+
+    /// Blocks until one of the signals arrives.
+    fn wait(mut self) {
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        });
+    }
+}
+
+/// Elsewhere: Ctrl-C only.
+#[cfg(not(unix))]
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+}
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Signals { runtime })
+    }
+
+    fn wait(self) {
+        self.runtime.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+    }
 }

@@ -224,8 +224,13 @@ impl<'a> Encoder<'a> {
     pub fn family<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
         let format = self.format;
         let (base, counter_total) = match (family.kind, format) {
+            // A counter named just `_total` keeps its name: stripping would leave none.
             (Kind::Counter, Format::OpenMetrics) => (
-                family.name.strip_suffix("_total").unwrap_or(family.name),
+                family
+                    .name
+                    .strip_suffix("_total")
+                    .filter(|base| !base.is_empty())
+                    .unwrap_or(family.name),
                 true,
             ),
             _ => (family.name, false),
@@ -288,6 +293,29 @@ impl FamilyEncoder<'_, '_> {
         extra: Option<Label<'_>>,
         value: Value,
     ) {
+        self.write_sample(suffix, labels, extra.map(Extra::Label), value);
+    }
+
+    /// Writes one `_bucket` sample of a histogram: `labels`, then `le` with the bound spelled
+    /// as the format wants it (`0.5`, `1` in text 0.0.4; canonical `1.0` in OpenMetrics;
+    /// `+Inf` in both), then the cumulative count.
+    pub fn bucket(&mut self, labels: &[Label<'_>], le: f64, cumulative_count: u64) {
+        self.write_sample(
+            "_bucket",
+            labels,
+            Some(Extra::Le(le)),
+            Value::Unsigned(cumulative_count),
+        );
+    }
+
+    fn write_sample(
+        &mut self,
+        suffix: &str,
+        labels: &[Label<'_>],
+        extra: Option<Extra<'_>>,
+        value: Value,
+    ) {
+        let format = self.encoder.format;
         let encoder = &mut *self.encoder;
         let out = &mut *encoder.out;
         out.extend_from_slice(encoder.namespace.as_bytes());
@@ -297,21 +325,27 @@ impl FamilyEncoder<'_, '_> {
         }
         out.extend_from_slice(suffix.as_bytes());
         let mut first = true;
-        for label in encoder
-            .const_labels
-            .iter()
-            .chain(labels)
-            .chain(extra.as_ref())
-        {
+        for label in encoder.const_labels.iter().chain(labels) {
             out.push(if first { b'{' } else { b',' });
             first = false;
-            out.extend_from_slice(label.name.as_bytes());
-            out.extend_from_slice(b"=\"");
-            match label.value {
-                Text::Raw(value) => escape::label_value(out, value),
-                Text::Escaped(value) => out.extend_from_slice(value.as_bytes()),
+            write_label(out, label);
+        }
+        match extra {
+            None => {}
+            Some(Extra::Label(label)) => {
+                out.push(if first { b'{' } else { b',' });
+                first = false;
+                write_label(out, &label);
             }
-            out.push(b'"');
+            Some(Extra::Le(bound)) => {
+                out.extend_from_slice(if first { b"{le=\"" } else { b",le=\"" });
+                first = false;
+                match format {
+                    Format::Text => number::write_f64(out, bound),
+                    Format::OpenMetrics => number::write_f64_canonical(out, bound),
+                }
+                out.push(b'"');
+            }
         }
         if !first {
             out.push(b'}');
@@ -324,6 +358,22 @@ impl FamilyEncoder<'_, '_> {
         }
         out.push(b'\n');
     }
+}
+
+/// What follows the labels of a sample.
+enum Extra<'l> {
+    Label(Label<'l>),
+    Le(f64),
+}
+
+fn write_label(out: &mut Vec<u8>, label: &Label<'_>) {
+    out.extend_from_slice(label.name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    match label.value {
+        Text::Raw(value) => escape::label_value(out, value),
+        Text::Escaped(value) => out.extend_from_slice(value.as_bytes()),
+    }
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -382,6 +432,28 @@ mod tests {
             "# HELP app_latency x\n# TYPE app_latency histogram\n\
              app_latency_bucket{env=\"prod\",path=\"/a\\\"b\",le=\"+Inf\"} 1\n\
              app_latency_sum{env=\"prod\",path=\"/a\\\"b\"} NaN\n"
+        );
+    }
+
+    #[test]
+    fn bucket_bounds_per_format() {
+        let family = Family::new("h", Kind::Histogram, Help::Raw("x")).unwrap();
+        let labels = [Label::new("a", "b").unwrap()];
+        let write = |encoder: &mut Encoder<'_>| {
+            let mut writer = encoder.family(&family);
+            writer.bucket(&[], 1.0, 2);
+            writer.bucket(&labels, 0.25, 3);
+            writer.bucket(&labels, f64::INFINITY, 4);
+        };
+        assert_eq!(
+            render(Format::Text, write),
+            "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\n\
+             h_bucket{a=\"b\",le=\"0.25\"} 3\nh_bucket{a=\"b\",le=\"+Inf\"} 4\n"
+        );
+        assert_eq!(
+            render(Format::OpenMetrics, write),
+            "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1.0\"} 2\n\
+             h_bucket{a=\"b\",le=\"0.25\"} 3\nh_bucket{a=\"b\",le=\"+Inf\"} 4\n# EOF\n"
         );
     }
 

@@ -48,8 +48,14 @@
 //! # Modules
 //!
 //! * [`table`]: the link-time table, rendering, and duplicate-name detection;
+//! * [`histogram`]: [`Histogram`], bucket helpers, and why scrapes are consistent;
+//! * [`family`] and [`label`]: typed, fixed-cardinality label families;
+//! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics;
-//! * [`name`]: the one validator for metric and label names.
+//! * [`name`]: the one validator for metric and label names;
+//! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback);
+//! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -57,8 +63,17 @@
 
 mod counter;
 pub mod encode;
+#[cfg(feature = "exporter")]
+pub mod exporter;
+pub mod family;
 mod gauge;
+pub mod histogram;
+pub mod label;
+pub mod listener;
 pub mod name;
+#[cfg(all(target_os = "linux", feature = "exporter"))]
+mod process;
+mod sharded;
 pub mod table;
 
 #[doc(hidden)]
@@ -67,7 +82,13 @@ pub mod __private;
 
 pub use crate::counter::Counter;
 pub use crate::encode::Format;
+pub use crate::family::{
+    CounterFamily, FloatGaugeFamily, GaugeFamily, HistogramFamily, MetricFamily,
+};
 pub use crate::gauge::{FloatGauge, Gauge};
+pub use crate::histogram::{Histogram, HistogramTimer};
+pub use crate::label::{LabelSet, LabelValue};
+pub use crate::sharded::{SHARDS, ShardedCounter};
 pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into, render_text};
 
 /// Declares a static as a metric and adds it to the static table.
@@ -83,3 +104,11 @@ pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into,
 /// given; one of the two is required. A counter's name must end in `_total` and no other
 /// metric's may. Names match `[a-zA-Z_][a-zA-Z0-9_]*` and do not start with `__`.
 pub use promstatic_macros::metric;
+
+/// Makes a fieldless enum the values of one label of a family.
+///
+/// Each variant is a value: its name in snake_case (`ClientError` → `client_error`), or the
+/// text of `#[label(rename = "…")]`. Values are escaped at compile time. The enum must have
+/// at least one variant, only unit variants, no generics, and distinct non-empty values.
+/// `#[label(crate = path)]` on the enum says where generated code finds this crate.
+pub use promstatic_macros::LabelValue;

@@ -1,8 +1,11 @@
 //! Parsing `#[metric(…)]` arguments.
 
+use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
-use syn::parse::Parser;
-use syn::{LitStr, Path};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprArray, Ident, Lit, LitStr, Path, Token, Type, UnOp};
 
 /// The arguments of one `#[metric(…)]`.
 #[derive(Default)]
@@ -13,9 +16,57 @@ pub(crate) struct Args {
     pub(crate) help: Option<LitStr>,
     /// `crate = path`: where generated code finds `promstatic`.
     pub(crate) krate: Option<Path>,
+    /// `buckets = [...]` or `buckets = CONST`: a histogram's bounds.
+    pub(crate) buckets: Option<Buckets>,
+    /// `labels(name: Type, ...)`: a family's labels.
+    pub(crate) labels: Option<Labels>,
 }
 
-const KNOWN: &str = "`name`, `help`, `crate`";
+/// A histogram's bounds as written.
+pub(crate) enum Buckets {
+    /// Number literals, with their values; checked by the macro.
+    Literal {
+        /// `buckets`, for errors about the argument as a whole.
+        key: Span,
+        /// The array, for errors about its contents as a whole.
+        array: ExprArray,
+        values: Vec<(f64, Span)>,
+    },
+    /// A path to a `const` array of `f64`; checked by `check_bounds` in const evaluation.
+    Const { key: Span, path: Path },
+}
+
+impl Buckets {
+    pub(crate) fn key(&self) -> Span {
+        match self {
+            Buckets::Literal { key, .. } | Buckets::Const { key, .. } => *key,
+        }
+    }
+}
+
+/// `labels(name: Type, ...)`.
+pub(crate) struct Labels {
+    /// `labels`, for errors about the argument as a whole.
+    pub(crate) key: Span,
+    pub(crate) labels: Vec<LabelDecl>,
+}
+
+/// One `name: Type` of `labels(...)`.
+pub(crate) struct LabelDecl {
+    pub(crate) name: Ident,
+    pub(crate) ty: Type,
+}
+
+impl Parse for LabelDecl {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name = input.call(syn::ext::IdentExt::parse_any)?;
+        input.parse::<Token![:]>()?;
+        let ty = input.parse()?;
+        Ok(LabelDecl { name, ty })
+    }
+}
+
+const KNOWN: &str = "`name`, `help`, `crate`, `buckets`, `labels`";
 
 /// Parses the arguments; the errors of bad arguments come back beside whatever was parsed, so
 /// the item can still be checked and every mistake reported in one build.
@@ -53,6 +104,22 @@ fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         set_once(&mut args.help, meta, "help", || meta.value()?.parse())
     } else if meta.path.is_ident("crate") {
         set_once(&mut args.krate, meta, "crate", || meta.value()?.parse())
+    } else if meta.path.is_ident("buckets") {
+        let key = meta.path.span();
+        set_once(&mut args.buckets, meta, "buckets", || {
+            parse_buckets(key, meta.value()?.parse()?)
+        })
+    } else if meta.path.is_ident("labels") {
+        let key = meta.path.span();
+        set_once(&mut args.labels, meta, "labels", || {
+            let content;
+            syn::parenthesized!(content in meta.input);
+            let labels = Punctuated::<LabelDecl, Token![,]>::parse_terminated(&content)?;
+            Ok(Labels {
+                key,
+                labels: labels.into_iter().collect(),
+            })
+        })
     } else {
         let shown = path_text(&meta.path);
         Err(meta.error(format_args!(
@@ -80,4 +147,56 @@ fn path_text(path: &Path) -> String {
         .map(|segment| segment.ident.to_string())
         .collect::<Vec<_>>()
         .join("::")
+}
+
+fn parse_buckets(key: Span, expr: Expr) -> syn::Result<Buckets> {
+    match expr {
+        Expr::Array(array) => {
+            let mut values = Vec::with_capacity(array.elems.len());
+            let mut errors: Option<syn::Error> = None;
+            for element in &array.elems {
+                match number(element) {
+                    Ok(value) => values.push((value, element.span())),
+                    Err(error) => match &mut errors {
+                        Some(all) => all.combine(error),
+                        None => errors = Some(error),
+                    },
+                }
+            }
+            match errors {
+                Some(errors) => Err(errors),
+                None => Ok(Buckets::Literal { key, array, values }),
+            }
+        }
+        Expr::Path(path) if path.qself.is_none() => Ok(Buckets::Const {
+            key,
+            path: path.path,
+        }),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`buckets` takes an array of number literals, e.g. `buckets = [0.01, 0.1, 1.0]`, \
+             or the path of a `const` array, e.g. `buckets = MY_BOUNDS`",
+        )),
+    }
+}
+
+/// The value of a number literal, possibly negated.
+fn number(expr: &Expr) -> syn::Result<f64> {
+    match expr {
+        Expr::Lit(literal) => match &literal.lit {
+            Lit::Float(float) => float.base10_parse(),
+            Lit::Int(int) => int.base10_parse(),
+            other => Err(syn::Error::new_spanned(
+                other,
+                "a bucket bound must be a number literal, e.g. `0.25`",
+            )),
+        },
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => Ok(-number(&unary.expr)?),
+        Expr::Group(group) => number(&group.expr),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "a bucket bound must be a number literal, e.g. `0.25` (for computed bounds, give \
+             the path of a `const` array: `buckets = MY_BOUNDS`)",
+        )),
+    }
 }

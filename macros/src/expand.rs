@@ -4,17 +4,20 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::args::{Args, Buckets};
+use crate::item::{Kind, Metric, Shape};
 use crate::{args, escape, item};
 
-/// Expands `#[metric]`. On error the item is emitted unchanged next to the errors, so a
-/// mistake in the declaration does not cascade into "unused import" or "cannot find static"
-/// errors elsewhere.
+/// Expands `#[metric]`. On error a static whose type is complete as written is emitted
+/// unchanged next to the errors, so a mistake in the declaration does not cascade into
+/// "unused import" or "cannot find static" errors elsewhere; a family (whose storage the
+/// macro would have written) is left out instead, which avoids cascading type errors.
 pub(crate) fn metric(args: TokenStream, input: TokenStream) -> TokenStream {
     let (args, argument_errors) = args::parse(args);
     let validated =
         syn::parse2::<syn::Item>(input.clone()).and_then(|item| item::validate(item, &args));
     let errors = match (validated, argument_errors) {
-        (Ok(metric), None) => return entry(&args, &metric),
+        (Ok(metric), None) => return entry(&args, metric),
         (Ok(_), Some(errors)) | (Err(errors), None) => errors,
         (Err(item_errors), Some(mut errors)) => {
             errors.combine(item_errors);
@@ -22,14 +25,24 @@ pub(crate) fn metric(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let errors = errors.into_compile_error();
-    quote!(#errors #input)
+    match syn::parse2::<syn::Item>(input) {
+        Ok(item) if item::complete_as_written(&item) => quote!(#errors #item),
+        _ => errors,
+    }
 }
 
-fn entry(args: &args::Args, metric: &item::Metric) -> TokenStream {
+fn entry(args: &Args, mut metric: Metric) -> TokenStream {
     let krate = args
         .krate
         .as_ref()
         .map_or_else(|| quote!(::promstatic), |path| quote!(#path));
+    rewrite_storage(&mut metric, args, &krate);
+    let label_names: Vec<String> = args
+        .labels
+        .iter()
+        .flat_map(|labels| &labels.labels)
+        .map(|label| label.name.to_string().trim_start_matches("r#").to_owned())
+        .collect();
     let item = &metric.item;
     let ident = &item.ident;
     let ty = &item.ty;
@@ -42,6 +55,12 @@ fn entry(args: &args::Args, metric: &item::Metric) -> TokenStream {
         #krate::__private::assert_metric::<#ty>();
     };
     let line = quote_spanned!(ident.span()=> ::core::line!());
+    // A family is a metric only if its label types are `LabelValue`s: errors about that
+    // point at `labels(…)`.
+    let metric_ref = match &args.labels {
+        Some(labels) => quote_spanned!(labels.key=> &#ident),
+        None => quote!(&#ident),
+    };
 
     quote! {
         #item
@@ -56,14 +75,96 @@ fn entry(args: &args::Args, metric: &item::Metric) -> TokenStream {
                     #krate::__private::Kind::#kind,
                     #help_text,
                     #help_openmetrics,
-                    &[],
+                    &[#(#label_names),*],
                     ::core::module_path!(),
                     ::core::file!(),
                     #line,
                 ),
-                &#ident,
+                #metric_ref,
             );
             #assert_metric
         };
+    }
+}
+
+/// Writes the generic arguments and initializer of a family, or of a histogram with
+/// `buckets`: the user writes `Type = Type::new()`, and gets the storage for every series.
+fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
+    let bounds = args.buckets.as_ref().map(bounds);
+    // The crate path spanned on `buckets`, so a const-evaluation failure of computed bounds
+    // points there rather than at the whole attribute.
+    let krate_at_buckets = match (&args.krate, &args.buckets) {
+        (None, Some(buckets)) => quote_spanned!(buckets.key()=> ::promstatic),
+        _ => krate.clone(),
+    };
+    let syn::Type::Path(type_path) = &mut *metric.item.ty else {
+        return;
+    };
+    let Some(last) = type_path.path.segments.last_mut() else {
+        return;
+    };
+    let span = last.ident.span();
+    match (metric.shape, &bounds) {
+        (Shape::Single, None) => {}
+        (Shape::Single, Some((length, bounds))) => {
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {span=>
+                <{ #length }>
+            });
+            let at = args.buckets.as_ref().map_or(span, Buckets::key);
+            *metric.item.expr = syn::parse_quote_spanned! {at=>
+                #krate_at_buckets::Histogram::with_bounds(#bounds)
+            };
+        }
+        (Shape::Family(cell_type), _) => {
+            let Some(labels) = &args.labels else {
+                return;
+            };
+            // Spanned on `labels`, so "`X: LabelValue` is not satisfied" points there.
+            let key = labels.key;
+            let types = labels.labels.iter().map(|label| &label.ty);
+            let set = quote_spanned!(key=> (#(#types,)*));
+            let count = quote_spanned!(key=> <#set as #krate::LabelSet>::COUNT);
+            let cell_type = syn::Ident::new(cell_type, span);
+            let (generics, cell) = match (metric.kind, bounds) {
+                (Kind::Histogram, Some((length, bounds))) => (
+                    quote_spanned!(key=> <#set, { #count }, { #length }>),
+                    quote!(#krate_at_buckets::Histogram::with_bounds(#bounds)),
+                ),
+                (Kind::Histogram, None) => (
+                    quote_spanned!(key=> <#set, { #count }>),
+                    quote!(#krate::Histogram::new()),
+                ),
+                _ => (
+                    quote_spanned!(key=> <#set, { #count }>),
+                    quote!(#krate::#cell_type::new()),
+                ),
+            };
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {key=>
+                #generics
+            });
+            let ty = &metric.item.ty;
+            *metric.item.expr = syn::parse_quote_spanned! {key=>
+                <#ty>::from_cells([const { #cell }; #count])
+            };
+        }
+    }
+}
+
+/// The number of bounds and a `&'static [f64; B]` expression for them.
+fn bounds(buckets: &Buckets) -> (TokenStream, TokenStream) {
+    match buckets {
+        Buckets::Literal { values, .. } => {
+            let length = values.len();
+            let values = values.iter().map(|&(value, span)| {
+                let literal = proc_macro2::Literal::f64_suffixed(value.abs());
+                if value.is_sign_negative() {
+                    quote_spanned!(span=> -#literal)
+                } else {
+                    quote_spanned!(span=> #literal)
+                }
+            });
+            (quote!(#length), quote!(&[#(#values),*]))
+        }
+        Buckets::Const { key, path } => (quote!(#path.len()), quote_spanned!(*key=> &#path)),
     }
 }

@@ -4,7 +4,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, Item, ItemStatic, Lit, Meta, StaticMutability, Type};
 
-use crate::args::Args;
+use crate::args::{Args, Buckets};
 use crate::name;
 
 /// The family type, decided by the static's type.
@@ -12,6 +12,7 @@ use crate::name;
 pub(crate) enum Kind {
     Counter,
     Gauge,
+    Histogram,
 }
 
 impl Kind {
@@ -19,16 +20,46 @@ impl Kind {
         match self {
             Kind::Counter => "Counter",
             Kind::Gauge => "Gauge",
+            Kind::Histogram => "Histogram",
         }
     }
 }
 
+/// What a metric type is, beyond its family type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// One series; the static is left as written (unless `buckets` is given).
+    Single,
+    /// One series per label combination, each a metric of this type (its name in
+    /// `promstatic`); the macro writes the static's generic arguments and storage.
+    Family(&'static str),
+}
+
 /// The metric types `#[metric]` accepts, by the last segment of the type's path.
-const TYPES: &[(&str, Kind)] = &[
-    ("Counter", Kind::Counter),
-    ("Gauge", Kind::Gauge),
-    ("FloatGauge", Kind::Gauge),
+const TYPES: &[(&str, Kind, Shape)] = &[
+    ("Counter", Kind::Counter, Shape::Single),
+    ("ShardedCounter", Kind::Counter, Shape::Single),
+    ("Gauge", Kind::Gauge, Shape::Single),
+    ("FloatGauge", Kind::Gauge, Shape::Single),
+    ("Histogram", Kind::Histogram, Shape::Single),
+    ("CounterFamily", Kind::Counter, Shape::Family("Counter")),
+    ("GaugeFamily", Kind::Gauge, Shape::Family("Gauge")),
+    ("FloatGaugeFamily", Kind::Gauge, Shape::Family("FloatGauge")),
+    (
+        "HistogramFamily",
+        Kind::Histogram,
+        Shape::Family("Histogram"),
+    ),
 ];
+
+/// The most labels a family can have (`promstatic::label::MAX_LABELS`).
+const MAX_LABELS: usize = 8;
+
+/// Label names no family may use, and why.
+const RESERVED_LABELS: &[(&str, &str)] = &[(
+    "quantile",
+    "`quantile` is reserved for summaries' quantiles; choose another name",
+)];
 
 /// A validated declaration.
 pub(crate) struct Metric {
@@ -36,6 +67,7 @@ pub(crate) struct Metric {
     pub(crate) name: String,
     pub(crate) help: String,
     pub(crate) kind: Kind,
+    pub(crate) shape: Shape,
 }
 
 /// Collects errors so one build reports every mistake at once.
@@ -76,8 +108,8 @@ pub(crate) fn validate(item: Item, args: &Args) -> syn::Result<Metric> {
         ));
     }
 
-    let kind = kind_of(&item.ty);
-    if kind.is_none() {
+    let kind_and_shape = kind_of(&item.ty);
+    if kind_and_shape.is_none() {
         errors.push(syn::Error::new_spanned(
             &item.ty,
             format!(
@@ -85,11 +117,15 @@ pub(crate) fn validate(item: Item, args: &Args) -> syn::Result<Metric> {
                 type_text(&item.ty),
                 TYPES
                     .iter()
-                    .map(|(name, _)| *name)
+                    .map(|(name, _, _)| *name)
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
         ));
+    }
+    let kind = kind_and_shape.map(|(kind, _)| kind);
+    if let Some((kind, shape)) = kind_and_shape {
+        validate_shape(&item, args, kind, shape, &mut errors);
     }
 
     let (name, name_span) = match &args.name {
@@ -109,15 +145,17 @@ pub(crate) fn validate(item: Item, args: &Args) -> syn::Result<Metric> {
                     rename_hint(args)
                 ),
             )),
-            Some(Kind::Gauge) if name.ends_with("_total") => errors.push(syn::Error::new(
-                name_span,
-                format!(
-                    "`_total` is reserved for counters, but `{name}` is not a counter: \
+            Some(Kind::Gauge | Kind::Histogram) if name.ends_with("_total") => {
+                errors.push(syn::Error::new(
+                    name_span,
+                    format!(
+                        "`_total` is reserved for counters, but `{name}` is not a counter: \
                      use `{}`{}",
-                    name.trim_end_matches("_total"),
-                    rename_hint(args)
-                ),
-            )),
+                        name.trim_end_matches("_total"),
+                        rename_hint(args)
+                    ),
+                ))
+            }
             _ => {}
         },
     }
@@ -147,7 +185,159 @@ pub(crate) fn validate(item: Item, args: &Args) -> syn::Result<Metric> {
         name,
         help,
         kind: kind.unwrap_or(Kind::Gauge),
+        shape: kind_and_shape.map_or(Shape::Single, |(_, shape)| shape),
     })
+}
+
+/// Checks `buckets` and `labels` against the type, and the static's form where the macro
+/// rewrites it.
+fn validate_shape(item: &ItemStatic, args: &Args, kind: Kind, shape: Shape, errors: &mut Errors) {
+    match (&args.buckets, kind) {
+        (Some(buckets), Kind::Histogram) => validate_buckets(buckets, errors),
+        (Some(buckets), _) => errors.push(syn::Error::new(
+            buckets.key(),
+            format!(
+                "`buckets` applies to histograms only, and `{}` is not one",
+                type_text(&item.ty)
+            ),
+        )),
+        (None, _) => {}
+    }
+    match (&args.labels, shape) {
+        (Some(labels), Shape::Family(_)) => {
+            if labels.labels.is_empty() {
+                errors.push(syn::Error::new(
+                    labels.key,
+                    "a family needs at least one label: `labels(name: Type, ...)`",
+                ));
+            }
+            if let Some(extra) = labels.labels.get(MAX_LABELS) {
+                errors.push(syn::Error::new_spanned(
+                    &extra.name,
+                    format!("a family has at most {MAX_LABELS} labels"),
+                ));
+            }
+            let mut seen: Vec<String> = Vec::new();
+            for label in &labels.labels {
+                let text = label.name.to_string();
+                let text = text.strip_prefix("r#").unwrap_or(&text).to_owned();
+                if let Some(problem) = label_name_problem(&text, kind, &seen) {
+                    errors.push(syn::Error::new_spanned(&label.name, problem));
+                }
+                seen.push(text);
+            }
+        }
+        (Some(labels), Shape::Single) => errors.push(syn::Error::new(
+            labels.key,
+            format!(
+                "`labels` applies to families only, and `{}` is not one: use one of {} for \
+                 one series per label combination",
+                type_text(&item.ty),
+                TYPES
+                    .iter()
+                    .filter(|(_, _, shape)| matches!(shape, Shape::Family(_)))
+                    .map(|(name, _, _)| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        (None, Shape::Family(_)) => errors.push(syn::Error::new_spanned(
+            &item.ty,
+            "a family needs its labels: add `labels(name: Type, ...)` to #[metric], each \
+             type an enum deriving `LabelValue`",
+        )),
+        (None, Shape::Single) => {}
+    }
+    let rewritten = matches!(shape, Shape::Family(_)) || args.buckets.is_some();
+    if rewritten {
+        validate_rewritten_form(item, errors);
+    }
+}
+
+/// What is wrong with label `name`, if anything; `earlier` are the names before it.
+fn label_name_problem(name: &str, kind: Kind, earlier: &[String]) -> Option<String> {
+    if let Err(error) = name::validate_label_name(name) {
+        return Some(format!("invalid label name `{name}`: {error}"));
+    }
+    if kind == Kind::Histogram && name == "le" {
+        return Some(
+            "`le` is the bucket bound label of a histogram's series; choose another name".into(),
+        );
+    }
+    if let Some((_, why)) = RESERVED_LABELS
+        .iter()
+        .find(|(reserved, _)| *reserved == name)
+    {
+        return Some((*why).to_owned());
+    }
+    if earlier.iter().any(|earlier| earlier == name) {
+        return Some(format!("label `{name}` is declared twice"));
+    }
+    None
+}
+
+/// Bounds must be non-empty, finite and strictly increasing.
+fn validate_buckets(buckets: &Buckets, errors: &mut Errors) {
+    let Buckets::Literal { array, values, .. } = buckets else {
+        return;
+    };
+    if values.is_empty() {
+        errors.push(syn::Error::new(
+            array.bracket_token.span.join(),
+            "a histogram needs at least one bucket bound (`+Inf` is implicit), \
+             e.g. `buckets = [0.1, 1.0]`",
+        ));
+    }
+    for (position, &(value, span)) in values.iter().enumerate() {
+        if !value.is_finite() {
+            errors.push(syn::Error::new(
+                span,
+                "a bucket bound must be finite: it does not fit in an `f64` \
+                 (the `+Inf` bucket is implicit)",
+            ));
+        } else if let Some(&(previous, _)) = position.checked_sub(1).and_then(|p| values.get(p))
+            && value <= previous
+        {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "bucket bounds must be strictly increasing, but {value} follows {previous}"
+                ),
+            ));
+        }
+    }
+}
+
+/// Where the macro writes the generic arguments and the initializer, the static must say
+/// `Type = Type::new()` with no generic arguments.
+fn validate_rewritten_form(item: &ItemStatic, errors: &mut Errors) {
+    if let Type::Path(path) = &*item.ty
+        && let Some(last) = path.path.segments.last()
+        && !last.arguments.is_none()
+    {
+        errors.push(syn::Error::new_spanned(
+            &last.arguments,
+            "leave out the generic arguments: #[metric] writes them from `labels`/`buckets`",
+        ));
+    }
+    let is_new_call = match &*item.expr {
+        Expr::Call(call) => {
+            call.args.is_empty()
+                && matches!(&*call.func, Expr::Path(path)
+                    if path.path.segments.last().is_some_and(|last| last.ident == "new"))
+        }
+        _ => false,
+    };
+    if !is_new_call {
+        errors.push(syn::Error::new_spanned(
+            &item.expr,
+            format!(
+                "initialize with `{}::new()`: #[metric] replaces it with the storage it \
+                 builds from `labels`/`buckets`",
+                type_text(&item.ty)
+            ),
+        ));
+    }
 }
 
 fn rename_hint(args: &Args) -> &'static str {
@@ -158,16 +348,16 @@ fn rename_hint(args: &Args) -> &'static str {
     }
 }
 
-fn kind_of(ty: &Type) -> Option<Kind> {
+fn kind_of(ty: &Type) -> Option<(Kind, Shape)> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
     TYPES
         .iter()
-        .find(|(name, _)| last.ident == name)
-        .map(|&(_, kind)| kind)
+        .find(|(name, _, _)| last.ident == name)
+        .map(|&(_, kind, shape)| (kind, shape))
 }
 
-fn type_text(ty: &Type) -> String {
+pub(crate) fn type_text(ty: &Type) -> String {
     quote::ToTokens::to_token_stream(ty)
         .to_string()
         .replace(" :: ", "::")
@@ -209,4 +399,22 @@ fn item_keyword_span(item: &Item) -> Span {
         Item::Impl(item) => item.impl_token.span,
         other => other.span(),
     }
+}
+
+/// Whether the item compiles as the user wrote it, without the storage `#[metric]` writes
+/// for families: anything but a static of a family type or with generic arguments.
+pub(crate) fn complete_as_written(item: &Item) -> bool {
+    let Item::Static(item) = item else {
+        return true;
+    };
+    let Type::Path(path) = &*item.ty else {
+        return true;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return true;
+    };
+    let family = TYPES
+        .iter()
+        .any(|(name, _, shape)| last.ident == name && matches!(shape, Shape::Family(_)));
+    !family && last.arguments.is_empty()
 }

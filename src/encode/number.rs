@@ -44,13 +44,83 @@ pub fn write_f64(out: &mut Vec<u8>, value: f64) {
     }
 }
 
-/// Appends a float in OpenMetrics' canonical form: as [`write_f64`], but an integral value
-/// keeps a fractional part (`1.0`, not `1`), as OpenMetrics wants for `le` and `quantile`.
+/// Appends a float in OpenMetrics' canonical form, as `le` and `quantile` values must be
+/// written ("Canonical Numbers"): Go's `%g` with the shortest digits and `.0` added to a bare
+/// integer. Exponent notation for decimal exponents below -4 or from 6 up, with a signed,
+/// two-digit exponent (`1e-05`, `0.0001`, `100000.0`, `1e+06`); `+Inf`, `-Inf`, `NaN`.
 pub fn write_f64_canonical(out: &mut Vec<u8>, value: f64) {
+    if !value.is_finite() {
+        return write_f64(out, value);
+    }
+    if value == 0.0 {
+        let zero: &[u8] = if value.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        };
+        return out.extend_from_slice(zero);
+    }
+    // Rust's `LowerExp` gives the shortest round-trip digits and the decimal exponent
+    // (`1.2345e-7`); they are copied to the stack and laid out again the way Go does.
     let start = out.len();
-    write_f64(out, value);
-    if value.is_finite() && !out[start..].iter().any(|b| matches!(b, b'.' | b'e')) {
-        out.extend_from_slice(b".0");
+    // Writing into a `Vec<u8>` cannot fail; the result is ignored for that reason only.
+    let _ = write!(out, "{:e}", value.abs());
+    let mut digits = [0u8; 24];
+    let mut count = 0;
+    let mut exponent: i32 = 0;
+    let mut exponent_negative = false;
+    let mut in_exponent = false;
+    for &byte in &out[start..] {
+        match byte {
+            b'e' => in_exponent = true,
+            b'-' => exponent_negative = true,
+            b'0'..=b'9' if in_exponent => exponent = exponent * 10 + i32::from(byte - b'0'),
+            b'0'..=b'9' if count < digits.len() => {
+                digits[count] = byte;
+                count += 1;
+            }
+            _ => {}
+        }
+    }
+    if exponent_negative {
+        exponent = -exponent;
+    }
+    let digits = &digits[..count];
+    out.truncate(start);
+    if value < 0.0 {
+        out.push(b'-');
+    }
+    if !(-4..6).contains(&exponent) {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.extend_from_slice(if exponent < 0 { b"e-" } else { b"e+" });
+        let magnitude = exponent.unsigned_abs();
+        if magnitude < 10 {
+            out.push(b'0');
+        }
+        write_u64(out, u64::from(magnitude));
+    } else if exponent < 0 {
+        out.extend_from_slice(b"0.");
+        for _ in 1..-exponent {
+            out.push(b'0');
+        }
+        out.extend_from_slice(digits);
+    } else {
+        let whole = exponent as usize + 1;
+        if digits.len() <= whole {
+            out.extend_from_slice(digits);
+            for _ in digits.len()..whole {
+                out.push(b'0');
+            }
+            out.extend_from_slice(b".0");
+        } else {
+            out.extend_from_slice(&digits[..whole]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[whole..]);
+        }
     }
 }
 
@@ -111,8 +181,24 @@ mod tests {
         assert_eq!(canonical(0.0), "0.0");
         assert_eq!(canonical(-0.0), "-0.0");
         assert_eq!(canonical(0.5), "0.5");
-        assert_eq!(canonical(1e21), "1e21");
         assert_eq!(canonical(100.0), "100.0");
+        assert_eq!(canonical(-2.5), "-2.5");
+    }
+
+    #[test]
+    fn canonical_follows_go_g_formatting() {
+        // Go's `%g`: exponent below -4 or from 6 up; the full list of the specification's
+        // examples is checked in `tests/roundtrip.rs`.
+        assert_eq!(canonical(0.0001), "0.0001");
+        assert_eq!(canonical(1e-5), "1e-05");
+        assert_eq!(canonical(100000.0), "100000.0");
+        assert_eq!(canonical(1e6), "1e+06");
+        assert_eq!(canonical(1234567.0), "1.234567e+06");
+        assert_eq!(canonical(123456.5), "123456.5");
+        assert_eq!(canonical(1e21), "1e+21");
+        assert_eq!(canonical(-1.5e-7), "-1.5e-07");
+        assert_eq!(canonical(f64::MAX), "1.7976931348623157e+308");
+        assert_eq!(canonical(5e-324), "5e-324");
     }
 
     #[test]

@@ -1,0 +1,160 @@
+//! Label families: one metric per combination of typed label values, in a dense array.
+//!
+//! A [`MetricFamily`] holds `N` metrics, where `N` is the number of combinations of its labels
+//! ([`LabelSet::COUNT`]); the `#[metric(labels(…))]` attribute computes `N` and writes the
+//! array, so a family is a plain `static` with every series allocated at compile time.
+//! [`with`](MetricFamily::with) turns the label values into a position (see [`crate::label`]):
+//! no allocation, hashing, lock or panic. Every series is exported, zero-valued ones
+//! included, in a fixed order: by the first label's values in declaration order, then the
+//! second's, and so on. Label values were escaped by the derive, so a scrape copies bytes.
+//!
+//! ```
+//! use promstatic::{metric, CounterFamily, HistogramFamily, LabelValue};
+//!
+//! #[derive(LabelValue, Clone, Copy)]
+//! enum Method { Get, Post }
+//!
+//! #[derive(LabelValue, Clone, Copy)]
+//! enum Class {
+//!     #[label(rename = "2xx")] Success,
+//!     #[label(rename = "5xx")] ServerError,
+//! }
+//!
+//! /// Responses by method and status class.
+//! #[metric(labels(method: Method, class: Class))]
+//! static RESPONSES_TOTAL: CounterFamily = CounterFamily::new();
+//!
+//! /// Latency by method.
+//! #[metric(labels(method: Method), buckets = [0.01, 0.1, 1.0])]
+//! static LATENCY_SECONDS: HistogramFamily = HistogramFamily::new();
+//!
+//! RESPONSES_TOTAL.with(Method::Get, Class::Success).inc();
+//! LATENCY_SECONDS.with(Method::Post).observe(0.05);
+//! assert_eq!(RESPONSES_TOTAL.with(Method::Get, Class::Success).get(), 1);
+//! assert_eq!(RESPONSES_TOTAL.with(Method::Post, Class::Success).get(), 0);
+//! ```
+
+use std::marker::PhantomData;
+
+use crate::counter::Counter;
+use crate::encode::{Encoder, FamilyEncoder, Label, Text, Value};
+use crate::gauge::{FloatGauge, Gauge};
+use crate::histogram::Histogram;
+use crate::label::{LabelSet, LabelValue, MAX_LABELS};
+use crate::table::{Descriptor, Metric};
+
+/// A family of `N` metrics of type `M`, one per combination of the labels `L` (a tuple of
+/// [`LabelValue`]s). Declare one through its aliases ([`CounterFamily`], [`GaugeFamily`],
+/// [`FloatGaugeFamily`], [`HistogramFamily`]) and `#[metric(labels(…))]`.
+#[derive(Debug)]
+pub struct MetricFamily<L, M, const N: usize> {
+    cells: [M; N],
+    // `fn() -> L`: the family holds no `L`, so it is `Sync` whatever `L` is.
+    labels: PhantomData<fn() -> L>,
+}
+
+/// Counters by label: `#[metric(labels(name: Type, …))] static X_TOTAL: CounterFamily = CounterFamily::new();`.
+pub type CounterFamily<L, const N: usize> = MetricFamily<L, Counter, N>;
+/// Integer gauges by label.
+pub type GaugeFamily<L, const N: usize> = MetricFamily<L, Gauge, N>;
+/// Float gauges by label.
+pub type FloatGaugeFamily<L, const N: usize> = MetricFamily<L, FloatGauge, N>;
+/// Histograms by label, each with the same `B` bounds.
+pub type HistogramFamily<L, const N: usize, const B: usize = 11> = MetricFamily<L, Histogram<B>, N>;
+
+impl<L: LabelSet, M, const N: usize> MetricFamily<L, M, N> {
+    /// A family from its series, in series order. Used by `#[metric]`, which writes
+    /// `[const { … }; N]`; the build fails unless `N` is the number of label combinations.
+    pub const fn from_cells(cells: [M; N]) -> Self {
+        assert!(
+            N == L::COUNT,
+            "a family needs exactly one series per combination of its label values"
+        );
+        assert!(N > 0, "a family needs at least one series");
+        MetricFamily {
+            cells,
+            labels: PhantomData,
+        }
+    }
+
+    /// The series for the label values in `labels` (a tuple, in declaration order).
+    #[inline]
+    pub fn get(&self, labels: &L) -> &M {
+        // `series` is below `N` by construction; `% N` (with `N > 0`, checked when the family
+        // is built) costs a multiply and makes an out-of-range index impossible, not a panic.
+        &self.cells[labels.series() % N]
+    }
+
+    /// Every series with its position, in exposition order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (usize, &M)> {
+        self.cells.iter().enumerate()
+    }
+}
+
+macro_rules! with_arity {
+    ($($name:ident $value:ident),+) => {
+        impl<$($name: LabelValue),+, M, const N: usize> MetricFamily<($($name,)+), M, N> {
+            /// The series for these label values, in the order the labels were declared.
+            // One argument per label is the point of `with`; families have up to 8 labels.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn with(&self, $($value: $name),+) -> &M {
+                self.get(&($($value,)+))
+            }
+        }
+    };
+}
+
+with_arity!(A a);
+with_arity!(A a, B b);
+with_arity!(A a, B b, C c);
+with_arity!(A a, B b, C c, D d);
+with_arity!(A a, B b, C c, D d, E e);
+with_arity!(A a, B b, C c, D d, E e, F f);
+with_arity!(A a, B b, C c, D d, E e, F f, G g);
+with_arity!(A a, B b, C c, D d, E e, F f, G g, H h);
+
+/// A metric type that can be one series of a family.
+pub trait Series: Sync {
+    /// Writes this series' samples with `labels`.
+    fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]);
+}
+
+impl Series for Counter {
+    fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
+        writer.sample("", labels, None, Value::Unsigned(self.get()));
+    }
+}
+
+impl Series for Gauge {
+    fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
+        writer.sample("", labels, None, Value::Signed(self.get()));
+    }
+}
+
+impl Series for FloatGauge {
+    fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
+        writer.sample("", labels, None, Value::Float(self.get()));
+    }
+}
+
+impl<const B: usize> Series for Histogram<B> {
+    fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
+        Histogram::encode_series(self, writer, labels);
+    }
+}
+
+impl<L: LabelSet, M: Series, const N: usize> Metric for MetricFamily<L, M, N> {
+    fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
+        let names = descriptor.labels();
+        let arity = names.len().min(L::ARITY).min(MAX_LABELS);
+        let mut labels = [Label::prevalidated("", Text::Escaped("")); MAX_LABELS];
+        let mut writer = encoder.family(&descriptor.family());
+        for (series, cell) in self.cells.iter().enumerate() {
+            for (position, (slot, name)) in labels.iter_mut().zip(names).enumerate() {
+                *slot = Label::prevalidated(name, Text::Escaped(L::value(series, position)));
+            }
+            cell.encode_series(&mut writer, &labels[..arity]);
+        }
+    }
+}

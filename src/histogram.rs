@@ -1,0 +1,414 @@
+//! [`Histogram`]: observations counted into buckets fixed at compile time.
+//!
+//! # Layout
+//!
+//! A histogram with `B` finite bounds holds `B + 1` counters, one per bucket (not cumulative:
+//! the last one counts what exceeds every bound, and `NaN`), and the sum of the observations
+//! as the bits of an `f64`. The bounds are a `&'static [f64; B]`; `B` is a const parameter, so
+//! the counters are an inline array and a histogram is a plain `static` with no allocation.
+//!
+//! # Observing
+//!
+//! [`Histogram::observe`] finds the bucket by binary search over the bounds, adds one to that
+//! bucket's counter (one relaxed `fetch_add`), and adds the value to the sum (a relaxed
+//! compare-exchange loop on the `f64` bits: it retries only when another *observer* changed
+//! the sum in between, never because of a scrape, since a scrape only loads). Relaxed is
+//! enough: nothing else is published through these cells.
+//!
+//! # Scraping, and why every scrape is consistent
+//!
+//! A scrape loads each bucket counter exactly once, then derives everything it writes from
+//! those loads: the cumulative `_bucket` counts are running sums of them, `le="+Inf"` is the
+//! sum of all of them, and `_count` is that same number. So, whatever observers do meanwhile:
+//!
+//! * cumulative buckets never decrease within a scrape (they are running sums of `u64`s);
+//! * `le="+Inf"` equals `_count` (they are the same variable);
+//! * no count goes backwards from one scrape to a later one: each bucket counter only ever
+//!   increases, and a later load of an atomic never returns a value older than one an
+//!   earlier load (that happens before it) returned, so every running sum is at least what
+//!   the previous scrape wrote.
+//!
+//! Observers never wait for a scrape, and a scrape never waits for anything. There is no
+//! multi-step protocol (no hot/cold swap, no sequence lock) whose interleavings could go
+//! wrong: each cell is independently monotonic and is read once, which is why this module
+//! has no `loom` model — the properties above follow from the per-location coherence of
+//! single atomics, which is what `loom` would assume rather than check.
+//!
+//! # What can tear, and why that is acceptable
+//!
+//! * `_sum` against the counts: an observation is two separate atomic updates (bucket, then
+//!   sum), so a scrape may include an observation in the counts but not yet in `_sum`, or (if
+//!   it loads the sum after the buckets) in `_sum` but not in the counts. The next scrape
+//!   includes it in both. Prometheus only ever uses `_sum` through `rate(_sum) /
+//!   rate(_count)` over many scrapes, where one in-flight observation is noise; making the
+//!   two agree exactly would need observers to coordinate with the scraper (a lock or a
+//!   hot/cold swap in which the scraper waits), which costs every observation.
+//! * Across buckets, a scrape is not a snapshot of one instant: it may include a late
+//!   observation in one bucket and miss an earlier one in another bucket that was loaded
+//!   first. Every count it writes is still one that was actually reached, and the next
+//!   scrape catches up.
+//! * `_sum` of a histogram that observed `NaN` is `NaN` forever, as in other Prometheus
+//!   clients (`NaN` is counted in the `+Inf` bucket). Negative observations are counted
+//!   normally and lower `_sum`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::encode::{Encoder, FamilyEncoder, Label, Value};
+use crate::gauge::FloatGauge;
+use crate::table::{Descriptor, Metric};
+
+/// The default bounds of Prometheus' client libraries, in seconds: 5 ms to 10 s.
+pub const DEFAULT_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// `N` bounds starting at `start`, each `factor` times the previous one.
+///
+/// Usable in const context; an invalid argument fails the build there (`start` must be
+/// positive and finite, `factor` greater than 1, `N` at least 1, every bound finite).
+///
+/// ```
+/// use promstatic::histogram::exponential_buckets;
+///
+/// const BOUNDS: [f64; 4] = exponential_buckets(0.001, 10.0);
+/// assert_eq!(BOUNDS, [0.001, 0.01, 0.1, 1.0]);
+/// ```
+pub const fn exponential_buckets<const N: usize>(start: f64, factor: f64) -> [f64; N] {
+    assert!(N > 0, "exponential_buckets: ask for at least one bound");
+    assert!(
+        start > 0.0 && start.is_finite(),
+        "exponential_buckets: `start` must be positive and finite"
+    );
+    assert!(
+        factor > 1.0 && factor.is_finite(),
+        "exponential_buckets: `factor` must be greater than 1 and finite"
+    );
+    let mut bounds = [0.0; N];
+    let mut bound = start;
+    let mut index = 0;
+    while index < N {
+        bounds[index] = bound;
+        bound *= factor;
+        index += 1;
+    }
+    check_bounds(&bounds);
+    bounds
+}
+
+/// `N` bounds starting at `start`, `width` apart.
+///
+/// Usable in const context; an invalid argument fails the build there (`start` finite,
+/// `width` positive and finite, `N` at least 1, every bound finite).
+///
+/// ```
+/// use promstatic::histogram::linear_buckets;
+///
+/// const BOUNDS: [f64; 3] = linear_buckets(10.0, 5.0);
+/// assert_eq!(BOUNDS, [10.0, 15.0, 20.0]);
+/// ```
+pub const fn linear_buckets<const N: usize>(start: f64, width: f64) -> [f64; N] {
+    assert!(N > 0, "linear_buckets: ask for at least one bound");
+    assert!(start.is_finite(), "linear_buckets: `start` must be finite");
+    assert!(
+        width > 0.0 && width.is_finite(),
+        "linear_buckets: `width` must be positive and finite"
+    );
+    let mut bounds = [0.0; N];
+    let mut index = 0;
+    while index < N {
+        bounds[index] = start + width * index as f64;
+        index += 1;
+    }
+    check_bounds(&bounds);
+    bounds
+}
+
+/// Fails (at compile time, in const context) unless `bounds` is non-empty, finite and
+/// strictly increasing. The `#[metric(buckets = [...])]` attribute checks literal bounds
+/// itself, with errors on the offending literal; this covers bounds computed in const.
+pub const fn check_bounds(bounds: &[f64]) {
+    assert!(
+        !bounds.is_empty(),
+        "histogram bounds: give at least one bound (`+Inf` is implicit)"
+    );
+    let mut index = 0;
+    while index < bounds.len() {
+        assert!(
+            bounds[index].is_finite(),
+            "histogram bounds: every bound must be finite (`+Inf` is implicit)"
+        );
+        if index > 0 {
+            assert!(
+                bounds[index - 1] < bounds[index],
+                "histogram bounds: bounds must be strictly increasing"
+            );
+        }
+        index += 1;
+    }
+}
+
+/// Observations counted into buckets, exported as a Prometheus histogram.
+///
+/// `Histogram` alone has the [default bounds](DEFAULT_BUCKETS). Give others with
+/// `#[metric(buckets = [...])]` (the attribute writes the type and initializer for you), or
+/// with [`Histogram::with_bounds`] and a const array:
+///
+/// ```
+/// use promstatic::{metric, Histogram};
+/// use promstatic::histogram::exponential_buckets;
+///
+/// /// Request latency.
+/// #[metric(buckets = [0.001, 0.01, 0.1, 1.0])]
+/// static REQUEST_SECONDS: Histogram = Histogram::new();
+///
+/// const SIZES: [f64; 6] = exponential_buckets(64.0, 4.0);
+///
+/// /// Response sizes.
+/// #[metric]
+/// static RESPONSE_BYTES: Histogram<6> = Histogram::with_bounds(&SIZES);
+///
+/// REQUEST_SECONDS.observe(0.004);
+/// RESPONSE_BYTES.observe(1500.0);
+/// {
+///     let _timer = REQUEST_SECONDS.start_timer(); // observes the elapsed time on drop
+/// }
+/// assert_eq!(REQUEST_SECONDS.count(), 2);
+/// ```
+#[derive(Debug)]
+pub struct Histogram<const B: usize = 11> {
+    bounds: &'static [f64; B],
+    /// `buckets[i]` counts observations in `(bounds[i - 1], bounds[i]]`.
+    buckets: [AtomicU64; B],
+    /// Observations above the last bound, and `NaN`.
+    overflow: AtomicU64,
+    /// The sum of observations (a float add: see the module docs).
+    sum: FloatGauge,
+}
+
+impl Histogram<11> {
+    /// An empty histogram with Prometheus' [default bounds](DEFAULT_BUCKETS).
+    pub const fn new() -> Self {
+        Histogram::with_bounds(&DEFAULT_BUCKETS)
+    }
+}
+
+impl Default for Histogram<11> {
+    fn default() -> Self {
+        Histogram::new()
+    }
+}
+
+impl<const B: usize> Histogram<B> {
+    /// An empty histogram with these bounds, which must be finite and strictly increasing
+    /// (checked when evaluated: in a `static`, at compile time).
+    pub const fn with_bounds(bounds: &'static [f64; B]) -> Self {
+        check_bounds(bounds);
+        Histogram {
+            bounds,
+            buckets: [const { AtomicU64::new(0) }; B],
+            overflow: AtomicU64::new(0),
+            sum: FloatGauge::new(),
+        }
+    }
+
+    /// The finite bucket bounds, increasing (`+Inf` is implicit).
+    pub fn bounds(&self) -> &'static [f64] {
+        self.bounds
+    }
+
+    /// Counts `value` in its bucket and adds it to the sum.
+    #[inline]
+    pub fn observe(&self, value: f64) {
+        // The first bound that `value` does not exceed; `B` (the overflow cell) if none.
+        // `NaN` compares false with everything, so it is sent to the overflow cell explicitly.
+        let index = if value.is_nan() {
+            B
+        } else {
+            self.bounds.partition_point(|&bound| bound < value)
+        };
+        self.buckets
+            .get(index)
+            .unwrap_or(&self.overflow)
+            .fetch_add(1, Ordering::Relaxed);
+        self.sum.add(value);
+    }
+
+    /// Observes a duration in seconds.
+    #[inline]
+    pub fn observe_duration(&self, duration: Duration) {
+        self.observe(duration.as_secs_f64());
+    }
+
+    /// Starts a timer that observes the time elapsed, in seconds, when it is dropped.
+    #[inline]
+    pub fn start_timer(&self) -> HistogramTimer<'_, B> {
+        HistogramTimer {
+            histogram: self,
+            start: Instant::now(),
+            armed: true,
+        }
+    }
+
+    /// The number of observations, summed from the buckets.
+    pub fn count(&self) -> u64 {
+        self.buckets
+            .iter()
+            .chain(std::iter::once(&self.overflow))
+            .fold(0u64, |total, cell| {
+                total.wrapping_add(cell.load(Ordering::Relaxed))
+            })
+    }
+
+    /// The sum of observations.
+    pub fn sum(&self) -> f64 {
+        self.sum.get()
+    }
+
+    /// Writes this histogram's samples with `labels` (a family's series, or none).
+    pub(crate) fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
+        // Each cell is loaded once; every count below derives from these loads (see the
+        // module docs for why that keeps a scrape consistent).
+        let mut cumulative = 0u64;
+        for (cell, &bound) in self.buckets.iter().zip(self.bounds.iter()) {
+            cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
+            writer.bucket(labels, bound, cumulative);
+        }
+        cumulative = cumulative.wrapping_add(self.overflow.load(Ordering::Relaxed));
+        writer.bucket(labels, f64::INFINITY, cumulative);
+        writer.sample("_sum", labels, None, Value::Float(self.sum()));
+        writer.sample("_count", labels, None, Value::Unsigned(cumulative));
+    }
+}
+
+impl<const B: usize> Metric for Histogram<B> {
+    fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
+        let mut writer = encoder.family(&descriptor.family());
+        self.encode_series(&mut writer, &[]);
+    }
+}
+
+/// Observes the time since [`Histogram::start_timer`] when dropped (or at [`stop`]).
+///
+/// [`stop`]: HistogramTimer::stop
+#[derive(Debug)]
+#[must_use = "the timer observes when dropped; binding it to `_` drops it at once"]
+pub struct HistogramTimer<'h, const B: usize> {
+    histogram: &'h Histogram<B>,
+    start: Instant,
+    armed: bool,
+}
+
+impl<const B: usize> HistogramTimer<'_, B> {
+    /// Observes now and returns the elapsed time.
+    pub fn stop(mut self) -> Duration {
+        self.armed = false;
+        let elapsed = self.start.elapsed();
+        self.histogram.observe_duration(elapsed);
+        elapsed
+    }
+
+    /// Drops the timer without observing anything.
+    pub fn discard(mut self) {
+        self.armed = false;
+    }
+}
+
+impl<const B: usize> Drop for HistogramTimer<'_, B> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.histogram.observe_duration(self.start.elapsed());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static BOUNDS: [f64; 3] = [1.0, 2.0, 5.0];
+
+    fn cells<const B: usize>(histogram: &Histogram<B>) -> Vec<u64> {
+        histogram
+            .buckets
+            .iter()
+            .chain(std::iter::once(&histogram.overflow))
+            .map(|cell| cell.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    #[test]
+    fn bounds_are_inclusive_upper_limits() {
+        let histogram = Histogram::with_bounds(&BOUNDS);
+        for value in [-3.0, 0.5, 1.0, 1.0000001, 2.0, 4.9, 5.0, 5.1, f64::INFINITY] {
+            histogram.observe(value);
+        }
+        histogram.observe(f64::NAN);
+        assert_eq!(cells(&histogram), [3, 2, 2, 3]);
+        assert_eq!(histogram.count(), 10);
+        assert!(histogram.sum().is_nan());
+    }
+
+    #[test]
+    fn sum_and_durations() {
+        let histogram = Histogram::with_bounds(&BOUNDS);
+        histogram.observe(0.25);
+        histogram.observe_duration(Duration::from_millis(1500));
+        assert_eq!(histogram.sum(), 1.75);
+        assert_eq!(cells(&histogram), [1, 1, 0, 0]);
+    }
+
+    #[test]
+    fn timer_observes_once() {
+        let histogram = Histogram::new();
+        drop(histogram.start_timer());
+        let elapsed = histogram.start_timer().stop();
+        histogram.start_timer().discard();
+        assert_eq!(histogram.count(), 2);
+        assert!(histogram.sum() >= elapsed.as_secs_f64());
+    }
+
+    #[test]
+    fn const_helpers() {
+        const EXPONENTIAL: [f64; 5] = exponential_buckets(1.0, 2.0);
+        const LINEAR: [f64; 4] = linear_buckets(-1.0, 0.5);
+        assert_eq!(EXPONENTIAL, [1.0, 2.0, 4.0, 8.0, 16.0]);
+        assert_eq!(LINEAR, [-1.0, -0.5, 0.0, 0.5]);
+        assert_eq!(Histogram::new().bounds(), DEFAULT_BUCKETS);
+    }
+
+    #[test]
+    #[should_panic(expected = "strictly increasing")]
+    fn unordered_bounds_are_rejected() {
+        check_bounds(&[1.0, 1.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "finite")]
+    fn infinite_bounds_are_rejected() {
+        check_bounds(&[1.0, f64::INFINITY]);
+    }
+
+    #[test]
+    #[should_panic(expected = "at least one")]
+    fn empty_bounds_are_rejected() {
+        check_bounds(&[]);
+    }
+
+    #[test]
+    fn exact_totals_across_threads() {
+        static HISTOGRAM: Histogram<3> = Histogram::with_bounds(&BOUNDS);
+        std::thread::scope(|scope| {
+            for thread in 0..4 {
+                scope.spawn(move || {
+                    for i in 0..10_000 {
+                        HISTOGRAM.observe(f64::from((i + thread) % 8));
+                    }
+                });
+            }
+        });
+        // Values 0..8 evenly: {0,1} → 1, {2} → 2, {3,4,5} → 5, {6,7} → +Inf.
+        assert_eq!(cells(&HISTOGRAM), [10_000, 5_000, 15_000, 10_000]);
+        assert_eq!(HISTOGRAM.sum(), 4.0 * 10_000.0 * 3.5);
+    }
+}

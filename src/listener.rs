@@ -1,0 +1,478 @@
+//! The metrics listener: a bind policy that never shares a port, retries with bounded
+//! backoff, names who holds the port, and falls back to a port it reports.
+//!
+//! # Why this exists
+//!
+//! "Address already in use" on restart is rarely TIME_WAIT: std, tokio and mio set
+//! `SO_REUSEADDR` on Unix, and with it TIME_WAIT leftovers do not block a new listener. What
+//! does is a live holder: the previous instance still exiting (a crashing process writing a
+//! large core dump holds its port for seconds), a child that inherited the socket, another
+//! service on the port, or an outgoing connection using the port as its source port. Setting
+//! `SO_REUSEPORT` "fixes" restarts by letting two live processes listen at once, splitting
+//! scrapes between them and hiding a real conflict; this module never sets it. Instead it finds
+//! out who holds the port and acts on that.
+//!
+//! # Where the listener comes from, in order
+//!
+//! 1. A listener handed in by the host ([`BindPolicy::listener`]; a tokio listener converts
+//!    with `into_std()`).
+//! 2. systemd socket activation (`LISTEN_PID` = our pid, `LISTEN_FDS`, `LISTEN_FDNAMES`; the
+//!    fd named [`BindPolicy::activation_name`], or the only one). The fd must be an open,
+//!    listening TCP socket; the variables are removed; this path never retries.
+//! 3. The configured address, with retries (below).
+//! 4. The [`Fallback`], on the same IP.
+//! 5. Otherwise [`State::Disabled`]: the program keeps running, metrics keep recording, and
+//!    [`Binding::state`] says why.
+//!
+//! # What happens on each error
+//!
+//! | error | diagnosis | action |
+//! |-------|-----------|--------|
+//! | `EADDRINUSE` | held by this process | error: no retry, no fallback |
+//! | | holder exiting (core dump, `PF_EXITING`) | retry, budget raised to 30 s |
+//! | | same executable, alive | retry within the budget, then fallback |
+//! | | a different program | fallback at once |
+//! | | holder not visible (other uid / pid namespace) | retry, then fallback; uid reported |
+//! | | no LISTEN socket (TIME_WAIT, outgoing connection) | retry, then fallback; warns when the port is inside `ip_local_port_range` |
+//! | `EACCES`, `EPERM` | — | no retry; fallback to ports ≥ 1024 only |
+//! | `EADDRNOTAVAIL` | — | disabled at once (no port fixes an address); lists local addresses |
+//! | `EAFNOSUPPORT` on `[::]` | — | `0.0.0.0` on the same port instead |
+//! | `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM` | — | retry within the budget, then disabled |
+//! | anything else | — | disabled |
+//!
+//! Retries back off exponentially with equal jitter (50 ms, ×2, capped at 1 s) inside a total
+//! budget: 10 s by default, 3 s for [`BindPolicy::interactive`] programs, 30 s while the
+//! holder is verifiably dying. The first attempt runs on the caller's thread; retries run on
+//! a background thread, so [`open`] never blocks beyond one attempt and its diagnosis (a scan
+//! of `/proc`: milliseconds, growing with the number of processes and open files; nothing
+//! that waits on the holder, not even for a process writing a core dump);
+//! [`Binding::wait`] blocks only when asked to.
+//!
+//! Events (bound address, retries, diagnosis, warnings) go through the `log` facade.
+//!
+//! # Platforms
+//!
+//! * Linux: everything above.
+//! * Other Unix systems: the same socket construction, retries and fallback; the diagnosis
+//!   is [`Holder::Unknown`] (it reads `/proc`), treated like an invisible holder, and socket
+//!   activation is not looked for.
+//! * Windows: not supported yet (the module uses Unix errno values and `getifaddrs`, and
+//!   would need `SO_EXCLUSIVEADDRUSE`).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use promstatic::listener::{self, BindPolicy, Fallback};
+//!
+//! let binding = listener::open(
+//!     BindPolicy::new("127.0.0.1:9464".parse().unwrap())
+//!         .fallback(Fallback::Ephemeral)
+//!         .port_file("/run/myapp/metrics.port".into()),
+//! );
+//! // ... start the program; later, on the exporter's thread:
+//! match binding.wait(Some(Duration::from_secs(30))) {
+//!     Ok(listener) => { /* tokio::net::TcpListener::from_std(listener) */ }
+//!     Err(error) => log::error!("metrics disabled: {error}"),
+//! }
+//! ```
+
+// systemd socket activation: Linux only (and socket2's SO_ACCEPTCONN check is Linux-family only).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod activation;
+mod backoff;
+mod diagnose;
+mod engine;
+mod error;
+mod report;
+mod socket;
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+pub use self::diagnose::{Diagnosis, Holder, Process};
+pub use self::error::ListenerError;
+pub use self::socket::Step;
+
+/// Retry budget for servers.
+pub const SERVER_BUDGET: Duration = Duration::from_secs(10);
+/// Retry budget for interactive programs.
+pub const INTERACTIVE_BUDGET: Duration = Duration::from_secs(3);
+/// Retry budget while the holder is verifiably exiting.
+pub const DYING_BUDGET: Duration = Duration::from_secs(30);
+/// Default `listen()` backlog: scrapes are few.
+pub const DEFAULT_BACKLOG: i32 = 128;
+
+/// What to bind when the configured address cannot be had. Always on the configured IP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    /// No fallback: the listener is disabled.
+    None,
+    /// The first free port of this range, tried in order once each (the configured port is
+    /// skipped, and so are ports below 1024 after a permission error).
+    Ports(RangeInclusive<u16>),
+    /// A port chosen by the OS (port 0).
+    Ephemeral,
+}
+
+impl fmt::Display for Fallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fallback::None => f.write_str("none"),
+            Fallback::Ports(range) => write!(f, "ports {}-{}", range.start(), range.end()),
+            Fallback::Ephemeral => f.write_str("a port chosen by the OS"),
+        }
+    }
+}
+
+/// How to obtain the metrics listener; built with [`BindPolicy::new`] and passed to [`open`].
+#[derive(Debug)]
+pub struct BindPolicy {
+    addr: SocketAddr,
+    budget: Option<Duration>,
+    interactive: bool,
+    fallback: Fallback,
+    port_file: Option<PathBuf>,
+    file_sd: Option<report::FileSd>,
+    instance: Option<String>,
+    socket_activation: bool,
+    activation_name: String,
+    host_listener: Option<TcpListener>,
+    backlog: i32,
+    dual_stack: bool,
+}
+
+impl BindPolicy {
+    /// A server policy for `addr`: 10 s retry budget, no fallback, socket activation on,
+    /// `[::]` dual-stack.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            budget: None,
+            interactive: false,
+            fallback: Fallback::None,
+            port_file: None,
+            file_sd: None,
+            instance: None,
+            socket_activation: true,
+            activation_name: "metrics".into(),
+            host_listener: None,
+            backlog: DEFAULT_BACKLOG,
+            dual_stack: true,
+        }
+    }
+
+    /// An interactive program (a game, a CLI): 3 s budget instead of 10 s, unless
+    /// [`budget`](Self::budget) says otherwise.
+    pub fn interactive(mut self) -> Self {
+        self.interactive = true;
+        self
+    }
+
+    /// The total retry budget, measured from the first attempt. While the holder is
+    /// verifiably exiting, the budget is raised to at least [`DYING_BUDGET`].
+    pub fn budget(mut self, budget: Duration) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// What to bind when the configured address cannot be had.
+    pub fn fallback(mut self, fallback: Fallback) -> Self {
+        self.fallback = fallback;
+        self
+    }
+
+    /// Writes the bound port (decimal and a newline) to `path`, atomically, once bound.
+    pub fn port_file(mut self, path: PathBuf) -> Self {
+        self.port_file = Some(path);
+        self
+    }
+
+    /// Writes a Prometheus `file_sd` target file to `path`, atomically, once bound, with
+    /// label `job` and a stable `instance` label (see [`instance`](Self::instance)).
+    pub fn file_sd(mut self, path: PathBuf, job: impl Into<String>) -> Self {
+        self.file_sd = Some(report::FileSd {
+            path,
+            job: job.into(),
+            instance: None,
+        });
+        self
+    }
+
+    /// The `instance` label of the `file_sd` target. Default: `<hostname>:<configured port>`,
+    /// which does not change when a fallback port is used. Set before or after `file_sd`.
+    pub fn instance(mut self, instance: impl Into<String>) -> Self {
+        self.instance = Some(instance.into());
+        self
+    }
+
+    /// Whether to adopt a socket passed by systemd (default `true`). Adopting removes the
+    /// `LISTEN_*` variables from the environment: call [`open`] before starting threads
+    /// that read the environment, or turn this off.
+    pub fn socket_activation(mut self, enabled: bool) -> Self {
+        self.socket_activation = enabled;
+        self
+    }
+
+    /// The `FileDescriptorName=` to adopt when several sockets are passed (default
+    /// `metrics`). With a single passed socket, that one is used whatever its name.
+    pub fn activation_name(mut self, name: impl Into<String>) -> Self {
+        self.activation_name = name.into();
+        self
+    }
+
+    /// A listener the host already has (for tokio: `listener.into_std()`); used as is (made
+    /// non-blocking), before socket activation and binding.
+    pub fn listener(mut self, listener: TcpListener) -> Self {
+        self.host_listener = Some(listener);
+        self
+    }
+
+    /// The `listen()` backlog (default [`DEFAULT_BACKLOG`]).
+    pub fn backlog(mut self, backlog: i32) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    /// For `[::]`: whether to accept IPv4 too (`IPV6_V6ONLY` off, the default). Set
+    /// explicitly because the OS default differs (Linux dual-stack, BSD and Windows not).
+    pub fn dual_stack(mut self, dual_stack: bool) -> Self {
+        self.dual_stack = dual_stack;
+        self
+    }
+
+    fn effective_budget(&self) -> Duration {
+        self.budget.unwrap_or(if self.interactive {
+            INTERACTIVE_BUDGET
+        } else {
+            SERVER_BUDGET
+        })
+    }
+}
+
+/// Where a bound listener came from.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Source {
+    /// Handed in by the host ([`BindPolicy::listener`]).
+    Host,
+    /// Passed by systemd socket activation.
+    SocketActivation,
+    /// The configured address.
+    Configured,
+    /// The fallback, because the configured address failed with `reason`.
+    Fallback {
+        /// Why the configured address was not used.
+        reason: Box<ListenerError>,
+    },
+}
+
+/// A snapshot of the listener's progress; see [`Binding::state`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum State {
+    /// The configured address is being retried in the background.
+    Retrying {
+        /// Attempts made so far.
+        attempt: u32,
+        /// The last failure, with its diagnosis.
+        last_error: Box<ListenerError>,
+    },
+    /// Listening.
+    Bound {
+        /// The bound address (the real port when port 0 was asked for).
+        addr: SocketAddr,
+        /// Where the listener came from.
+        source: Source,
+        /// Bind attempts made (0 for a host or activated listener).
+        attempts: u32,
+    },
+    /// No listener: the program runs on without serving metrics.
+    Disabled {
+        /// Why.
+        reason: Box<ListenerError>,
+    },
+}
+
+impl State {
+    fn is_final(&self) -> bool {
+        !matches!(self, State::Retrying { .. })
+    }
+}
+
+/// The handle returned by [`open`]: query the state, or wait for the listener.
+///
+/// Dropping it stops any retry in progress (within one backoff step) and closes a listener
+/// that was never handed over.
+#[derive(Debug)]
+pub struct Binding {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    inner: Mutex<Inner>,
+    changed: Condvar,
+    cancelled: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: State,
+    listener: Option<TcpListener>,
+    handed_over: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Nothing panics while holding this lock; recover the data if something ever did.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self, state: State, listener: Option<TcpListener>) {
+        let mut inner = self.lock();
+        inner.state = state;
+        if listener.is_some() {
+            inner.listener = listener;
+        }
+        drop(inner);
+        self.changed.notify_all();
+    }
+}
+
+impl Binding {
+    /// The current state; never waits for an outcome.
+    pub fn state(&self) -> State {
+        self.shared.lock().state.clone()
+    }
+
+    /// The bound address, once bound.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self.shared.lock().state {
+            State::Bound { addr, .. } => Some(addr),
+            _ => None,
+        }
+    }
+
+    /// Blocks until a final outcome (or `timeout`), then hands over the non-blocking
+    /// listener. Only the first successful call gets it; later calls return
+    /// [`ListenerError::AlreadyTaken`]. A timeout leaves the retries running.
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<TcpListener, ListenerError> {
+        let started = Instant::now();
+        let mut inner = self.shared.lock();
+        while !inner.state.is_final() {
+            inner = match timeout {
+                None => self
+                    .shared
+                    .changed
+                    .wait(inner)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(timeout) => {
+                    let Some(left) = timeout
+                        .checked_sub(started.elapsed())
+                        .filter(|left| !left.is_zero())
+                    else {
+                        return Err(ListenerError::WaitTimedOut {
+                            waited: started.elapsed(),
+                        });
+                    };
+                    self.shared
+                        .changed
+                        .wait_timeout(inner, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+        if let State::Disabled { reason } = &inner.state {
+            return Err((**reason).clone());
+        }
+        match inner.listener.take() {
+            Some(listener) => {
+                inner.handed_over = true;
+                Ok(listener)
+            }
+            None => Err(ListenerError::AlreadyTaken),
+        }
+    }
+}
+
+impl Drop for Binding {
+    fn drop(&mut self) {
+        self.shared.cancelled.store(true, Ordering::Relaxed);
+        // Take the lock so a retry thread between its check and its wait cannot miss this.
+        drop(self.shared.lock());
+        self.shared.changed.notify_all();
+    }
+}
+
+/// Obtains the metrics listener according to `policy`. Never panics and never blocks beyond
+/// the first bind attempt; see the [module docs](self) for the order and the policy.
+///
+/// With socket activation on (the default), call this before the program starts threads
+/// that read the environment: adopting the socket removes the `LISTEN_*` variables.
+pub fn open(policy: BindPolicy) -> Binding {
+    let shared = Arc::new(Shared {
+        inner: Mutex::new(Inner {
+            // Placeholder until `engine::start` publishes the first attempt's outcome,
+            // which it does before `open` returns: callers never see it.
+            state: State::Retrying {
+                attempt: 0,
+                last_error: Box::new(ListenerError::WaitTimedOut {
+                    waited: Duration::ZERO,
+                }),
+            },
+            listener: None,
+            handed_over: false,
+        }),
+        changed: Condvar::new(),
+        cancelled: AtomicBool::new(false),
+    });
+    engine::start(policy, Arc::clone(&shared));
+    Binding { shared }
+}
+
+/// The machine's addresses (for the `EADDRNOTAVAIL` message).
+fn local_addresses() -> Vec<IpAddr> {
+    let mut addresses = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: `getifaddrs` fills `list` with a linked list it allocates, or fails and leaves
+    // it untouched.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return addresses;
+    }
+    let mut cursor = list;
+    while !cursor.is_null() {
+        // SAFETY: `cursor` is a node of the list returned by `getifaddrs`, not yet freed.
+        let entry = unsafe { &*cursor };
+        if !entry.ifa_addr.is_null() {
+            // SAFETY: `ifa_addr` is non-null and points to a sockaddr whose family says how
+            // large it is; we read the larger structure only for the matching family.
+            let address = unsafe {
+                match i32::from((*entry.ifa_addr).sa_family) {
+                    libc::AF_INET => {
+                        let v4 = &*entry.ifa_addr.cast::<libc::sockaddr_in>();
+                        Some(IpAddr::from(u32::from_be(v4.sin_addr.s_addr).to_be_bytes()))
+                    }
+                    libc::AF_INET6 => {
+                        let v6 = &*entry.ifa_addr.cast::<libc::sockaddr_in6>();
+                        Some(IpAddr::from(v6.sin6_addr.s6_addr))
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(address) = address.filter(|address| !addresses.contains(address)) {
+                addresses.push(address);
+            }
+        }
+        cursor = entry.ifa_next;
+    }
+    // SAFETY: `list` came from a successful `getifaddrs` and is freed exactly once.
+    unsafe { libc::freeifaddrs(list) };
+    addresses
+}

@@ -1,0 +1,8 @@
+#[derive(promstatic::LabelValue)]
+enum Class {
+    #[label(rename = "ok")]
+    Success,
+    Ok,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[derive(promstatic::LabelValue)]
+enum Never {}
+
+fn main() {}

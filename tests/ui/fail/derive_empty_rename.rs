@@ -1,0 +1,8 @@
+#[derive(promstatic::LabelValue)]
+enum Class {
+    #[label(rename = "")]
+    Success,
+    Failure,
+}
+
+fn main() {}

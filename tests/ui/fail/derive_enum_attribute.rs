@@ -1,0 +1,8 @@
+#[derive(promstatic::LabelValue)]
+#[label(rename = "x")]
+enum Class {
+    Success,
+    Failure,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(promstatic::LabelValue)]
+enum Class<const N: usize> {
+    Success,
+    Failure,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(promstatic::LabelValue)]
+struct Method {
+    name: String,
+}
+
+fn main() {}

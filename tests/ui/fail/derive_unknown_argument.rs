@@ -1,0 +1,8 @@
+#[derive(promstatic::LabelValue)]
+enum Class {
+    #[label(name = "ok")]
+    Success,
+    Failure,
+}
+
+fn main() {}

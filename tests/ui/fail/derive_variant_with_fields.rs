@@ -1,0 +1,7 @@
+#[derive(promstatic::LabelValue)]
+enum Status {
+    Ok,
+    Code(u16),
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use promstatic::{metric, Histogram};
+
+/// Latency.
+#[metric(buckets = "0.1, 1")]
+static LATENCY_SECONDS: Histogram = Histogram::new();
+
+fn main() {}

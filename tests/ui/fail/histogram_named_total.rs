@@ -1,0 +1,7 @@
+use promstatic::{metric, Histogram};
+
+/// Latency.
+#[metric]
+static LATENCY_TOTAL: Histogram = Histogram::new();
+
+fn main() {}

@@ -1,0 +1,7 @@
+use promstatic::{metric, CounterFamily};
+
+/// Requests.
+#[metric]
+static REQUESTS_TOTAL: CounterFamily = CounterFamily::new();
+
+fn main() {}
