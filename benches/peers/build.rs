@@ -1,14 +1,15 @@
 //! Writes the promstatic side of the scrape workload: one `#[metric]` counter static per
-//! series, for each series count the benches use, plus a slice of them so a bench can set
+//! series, for each series count the benches use, plus an array of them so a bench can set
 //! their values. Generated rather than written out because 10,000 declarations would bury
 //! the benches; generated rather than built at run time because the static table is the path
-//! being measured.
+//! being measured. Names, HELP and counts come from the workload module every library uses.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-/// Keep in step with `workload::SERIES_COUNTS`.
-const SERIES_COUNTS: [usize; 2] = [1_000, 10_000];
+#[allow(dead_code)]
+#[path = "src/workload.rs"]
+mod workload;
 
 fn main() {
     let Some(out_dir) = std::env::var_os("OUT_DIR") else {
@@ -16,16 +17,16 @@ fn main() {
         eprintln!("OUT_DIR is not set: run this build script through cargo");
         std::process::exit(1);
     };
-    for count in SERIES_COUNTS {
+    for count in workload::SERIES_COUNTS {
         let mut code = String::new();
         for index in 0..count {
-            // Name, HELP and order mirror `workload::series_name` and `workload::series_help`.
+            // `#[metric]` names the metric after the static, in lower case.
             let _ = write!(
                 code,
-                "/// Series {index} of the benchmark workload.\n\
-                 #[::promstatic::metric]\n\
-                 static BENCH_SERIES_{index:05}_TOTAL: ::promstatic::Counter = \
-                 ::promstatic::Counter::new();\n"
+                "/// {}\n#[::promstatic::metric]\nstatic {}: ::promstatic::Counter = \
+                 ::promstatic::Counter::new();\n",
+                workload::series_help(index),
+                workload::series_name(index).to_uppercase()
             );
         }
         let _ = write!(
@@ -34,7 +35,7 @@ fn main() {
              static SERIES: [&::promstatic::Counter; {count}] = ["
         );
         for index in 0..count {
-            let _ = write!(code, "&BENCH_SERIES_{index:05}_TOTAL,");
+            let _ = write!(code, "&{},", workload::series_name(index).to_uppercase());
         }
         code.push_str("];\n");
         let path = PathBuf::from(&out_dir).join(format!("series_{count}.rs"));
@@ -44,4 +45,5 @@ fn main() {
         }
     }
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=src/workload.rs");
 }

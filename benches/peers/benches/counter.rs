@@ -1,10 +1,11 @@
-//! Counter increment: one thread, and two threads on one counter.
+//! Counter increment: one thread, and two threads on one counter; promstatic's plain
+//! `Counter` and its contention-resistant `ShardedCounter`.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use promstatic::{Counter, metric};
+use promstatic::{Counter, ShardedCounter, metric};
 use promstatic_bench_peers::peers;
 use promstatic_bench_peers::threads::two_threads;
 use promstatic_bench_peers::workload::{OPS_HELP, OPS_NAME};
@@ -12,6 +13,10 @@ use promstatic_bench_peers::workload::{OPS_HELP, OPS_NAME};
 /// Operations done.
 #[metric]
 static BENCH_OPS_TOTAL: Counter = Counter::new();
+
+/// Operations done, counted on per-thread cells.
+#[metric]
+static BENCH_SHARDED_OPS_TOTAL: ShardedCounter = ShardedCounter::new();
 
 static FLOOR: AtomicU64 = AtomicU64::new(0);
 
@@ -38,6 +43,8 @@ fn counter_inc(c: &mut Criterion) {
         FLOOR.fetch_add(1, Ordering::Relaxed);
     });
     both!(group, "promstatic", || BENCH_OPS_TOTAL.inc());
+    both!(group, "promstatic (sharded)", || BENCH_SHARDED_OPS_TOTAL
+        .inc());
     both!(group, "prometheus", || prometheus.inc());
     both!(group, "prometheus-client", || {
         client.inc();
@@ -48,7 +55,11 @@ fn counter_inc(c: &mut Criterion) {
     });
     both!(group, "measured", || measured.inc());
     group.finish();
-    black_box((FLOOR.load(Ordering::Relaxed), BENCH_OPS_TOTAL.get()));
+    black_box((
+        FLOOR.load(Ordering::Relaxed),
+        BENCH_OPS_TOTAL.get(),
+        BENCH_SHARDED_OPS_TOTAL.get(),
+    ));
 }
 
 criterion_group!(benches, counter_inc);

@@ -7,10 +7,32 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use promstatic::{CounterFamily, LabelValue, metric};
 use promstatic_bench_peers::peers::{self, CLIENT_LABELS, MEASURED_LABELS};
 use promstatic_bench_peers::workload::{METHOD_LABEL, METHODS, REQUESTS_HELP, REQUESTS_NAME};
 
+/// The request method, as promstatic types a label.
+#[derive(LabelValue, Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+/// [`Method`] in the workload's order of `METHODS`.
+const PROMSTATIC_LABELS: [Method; 4] = [Method::Get, Method::Post, Method::Put, Method::Delete];
+
+/// Requests by method.
+#[metric(labels(method: Method))]
+static BENCH_REQUESTS_TOTAL: CounterFamily = CounterFamily::new();
+
 fn family_inc(c: &mut Criterion) {
+    assert_eq!(
+        Method::VALUES,
+        METHODS,
+        "promstatic's label values must be the workload's"
+    );
     peers::metrics_global();
     let floor: [AtomicU64; 4] = Default::default();
     let prometheus = peers::prometheus_counter_vec(REQUESTS_NAME, REQUESTS_HELP, METHOD_LABEL);
@@ -30,6 +52,9 @@ fn family_inc(c: &mut Criterion) {
     };
     group.bench_function("floor: array index + fetch_add", |b| {
         b.iter(|| floor[next()].fetch_add(1, Ordering::Relaxed))
+    });
+    group.bench_function("promstatic", |b| {
+        b.iter(|| BENCH_REQUESTS_TOTAL.with(PROMSTATIC_LABELS[next()]).inc())
     });
     group.bench_function("prometheus", |b| {
         b.iter(|| prometheus.with_label_values(&[METHODS[next()]]).inc())

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use promstatic::{Histogram, metric};
 use promstatic_bench_peers::peers;
 use promstatic_bench_peers::threads::two_threads;
 use promstatic_bench_peers::workload::{LATENCY_BUCKETS, LATENCY_HELP, LATENCY_NAME, observations};
@@ -31,6 +32,10 @@ macro_rules! both {
         });
     }};
 }
+
+/// Request latency.
+#[metric]
+static BENCH_LATENCY_SECONDS: Histogram = Histogram::new();
 
 /// The floor: find the bucket by a linear scan and bump it, plus the sum as f64 bits and the
 /// count, all relaxed — the least any cumulative histogram must do.
@@ -63,6 +68,11 @@ impl FloorHistogram {
 }
 
 fn histogram_observe(c: &mut Criterion) {
+    assert_eq!(
+        BENCH_LATENCY_SECONDS.bounds(),
+        LATENCY_BUCKETS,
+        "promstatic's default bounds must be the workload's"
+    );
     let handle = peers::metrics_global();
     let floor = FloorHistogram {
         buckets: Default::default(),
@@ -89,6 +99,8 @@ fn histogram_observe(c: &mut Criterion) {
 
         let mut group = c.benchmark_group("histogram_observe");
         both!(group, "floor: bucket scan + atomics", |value| floor
+            .observe(value));
+        both!(group, "promstatic", |value| BENCH_LATENCY_SECONDS
             .observe(value));
         both!(group, "prometheus", |value| prometheus.observe(value));
         both!(group, "prometheus-client", |value| client.observe(value));

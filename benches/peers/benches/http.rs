@@ -4,16 +4,16 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use promstatic_bench_peers::http::{Client, PrerenderedServer, free_loopback_address};
 use promstatic_bench_peers::peers;
-use promstatic_bench_peers::scrape::{Floor, Format, Scraper, check_exposition};
+use promstatic_bench_peers::scrape::{Floor, Format, PromstaticStatic, Scraper, check_exposition};
 
-const SERIES: usize = 1_000;
+include!(concat!(env!("OUT_DIR"), "/series_1000.rs"));
 
 fn round_trip(c: &mut Criterion) {
     let mut group = c.benchmark_group("http_get_metrics");
     group.throughput(Throughput::Elements(1));
 
     // The floor: a pre-rendered response from a blocking std server.
-    let mut floor = Floor::new(SERIES);
+    let mut floor = Floor::new(SERIES.len());
     let server = PrerenderedServer::start(floor.scrape(Format::Text))
         .unwrap_or_else(|error| panic!("starting the floor server: {error}"));
     measure(
@@ -21,6 +21,19 @@ fn round_trip(c: &mut Criterion) {
         "floor: pre-rendered, std sockets",
         server_client(server.address()),
     );
+
+    // promstatic's exporter on its own thread (a current-thread runtime), serving this
+    // binary's static table: exactly the workload's series (process metrics off).
+    PromstaticStatic::new(&SERIES);
+    let exporter = promstatic::exporter::Exporter::new()
+        .address(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .process_metrics(false)
+        .start()
+        .unwrap_or_else(|error| panic!("promstatic exporter: {error}"));
+    let address = exporter
+        .local_addr()
+        .unwrap_or_else(|| panic!("promstatic exporter not bound: {:?}", exporter.state()));
+    measure(&mut group, "promstatic exporter", server_client(address));
 
     // metrics-exporter-prometheus and its own hyper listener, on a one-worker runtime (the
     // client takes the other core).
@@ -39,7 +52,7 @@ fn round_trip(c: &mut Criterion) {
         runtime.spawn(exporter);
         recorder
     };
-    peers::metrics_fill(&recorder, SERIES);
+    peers::metrics_fill(&recorder, SERIES.len());
     measure(
         &mut group,
         "metrics-exporter-prometheus (own listener)",
@@ -48,6 +61,7 @@ fn round_trip(c: &mut Criterion) {
 
     group.finish();
     drop(server);
+    exporter.shutdown();
     drop(runtime);
 }
 
@@ -72,8 +86,8 @@ fn measure(
     let body = client
         .get()
         .unwrap_or_else(|error| panic!("{id}: first GET /metrics: {error}"));
-    check_exposition(id, body, SERIES);
-    group.bench_function(BenchmarkId::new(id, SERIES), |b| {
+    check_exposition(id, body, SERIES.len());
+    group.bench_function(BenchmarkId::new(id, SERIES.len()), |b| {
         b.iter(|| {
             client
                 .get()

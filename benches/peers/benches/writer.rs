@@ -58,6 +58,30 @@ fn writer(c: &mut Criterion) {
             )
         })
     });
+    // Its exporter serves this binary's table: exactly the workload (process metrics off).
+    let exporter = promstatic::exporter::Exporter::new()
+        .address(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .process_metrics(false)
+        .start()
+        .unwrap_or_else(|error| panic!("promstatic exporter: {error}"));
+    let address = exporter
+        .local_addr()
+        .unwrap_or_else(|| panic!("promstatic exporter not bound: {:?}", exporter.state()));
+    let mut client = connect(address);
+    group.bench_function(BenchmarkId::new("promstatic", OVER_HTTP), |b| {
+        b.iter_custom(|iterations| {
+            with_background(
+                iterations,
+                || {
+                    client
+                        .get()
+                        .unwrap_or_else(|error| panic!("GET /metrics: {error}"));
+                },
+                inc,
+            )
+        })
+    });
+    exporter.shutdown();
 
     let mut prometheus = Prometheus::new(SERIES.len());
     let counter = prometheus.counter(0);

@@ -1,7 +1,7 @@
 //! Every library's scrape holds the same workload: the series count, a known sample line and
 //! its HELP, in every format the library writes.
 
-use promstatic_bench_peers::scrape::{self, Format, check_exposition};
+use promstatic_bench_peers::scrape::{self, Format, Scraper, check_exposition};
 
 include!(concat!(env!("OUT_DIR"), "/series_1000.rs"));
 
@@ -31,5 +31,19 @@ fn openmetrics_scrapes_end_with_eof() {
                 "{id}"
             );
         }
+    }
+}
+
+#[test]
+fn promstatic_writes_exactly_the_floor_bytes() {
+    let mut floor = scrape::Floor::new(SERIES.len());
+    let mut statics = scrape::PromstaticStatic::new(&SERIES);
+    let mut encoder = scrape::PromstaticEncoder::new(SERIES.len());
+    for format in [Format::Text, Format::OpenMetrics] {
+        let expected = String::from_utf8(floor.scrape(format).to_vec()).unwrap();
+        let from_statics = String::from_utf8(statics.scrape(format).to_vec()).unwrap();
+        let from_encoder = String::from_utf8(encoder.scrape(format).to_vec()).unwrap();
+        assert_eq!(from_statics, expected, "{format:?}");
+        assert_eq!(from_encoder, expected, "{format:?}");
     }
 }

@@ -26,11 +26,12 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 include!(concat!(env!("OUT_DIR"), "/series_1000.rs"));
 
 /// The bench files, in the order they run and are reported.
-const BENCHES: [&str; 8] = [
+const BENCHES: [&str; 9] = [
     "counter",
     "gauge",
     "histogram",
     "family",
+    "scrape_100",
     "scrape_1k",
     "scrape_10k",
     "http",
@@ -793,7 +794,7 @@ type PlotLine<'a> = (String, &'a str, Vec<(f64, f64)>);
 /// The scrape plot: ns per series against series count, both axes logarithmic, one line per
 /// library and format (text solid, OpenMetrics dashed).
 fn render_svg(results: &Results) -> String {
-    const WIDTH: f64 = 860.0;
+    const WIDTH: f64 = 1000.0;
     const HEIGHT: f64 = 480.0;
     const LEFT: f64 = 70.0;
     const RIGHT: f64 = 560.0;
@@ -867,7 +868,7 @@ fn render_svg(results: &Results) -> String {
              <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             LEFT - 6.0,
             y + 4.0,
-            duration(10f64.powf(decade))
+            decade_label(decade)
         );
         decade += 1.0;
     }
@@ -937,6 +938,18 @@ fn render_svg(results: &Results) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// `10^decade` nanoseconds as a short axis label: `10 ns`, `1 µs`, `100 ms`.
+fn decade_label(decade: f64) -> String {
+    let exponent = decade as i32;
+    let (unit, shift) = match exponent {
+        ..3 => ("ns", 0),
+        3..6 => ("µs", 3),
+        6..9 => ("ms", 6),
+        _ => ("s", 9),
+    };
+    format!("{} {unit}", 10u64.pow((exponent - shift).max(0) as u32))
 }
 
 fn escape_xml(text: &str) -> String {
