@@ -3,8 +3,8 @@
 //!
 //! Run: `cargo bench --bench contention -- --warm-up-time 1 --measurement-time 3`
 //!
-//! Each sample starts the threads, releases them together from a barrier, and times until
-//! the last one has done its share, so thread start-up is outside the measurement. The
+//! Each sample starts the threads, releases them together from a barrier, and times from the
+//! first thread's start to the last one's end, so thread start-up is outside the measurement. The
 //! throughput criterion reports is increments (from all threads together) per second.
 
 use std::hint::black_box;
@@ -19,28 +19,32 @@ static SHARED: AtomicU64 = AtomicU64::new(0);
 static SHARDED: ShardedCounter = ShardedCounter::new();
 
 /// Runs `increment` `iterations` times on each of `threads` threads; returns the time from
-/// the common start to the last thread's end.
+/// the first thread's start (after the common barrier) to the last thread's end.
 fn timed(threads: usize, iterations: u64, increment: fn()) -> Duration {
-    let barrier = Barrier::new(threads + 1);
+    let barrier = Barrier::new(threads);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     barrier.wait();
+                    let start = Instant::now();
                     for _ in 0..iterations {
                         increment();
                     }
-                    Instant::now()
+                    (start, Instant::now())
                 })
             })
             .collect();
-        barrier.wait();
-        let start = Instant::now();
-        workers
+        let spans: Vec<(Instant, Instant)> = workers
             .into_iter()
             .filter_map(|worker| worker.join().ok())
-            .max()
-            .map_or(Duration::ZERO, |end| end.duration_since(start))
+            .collect();
+        let first_start = spans.iter().map(|&(start, _)| start).min();
+        let last_end = spans.iter().map(|&(_, end)| end).max();
+        match (first_start, last_end) {
+            (Some(start), Some(end)) => end.duration_since(start),
+            _ => Duration::ZERO,
+        }
     })
 }
 

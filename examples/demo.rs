@@ -7,9 +7,11 @@
 //!     --port-file /tmp/demo.port --file-sd /tmp/demo-targets.json
 //! ```
 //!
-//! Once the endpoint is bound the demo prints exactly one line on stdout, containing
-//! `http://HOST:PORT/metrics` with the real port. If it cannot be bound, the diagnosis goes
-//! to stderr and the workload keeps running without metrics. Ctrl-C or SIGTERM stops the
+//! The listener retries the address for up to 3 s (an interactive program's budget), then
+//! takes the fallback. Once the endpoint is bound the demo prints exactly one line on stdout,
+//! containing `http://HOST:PORT/metrics` with the real port; the port file and the file_sd
+//! target are written before it. If the endpoint cannot be bound, the diagnosis goes to
+//! stderr and the workload keeps running without metrics. Ctrl-C or SIGTERM stops the
 //! workers, shuts the exporter down gracefully and exits with status 0.
 
 use std::io::Write;
@@ -22,7 +24,8 @@ use std::thread;
 use std::time::Duration;
 
 use promstatic::exporter::{Exporter, ExporterHandle, ListenerState};
-use promstatic::{Counter, FloatGauge, Gauge, metric};
+use promstatic::listener::{BindPolicy, Fallback};
+use promstatic::{Counter, CounterFamily, FloatGauge, Gauge, Histogram, LabelValue, metric};
 
 /// Fake requests served since start.
 #[metric]
@@ -40,14 +43,21 @@ static DEMO_BUSY_WORKERS: Gauge = Gauge::new();
 #[metric]
 static DEMO_LAST_REQUEST_SECONDS: FloatGauge = FloatGauge::new();
 
-/// What to do when the requested address cannot be bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fallback {
-    /// Run without metrics.
-    None,
-    /// Bind any free port on the same host instead.
-    Ephemeral,
+/// Time taken by fake requests, in seconds.
+#[metric(buckets = [0.005, 0.01, 0.02, 0.05])]
+static DEMO_REQUEST_DURATION_SECONDS: Histogram = Histogram::new();
+
+/// What a fake request asked for.
+#[derive(LabelValue, Clone, Copy)]
+enum Route {
+    Home,
+    Search,
+    Checkout,
 }
+
+/// Fake requests by route.
+#[metric(labels(route: Route))]
+static DEMO_ROUTE_REQUESTS_TOTAL: CounterFamily = CounterFamily::new();
 
 #[derive(Debug)]
 struct Options {
@@ -115,10 +125,9 @@ fn main() -> ExitCode {
     };
 
     // The exporter: its own thread, so this program needs no async code of its own.
-    let exporter = Exporter::new().build_info("demo", env!("CARGO_PKG_VERSION"));
-    let handle = start(exporter, &options);
+    let handle = start(&options);
     if let Some(address) = handle.as_ref().and_then(ExporterHandle::local_addr) {
-        announce(address, &options);
+        announce(address);
     }
 
     // The workload: a few threads doing fake requests until asked to stop.
@@ -146,42 +155,61 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Starts the exporter on `--bind`, and on the fallback if that fails. `None` (and a
-/// diagnosis on stderr) when there is no endpoint; the workload runs anyway.
-fn start(exporter: Exporter, options: &Options) -> Option<ExporterHandle> {
-    let first = match exporter.clone().address(options.bind).start() {
+/// Starts the exporter with the listener policy from the flags and waits for the listener's
+/// outcome. `None` (and the diagnosis on stderr) when there is no endpoint; the workload runs
+/// anyway.
+fn start(options: &Options) -> Option<ExporterHandle> {
+    let mut policy = BindPolicy::new(options.bind)
+        .interactive()
+        .fallback(options.fallback.clone());
+    if let Some(path) = &options.port_file {
+        policy = policy.port_file(path.clone());
+    }
+    if let Some(path) = &options.file_sd {
+        policy = policy.file_sd(path.clone(), "promstatic-demo");
+    }
+    let exporter = Exporter::new()
+        .listener_policy(policy)
+        .build_info("demo", env!("CARGO_PKG_VERSION"));
+    let handle = match exporter.start() {
         Ok(handle) => handle,
         Err(error) => {
             eprintln!("metrics disabled: {error}");
             return None;
         }
     };
-    let reason = match first.state() {
-        ListenerState::Disabled { reason } => reason,
-        _ => return Some(first),
-    };
-    eprintln!("{reason}");
-    if options.fallback == Fallback::Ephemeral {
-        let any_port = SocketAddr::new(options.bind.ip(), 0);
-        if let Ok(handle) = exporter.address(any_port).start() {
-            match handle.state() {
-                ListenerState::Bound { address } => {
-                    eprintln!("falling back to {address}");
-                    return Some(handle);
+    // Retries run in the background; the budget bounds this wait.
+    loop {
+        match handle.state() {
+            ListenerState::Retrying { reason } => {
+                if !RETRY_REPORTED.swap(true, Ordering::Relaxed) {
+                    eprintln!("{reason}; retrying");
                 }
-                ListenerState::Disabled { reason } | ListenerState::Retrying { reason } => {
-                    eprintln!("fallback failed too: {reason}");
-                }
-                _ => {}
+                thread::sleep(Duration::from_millis(25));
+            }
+            ListenerState::Fallback { address, reason } => {
+                eprintln!("{reason}; using the fallback {address}");
+                return Some(handle);
+            }
+            ListenerState::Bound { .. } => return Some(handle),
+            ListenerState::Disabled { reason } => {
+                eprintln!("{reason}");
+                eprintln!("the demo keeps running with metrics disabled");
+                return None;
+            }
+            other => {
+                eprintln!("unexpected listener state {other:?}; metrics disabled");
+                return None;
             }
         }
     }
-    eprintln!("the demo keeps running with metrics disabled");
-    None
 }
 
-/// Writes the port file and file_sd targets if asked, then prints the one stdout line.
-fn announce(address: SocketAddr, options: &Options) {
+static RETRY_REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Prints the one stdout line (the listener wrote the port file and file_sd target before
+/// it reported the socket bound).
+fn announce(address: SocketAddr) {
     // An unspecified address (0.0.0.0, ::) is reachable on loopback; name that in the URL.
     let mut reachable = address;
     if address.ip().is_unspecified() {
@@ -190,34 +218,9 @@ fn announce(address: SocketAddr, options: &Options) {
             SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
         });
     }
-    if let Some(path) = &options.port_file
-        && let Err(error) = write_atomically(path, &format!("{}\n", address.port()))
-    {
-        eprintln!("cannot write the port file {}: {error}", path.display());
-    }
-    if let Some(path) = &options.file_sd {
-        let targets = format!(
-            "[{{\"targets\":[\"{reachable}\"],\"labels\":{{\"job\":\"promstatic-demo\"}}}}]\n"
-        );
-        if let Err(error) = write_atomically(path, &targets) {
-            eprintln!(
-                "cannot write the file_sd targets {}: {error}",
-                path.display()
-            );
-        }
-    }
-    // Last, so that whoever waits for this line finds the files in place.
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "serving metrics at http://{reachable}/metrics");
     let _ = stdout.flush();
-}
-
-/// Writes via a temporary file and a rename, so a reader never sees half a file.
-fn write_atomically(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".tmp");
-    std::fs::write(&temporary, contents)?;
-    std::fs::rename(&temporary, path)
 }
 
 fn fake_requests(worker: u64, stop: &AtomicBool) {
@@ -231,7 +234,11 @@ fn fake_requests(worker: u64, stop: &AtomicBool) {
         if (request + worker).is_multiple_of(97) {
             DEMO_ERRORS_TOTAL.inc();
         }
-        DEMO_LAST_REQUEST_SECONDS.set(started.elapsed().as_secs_f64());
+        let route = [Route::Home, Route::Search, Route::Checkout][(request % 3) as usize];
+        DEMO_ROUTE_REQUESTS_TOTAL.with(route).inc();
+        let seconds = started.elapsed().as_secs_f64();
+        DEMO_REQUEST_DURATION_SECONDS.observe(seconds);
+        DEMO_LAST_REQUEST_SECONDS.set(seconds);
         DEMO_BUSY_WORKERS.dec();
         request += 1;
     }

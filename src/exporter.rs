@@ -38,9 +38,11 @@
 //!
 //! # Failure never takes the host down
 //!
-//! Nothing here panics on input, the OS or the network. If the address cannot be bound the
-//! exporter logs the diagnosis (through `log`), reports [`ListenerState::Disabled`] with the
-//! reason, and the host keeps running without metrics.
+//! Nothing here panics on input, the OS or the network. The listening socket comes from
+//! [`crate::listener`] ([`Exporter::listener_policy`]): it retries in the background, names
+//! whoever holds the port, falls back if told to, and writes the port file and file_sd target.
+//! If no socket can be had, [`ExporterHandle::state`] says why ([`ListenerState::Disabled`])
+//! and the host keeps running without metrics.
 
 mod bind;
 mod gzip;
@@ -57,6 +59,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::listener::BindPolicy;
 use crate::name::{self, NameError};
 
 pub use self::pool::{Chunk, ExporterBody, Pooled};
@@ -83,14 +86,14 @@ pub const DEFAULT_PORT: u16 = 9464;
 /// println!("metrics at http://{:?}/metrics", handle.local_addr());
 /// handle.shutdown();
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Exporter {
     config: Config,
+    policy: BindPolicy,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) address: SocketAddr,
     pub(crate) namespace: String,
     pub(crate) const_labels: Vec<(String, String)>,
     pub(crate) process_metrics: bool,
@@ -126,8 +129,11 @@ impl Exporter {
     /// interface), for example when Prometheus runs on another machine.
     pub fn new() -> Self {
         Exporter {
+            policy: BindPolicy::new(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                DEFAULT_PORT,
+            )),
             config: Config {
-                address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
                 namespace: String::new(),
                 const_labels: Vec::new(),
                 process_metrics: true,
@@ -145,9 +151,19 @@ impl Exporter {
         }
     }
 
-    /// The address to listen on (port 0: any free port; see [`ExporterHandle::local_addr`]).
+    /// The address to listen on (port 0: any free port; see [`ExporterHandle::local_addr`]),
+    /// with the listener's default server policy (retries within 10 s, no fallback). This
+    /// replaces any [`Exporter::listener_policy`] given before.
     pub fn address(mut self, address: SocketAddr) -> Self {
-        self.config.address = address;
+        self.policy = BindPolicy::new(address);
+        self
+    }
+
+    /// How to obtain the listening socket: address, retry budget, fallback, port file,
+    /// file_sd target, socket activation, or a listener the host already has. See
+    /// [`crate::listener`].
+    pub fn listener_policy(mut self, policy: BindPolicy) -> Self {
+        self.policy = policy;
         self
     }
 
@@ -231,19 +247,20 @@ impl Exporter {
         Ok(MetricsService::new(Arc::new(Shared::new(self.config)?)))
     }
 
-    /// Binds the address (failures are reported in the state, never returned) and serves on
-    /// a dedicated OS thread with a current-thread tokio runtime.
+    /// Obtains the listener (the first bind attempt runs here; retries, fallback and the
+    /// port and file_sd files follow the listener policy, in the background) and serves on a
+    /// dedicated OS thread with a current-thread tokio runtime. Bind failures are reported in
+    /// [`ExporterHandle::state`], never returned: the host keeps running without metrics.
     ///
     /// Only a configuration mistake (bad namespace or label) is an error.
     pub fn start(self) -> Result<ExporterHandle, ConfigError> {
-        let (handle, parts) = self.prepare()?;
-        let mut handle = handle;
-        let Some(parts) = parts else {
+        let (mut handle, parts) = self.prepare()?;
+        if matches!(handle.state(), ListenerState::Disabled { .. }) {
+            // Nothing to serve, and nothing will change: no runtime, no thread.
             return Ok(handle);
-        };
-        // The runtime and the socket's registration are set up here, before `start` returns,
-        // so the state it reports is already final for these steps (they need descriptors,
-        // which a busy host may have run out of).
+        }
+        // The runtime is created here, before `start` returns, so a failure (it needs file
+        // descriptors, which a busy host may have run out of) is in the state at once.
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -255,32 +272,24 @@ impl Exporter {
                 return Ok(handle);
             }
         };
-        let server = {
-            let _context = runtime.enter();
-            parts.register()
-        };
-        let Some(server) = server else {
-            return Ok(handle);
-        };
-        let state = Arc::clone(&handle.state);
         let spawned = std::thread::Builder::new()
             .name("promstatic-exporter".into())
-            .spawn(move || runtime.block_on(server.run()));
+            .spawn(move || runtime.block_on(parts.run()));
         match spawned {
             Ok(thread) => handle.thread = Some(thread),
             Err(error) => {
                 let reason = format!("metrics endpoint disabled: cannot start its thread: {error}");
                 log::error!(target: "promstatic", "{reason}");
-                state.set(ListenerState::Disabled { reason });
+                handle.endpoint.set(ListenerState::Disabled { reason });
             }
         }
         Ok(handle)
     }
 
-    /// Binds the address and returns a handle and the server as a future, to spawn on the
-    /// host's tokio runtime (it needs tokio's IO and time drivers). The future ends after
-    /// [`ExporterHandle::signal_shutdown`] once in-flight scrapes have finished (or the grace
-    /// period ran out); if the address could not be bound it ends at once.
+    /// Like [`Exporter::start`], but returns the server as a future to spawn on the host's
+    /// tokio runtime (it needs tokio's IO and time drivers) instead of starting a thread. The
+    /// future ends after [`ExporterHandle::signal_shutdown`] once in-flight scrapes have
+    /// finished (or the grace period ran out); if the listener is disabled it ends at once.
     pub fn into_future(
         self,
     ) -> Result<
@@ -291,27 +300,20 @@ impl Exporter {
         ConfigError,
     > {
         let (handle, parts) = self.prepare()?;
-        Ok((handle, async move {
-            if let Some(server) = parts.and_then(server::Parts::register) {
-                server.run().await;
-            }
-        }))
+        Ok((handle, parts.run()))
     }
 
-    fn prepare(self) -> Result<(ExporterHandle, Option<server::Parts>), ConfigError> {
+    fn prepare(self) -> Result<(ExporterHandle, server::Parts), ConfigError> {
         let shared = Arc::new(Shared::new(self.config)?);
-        shared.stats.bind_attempts.fetch_add(1, Ordering::Relaxed);
-        let binding = bind::open(shared.config.address);
-        let state = Arc::new(StateCell::new(binding.state));
+        let endpoint = Arc::new(bind::Endpoint::open(self.policy));
         let (closed_tx, closed_rx) = mpsc::sync_channel(1);
-        let parts = binding.listener.map(|listener| server::Parts {
+        let parts = server::Parts {
             shared: Arc::clone(&shared),
-            listener,
+            endpoint: Arc::clone(&endpoint),
             closed: closed_tx,
-            state: Arc::clone(&state),
-        });
+        };
         let handle = ExporterHandle {
-            state,
+            endpoint,
             closed: closed_rx,
             thread: None,
             _shared: shared,
@@ -349,41 +351,11 @@ pub enum ListenerState {
     },
 }
 
-/// The listener state, written rarely (bind, start failure, shutdown) and read by the host.
-///
-/// A `Mutex` is fine here: this is not the scrape path, only the handle's `state()`.
-#[derive(Debug)]
-struct StateCell {
-    state: std::sync::Mutex<ListenerState>,
-}
-
-impl StateCell {
-    fn new(state: ListenerState) -> Self {
-        StateCell {
-            state: std::sync::Mutex::new(state),
-        }
-    }
-
-    fn get(&self) -> ListenerState {
-        match self.state.lock() {
-            Ok(state) => state.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    fn set(&self, state: ListenerState) {
-        match self.state.lock() {
-            Ok(mut guard) => *guard = state,
-            Err(poisoned) => *poisoned.into_inner() = state,
-        }
-    }
-}
-
 /// Controls a running exporter. Dropping it leaves the exporter running for the rest of the
 /// process; call [`ExporterHandle::shutdown`] to stop it.
 #[derive(Debug)]
 pub struct ExporterHandle {
-    state: Arc<StateCell>,
+    endpoint: Arc<bind::Endpoint>,
     closed: mpsc::Receiver<()>,
     thread: Option<JoinHandle<()>>,
     _shared: Arc<Shared>,
@@ -392,7 +364,7 @@ pub struct ExporterHandle {
 impl ExporterHandle {
     /// The address being served, if bound.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        match self.state.get() {
+        match self.endpoint.state() {
             ListenerState::Bound { address } | ListenerState::Fallback { address, .. } => {
                 Some(address)
             }
@@ -402,7 +374,7 @@ impl ExporterHandle {
 
     /// Whether the exporter is listening, and where or why not.
     pub fn state(&self) -> ListenerState {
-        self.state.get()
+        self.endpoint.state()
     }
 
     /// Asks the server to stop without waiting: the listening socket is closed promptly and

@@ -76,6 +76,11 @@ mod process;
 mod sharded;
 pub mod table;
 
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
@@ -88,7 +93,7 @@ pub use crate::family::{
 pub use crate::gauge::{FloatGauge, Gauge};
 pub use crate::histogram::{Histogram, HistogramTimer};
 pub use crate::label::{LabelSet, LabelValue};
-pub use crate::sharded::{SHARDS, ShardedCounter};
+pub use crate::sharded::{SLOTS, ShardedCounter};
 pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into, render_text};
 
 /// Declares a static as a metric and adds it to the static table.
@@ -97,12 +102,25 @@ pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into,
 /// #[metric]                               name = the static's identifier in lower case
 /// #[metric(name = "open_connections")]    an explicit name
 /// #[metric(help = "…")]                   HELP, instead of the doc comment
+/// #[metric(buckets = [0.01, 0.1, 1])]     a histogram's bounds (number literals)
+/// #[metric(buckets = MY_BOUNDS)]          … or a const `[f64; N]` (see `histogram`)
+/// #[metric(labels(method: Method, …))]    a family's labels, each type a `LabelValue`
 /// #[metric(crate = ::path::to::promstatic)]  where generated code finds this crate
 /// ```
 ///
 /// HELP is the doc comment (its lines trimmed and joined with spaces) unless `help` is
-/// given; one of the two is required. A counter's name must end in `_total` and no other
-/// metric's may. Names match `[a-zA-Z_][a-zA-Z0-9_]*` and do not start with `__`.
+/// given; one of the two is required. A counter's name (a counter family's too) must end in
+/// `_total` and no other metric's may. Names match `[a-zA-Z_][a-zA-Z0-9_]*` and do not start
+/// with `__`.
+///
+/// Metric types: [`Counter`], [`ShardedCounter`], [`Gauge`], [`FloatGauge`], [`Histogram`],
+/// and the families [`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
+/// [`HistogramFamily`]. For a family, or a histogram with `buckets`, write the short form
+/// `static X: CounterFamily = CounterFamily::new();` — the attribute writes the generic
+/// arguments (label types, number of series, number of bounds) and the storage of every
+/// series. Bounds must be non-empty, finite and strictly increasing; label names must be
+/// valid, distinct, not `quantile`, and not `le` on a histogram family. Each mistake is a
+/// compile error on the offending token.
 pub use promstatic_macros::metric;
 
 /// Makes a fieldless enum the values of one label of a family.

@@ -33,11 +33,10 @@ fn prints_one_line_with_the_real_port_and_exits_0_on_sigterm() {
         std::fs::read_to_string(&port_file).unwrap(),
         format!("{}\n", address.port())
     );
-    let targets = std::fs::read_to_string(&file_sd).unwrap();
-    assert!(
-        targets.contains(&format!("\"targets\":[\"{address}\"]")),
-        "{targets}"
-    );
+    let targets: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file_sd).unwrap()).unwrap();
+    assert_eq!(targets[0]["targets"][0], address.to_string(), "{targets}");
+    assert_eq!(targets[0]["labels"]["job"], "promstatic-demo", "{targets}");
 
     let status = demo
         .terminate(Duration::from_secs(10))

@@ -136,3 +136,51 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     }
     handle.shutdown();
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn process_metrics_are_exported_and_can_be_turned_off() {
+    let families = [
+        "process_cpu_seconds_total counter",
+        "process_resident_memory_bytes gauge",
+        "process_virtual_memory_bytes gauge",
+        "process_open_fds gauge",
+        "process_max_fds gauge",
+        "process_start_time_seconds gauge",
+        "process_threads gauge",
+    ];
+    let (handle, address) = start(Exporter::new());
+    let text = request(address, "GET", "/metrics", &[]).text();
+    handle.shutdown();
+    for family in families {
+        assert!(
+            text.contains(&format!("# TYPE {family}\n")),
+            "{family} in {text}"
+        );
+    }
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // This test binary runs the exporter thread and the test threads.
+    assert!(value("process_threads") >= 2.0);
+    assert!(value("process_open_fds") >= 3.0);
+    assert!(value("process_resident_memory_bytes") > 1e5);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let started = value("process_start_time_seconds");
+    assert!(
+        started <= now + 1.0 && started > now - 3600.0,
+        "{started} vs {now}"
+    );
+
+    let (handle, address) = start(Exporter::new().process_metrics(false));
+    let text = request(address, "GET", "/metrics", &[]).text();
+    handle.shutdown();
+    assert!(!text.contains("process_"), "{text}");
+}

@@ -204,3 +204,45 @@ fn dropping_the_handle_leaves_the_exporter_running() {
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(request(address, "GET", "/health", &[]).status, 200);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_port_held_by_another_program_falls_back_and_says_why() {
+    use promstatic::listener::{BindPolicy, Fallback};
+    // Another program (the demo) holds the port.
+    let mut holder = support::spawn_demo(&["--bind", "127.0.0.1:0"]);
+    let held = support::demo_address(&mut holder);
+    let handle = Exporter::new()
+        .listener_policy(BindPolicy::new(held).fallback(Fallback::Ephemeral))
+        .start()
+        .unwrap();
+    match handle.state() {
+        ListenerState::Fallback { address, reason } => {
+            assert_ne!(address.port(), held.port());
+            assert!(reason.contains(&held.port().to_string()), "{reason}");
+            assert_eq!(handle.local_addr(), Some(address));
+            assert_eq!(request(address, "GET", "/health", &[]).status, 200);
+            let text = request(address, "GET", "/metrics", &[]).text();
+            assert!(text.contains("\npromstatic_bind_attempts_total "), "{text}");
+        }
+        other => panic!("expected a fallback, got {other:?}"),
+    }
+    handle.shutdown();
+    assert!(holder.terminate(Duration::from_secs(10)).unwrap().success());
+}
+
+#[test]
+fn serves_on_ipv6_loopback() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        println!("skipped: this host has no IPv6 loopback");
+        return;
+    }
+    let handle = Exporter::new()
+        .address("[::1]:0".parse().unwrap())
+        .start()
+        .unwrap();
+    let address = handle.local_addr().expect("bound on ::1");
+    assert!(address.is_ipv6());
+    assert_eq!(request(address, "GET", "/health", &[]).status, 200);
+    handle.shutdown();
+}

@@ -194,6 +194,12 @@ fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
     let started = Instant::now();
     assert_eq!(request(address, "GET", "/health", &[]).status, 200);
     assert!(started.elapsed() < Duration::from_secs(1));
+    // Another scrape does not wait for the stalled one's buffers: it takes its own.
+    let started = Instant::now();
+    let other = request(address, "GET", "/metrics", &[]);
+    assert_eq!(other.status, 200);
+    assert!(other.text().contains("promstatic_scrapes_total{label_0="));
+    assert!(started.elapsed() < Duration::from_secs(5));
     // Well past the response timeout, the stalled connection has been closed: reading now
     // yields what the kernel had buffered, then the end, short of the announced length.
     std::thread::sleep(Duration::from_millis(1500));
@@ -225,5 +231,21 @@ fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
         body < announced,
         "received the whole body ({body} of {announced})"
     );
+    handle.shutdown();
+}
+
+#[test]
+fn limits_set_to_their_maximum_mean_no_limit_and_never_panic() {
+    let (handle, address) = start(
+        Exporter::new()
+            .header_read_timeout(Duration::MAX)
+            .idle_timeout(Duration::MAX)
+            .response_timeout(Duration::MAX)
+            .shutdown_grace(Duration::MAX)
+            .max_header_bytes(usize::MAX)
+            .max_connections(usize::MAX),
+    );
+    assert_eq!(request(address, "GET", "/metrics", &[]).status, 200);
+    // With no connection open, shutdown does not wait for the (unbounded) grace period.
     handle.shutdown();
 }

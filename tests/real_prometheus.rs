@@ -1,4 +1,4 @@
-//! A real Prometheus server scrapes the running demo.
+//! A real Prometheus server scrapes the running demo, found through the demo's file_sd file.
 //!
 //! Loopback only, a throwaway TSDB in a temp dir, a free port, `scrape_interval: 1s`. The
 //! test reads `/api/v1/query` until `up == 1` and a counter's value has arrived, then checks
@@ -39,16 +39,25 @@ fn prometheus_scrapes_the_demo() {
     let Some(binary) = require_tool("prometheus") else {
         return;
     };
-    let mut demo = spawn_demo(&["--bind", "127.0.0.1:0"]);
-    let target = demo_address(&mut demo);
-
+    // Prometheus finds the demo through the file_sd target file the demo's listener writes.
     let directory = TempDir::new("prometheus");
+    let targets = directory.0.join("targets.json");
+    let mut demo = spawn_demo(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--file-sd",
+        targets.to_str().unwrap(),
+    ]);
+    let target = demo_address(&mut demo);
+    let listed = std::fs::read_to_string(&targets).unwrap();
+    assert!(listed.contains(&format!("\"{target}\"")), "{listed}");
     let config = directory.0.join("prometheus.yml");
     std::fs::write(
         &config,
         format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['{target}']\n"
+             scrape_configs:\n  - job_name: demo\n    file_sd_configs:\n      - files: ['{}']\n",
+            targets.display()
         ),
     )
     .unwrap();
@@ -93,7 +102,8 @@ fn prometheus_scrapes_the_demo() {
         }
         up = query(web, "/api/v1/query?query=up");
         requests = query(web, "/api/v1/query?query=demo_requests_total");
-        let is_up = up.contains("\"job\":\"demo\"") && up.contains(",\"1\"]");
+        // The file_sd file sets `job="promstatic-demo"`, overriding the scrape job's name.
+        let is_up = up.contains("\"job\":\"promstatic-demo\"") && up.contains(",\"1\"]");
         let has_value = requests.contains("\"__name__\":\"demo_requests_total\"")
             && requests.contains("\"value\":[");
         if is_up && has_value {

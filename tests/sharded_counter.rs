@@ -1,22 +1,32 @@
-//! `ShardedCounter` totals are exact across threads that exit and threads that start later,
-//! more threads than shards included, and never go backwards while being read.
+//! `ShardedCounter` totals are exact across threads that exit and threads that start later
+//! (reusing the slots of exited ones), with more threads alive than slots, and never go
+//! backwards while being read.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use promstatic::{SHARDS, ShardedCounter, metric};
+use promstatic::{SLOTS, ShardedCounter, metric};
 
 /// Bumped by waves of short-lived threads.
 #[metric]
 static WAVES_TOTAL: ShardedCounter = ShardedCounter::new();
 
+const INCREMENTS: u64 = 20_000;
+
+/// What thread `thread` adds in one wave.
+fn share(thread: u64) -> u64 {
+    (0..INCREMENTS)
+        .map(|i| 1 + u64::from((i + thread).is_multiple_of(3)))
+        .sum()
+}
+
 #[test]
 fn exact_across_exiting_and_new_threads() {
-    const WAVES: u64 = 6;
-    const THREADS_PER_WAVE: u64 = 8;
-    const INCREMENTS: u64 = 20_000;
-    // More threads in all than shards, so cells are reused by later threads.
-    assert!((WAVES * THREADS_PER_WAVE) as usize > 2 * SHARDS);
+    // Many small waves (slots are freed and claimed again, more threads in all than slots),
+    // then one wave with more threads alive at once than there are slots.
+    let mut waves = vec![8u64; 10];
+    waves.push(SLOTS as u64 + 8);
     let done = AtomicBool::new(false);
+    let mut expected = 0;
     std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
             let mut last = 0;
@@ -29,12 +39,16 @@ fn exact_across_exiting_and_new_threads() {
             }
             reads
         });
-        for wave in 1..=WAVES {
+        for (wave, &threads) in waves.iter().enumerate() {
+            let barrier = std::sync::Barrier::new(threads as usize);
             std::thread::scope(|wave_scope| {
-                for thread in 0..THREADS_PER_WAVE {
+                for thread in 0..threads {
+                    let barrier = &barrier;
                     wave_scope.spawn(move || {
+                        // All of the wave's threads are alive together.
+                        barrier.wait();
                         for i in 0..INCREMENTS {
-                            if (i + thread) % 3 == 0 {
+                            if (i + thread).is_multiple_of(3) {
                                 WAVES_TOTAL.inc_by(2);
                             } else {
                                 WAVES_TOTAL.inc();
@@ -44,16 +58,8 @@ fn exact_across_exiting_and_new_threads() {
                 }
             });
             // Every thread of this wave has exited; its increments must all be there.
-            let total = WAVES_TOTAL.get();
-            let exact: u64 = (0..THREADS_PER_WAVE)
-                .map(|thread| {
-                    (0..INCREMENTS)
-                        .map(|i| 1 + u64::from((i + thread) % 3 == 0))
-                        .sum::<u64>()
-                })
-                .sum::<u64>()
-                * wave;
-            assert_eq!(total, exact, "after wave {wave}");
+            expected += (0..threads).map(share).sum::<u64>();
+            assert_eq!(WAVES_TOTAL.get(), expected, "after wave {wave}");
         }
         done.store(true, Ordering::Release);
         assert!(reader.join().unwrap() > 0);
@@ -62,7 +68,7 @@ fn exact_across_exiting_and_new_threads() {
     promstatic::render_text(&mut out);
     let text = String::from_utf8(out).unwrap();
     assert!(
-        text.contains(&format!("\nwaves_total {}\n", WAVES_TOTAL.get())),
+        text.contains(&format!("\nwaves_total {expected}\n")),
         "{text}"
     );
 }

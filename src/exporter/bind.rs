@@ -1,82 +1,123 @@
-//! The one place the exporter gets its listening socket.
+//! The one place the exporter gets its listening socket: the [`crate::listener`] module.
 //!
-//! For now this binds with `std::net::TcpListener::bind` once, inline; the listener module
-//! (retry, fallback ports, port file, file_sd, socket activation) will replace the body of
-//! [`open`] and nothing else. Everything the rest of the exporter needs goes through
-//! [`Binding`]: the state to report, and the socket to serve.
+//! The listener makes the first bind attempt on the caller's thread and retries in the
+//! background (with fallback, port file, file_sd and socket activation as the policy says).
+//! This adapter turns its state into the exporter's [`ListenerState`], and hands the socket
+//! to the server once the outcome is final.
 
-use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use super::ListenerState;
+use crate::listener::{self, BindPolicy, Binding, Source, State};
 
-/// The outcome of opening the listening socket.
+/// The listener, its reported state, and an override once the server itself stops
+/// (shut down, or could not start).
+///
+/// A `Mutex` is fine here: this is read by the host through the handle and by the server
+/// while it waits for the socket, never on the scrape path.
 #[derive(Debug)]
-pub(crate) struct Binding {
-    pub(crate) state: ListenerState,
-    pub(crate) listener: Option<TcpListener>,
+pub(crate) struct Endpoint {
+    binding: Binding,
+    overridden: Mutex<Option<ListenerState>>,
 }
 
-/// Binds `address` (one attempt) and makes the socket non-blocking, as tokio requires.
-pub(crate) fn open(address: SocketAddr) -> Binding {
-    match bind(address) {
-        Ok((listener, local)) => Binding {
-            state: ListenerState::Bound { address: local },
-            listener: Some(listener),
-        },
-        Err(error) => {
-            let reason = describe(address, &error);
-            log::error!(target: "promstatic", "{reason}");
-            Binding {
-                state: ListenerState::Disabled { reason },
-                listener: None,
-            }
+impl Endpoint {
+    /// Starts obtaining the listener (the first attempt runs here, on the caller's thread).
+    pub(crate) fn open(policy: BindPolicy) -> Self {
+        Endpoint {
+            binding: listener::open(policy),
+            overridden: Mutex::new(None),
         }
+    }
+
+    /// What the host sees.
+    pub(crate) fn state(&self) -> ListenerState {
+        let overridden = match self.overridden.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        overridden.unwrap_or_else(|| translate(self.binding.state()))
+    }
+
+    /// Replaces the listener's state in what the host sees (the server has stopped).
+    pub(crate) fn set(&self, state: ListenerState) {
+        match self.overridden.lock() {
+            Ok(mut guard) => *guard = Some(state),
+            Err(poisoned) => *poisoned.into_inner() = Some(state),
+        }
+    }
+
+    /// Bind attempts so far (for the exporter's self-metric).
+    pub(crate) fn attempts(&self) -> u64 {
+        match self.binding.state() {
+            State::Retrying { attempt, .. } => u64::from(attempt),
+            State::Bound { attempts, .. } => u64::from(attempts),
+            _ => 0,
+        }
+    }
+
+    /// The outcome, without waiting: `None` while the listener is still retrying.
+    pub(crate) fn try_take(&self) -> Option<Result<std::net::TcpListener, String>> {
+        if matches!(self.binding.state(), State::Retrying { .. }) {
+            return None;
+        }
+        // The outcome is final, so this does not wait.
+        Some(
+            self.binding
+                .wait(Some(Duration::ZERO))
+                .map_err(|error| error.to_string()),
+        )
     }
 }
 
-fn bind(address: SocketAddr) -> io::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(address)?;
-    listener.set_nonblocking(true)?;
-    let local = listener.local_addr()?;
-    Ok((listener, local))
-}
-
-/// A readable diagnosis of a bind failure, with what to do about it.
-fn describe(address: SocketAddr, error: &io::Error) -> String {
-    let advice = match error.kind() {
-        io::ErrorKind::AddrInUse => {
-            "another process is listening on that port; stop it, or choose another port \
-             (port 0 picks a free one)"
-        }
-        io::ErrorKind::PermissionDenied => {
-            "ports below 1024 need privileges; choose a port of 1024 or above"
-        }
-        io::ErrorKind::AddrNotAvailable => {
-            "that address is not assigned to any interface of this host; use 127.0.0.1, \
-             0.0.0.0 or one of the host's addresses"
-        }
-        _ => "check the address and the host's network configuration",
-    };
-    format!("metrics endpoint disabled: cannot listen on {address}: {error}; {advice}")
+fn translate(state: State) -> ListenerState {
+    match state {
+        State::Bound {
+            addr,
+            source: Source::Fallback { reason },
+            ..
+        } => ListenerState::Fallback {
+            address: addr,
+            reason: reason.to_string(),
+        },
+        State::Bound { addr, .. } => ListenerState::Bound { address: addr },
+        State::Retrying {
+            attempt,
+            last_error,
+        } => ListenerState::Retrying {
+            reason: format!("attempt {attempt} failed: {last_error}"),
+        },
+        State::Disabled { reason } => ListenerState::Disabled {
+            reason: format!("metrics endpoint disabled: {reason}"),
+        },
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpListener;
 
     #[test]
-    fn a_taken_port_disables_with_a_diagnosis() {
+    fn a_port_held_by_this_process_disables_with_a_diagnosis() {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = taken.local_addr().unwrap();
-        let binding = open(address);
-        assert!(binding.listener.is_none());
-        match binding.state {
+        let endpoint = Endpoint::open(BindPolicy::new(address));
+        match endpoint.state() {
             ListenerState::Disabled { reason } => {
-                assert!(reason.contains(&address.to_string()), "{reason}");
-                assert!(reason.contains("another process"), "{reason}");
+                assert!(reason.contains(&address.port().to_string()), "{reason}");
             }
             other => panic!("expected disabled, got {other:?}"),
         }
+        assert!(matches!(endpoint.try_take(), Some(Err(_))));
+    }
+
+    #[test]
+    fn a_free_port_is_bound_and_handed_over_once() {
+        let endpoint = Endpoint::open(BindPolicy::new("127.0.0.1:0".parse().unwrap()));
+        assert!(matches!(endpoint.state(), ListenerState::Bound { .. }));
+        assert!(matches!(endpoint.try_take(), Some(Ok(_))));
+        assert!(matches!(endpoint.try_take(), Some(Err(_))));
     }
 }

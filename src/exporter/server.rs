@@ -14,71 +14,67 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
+use super::bind::Endpoint;
 use super::respond::MetricsService;
-use super::{ListenerState, Shared, StateCell};
+use super::{ListenerState, Shared};
 
 /// Everything the server future owns.
 #[derive(Debug)]
 pub(crate) struct Parts {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) listener: std::net::TcpListener,
+    pub(crate) endpoint: Arc<Endpoint>,
     pub(crate) closed: SyncSender<()>,
-    pub(crate) state: Arc<StateCell>,
 }
 
 /// The first and the longest pause after an accept error caused by exhausted resources.
 const BACKOFF_FIRST: Duration = Duration::from_millis(10);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
-/// The server once its socket is registered with the runtime.
-#[derive(Debug)]
-pub(crate) struct Server {
-    shared: Arc<Shared>,
-    listener: TcpListener,
-    closed: SyncSender<()>,
-    state: Arc<StateCell>,
-}
+/// How often the server looks whether the listener's background retries have finished.
+const LISTENER_POLL: Duration = Duration::from_millis(25);
 
 impl Parts {
     /// Reports that the server cannot run, and why.
     pub(crate) fn fail(self, what: String) {
-        disable(&self.state, &self.closed, what);
+        let reason = format!("metrics endpoint disabled: {what}");
+        log::error!(target: "promstatic", "{reason}");
+        self.endpoint.set(ListenerState::Disabled { reason });
+        let _ = self.closed.try_send(());
     }
 
-    /// Registers the socket with the current tokio runtime (call inside its context).
-    pub(crate) fn register(self) -> Option<Server> {
-        match TcpListener::from_std(self.listener) {
-            Ok(listener) => Some(Server {
-                shared: self.shared,
-                listener,
-                closed: self.closed,
-                state: self.state,
-            }),
-            Err(error) => {
-                let what = format!("cannot register its socket with tokio: {error}");
-                disable(&self.state, &self.closed, what);
-                None
-            }
-        }
-    }
-}
-
-/// Logs why the server does not run, reports it in the state, and releases `shutdown`.
-fn disable(state: &StateCell, closed: &SyncSender<()>, what: String) {
-    let reason = format!("metrics endpoint disabled: {what}");
-    log::error!(target: "promstatic", "{reason}");
-    state.set(ListenerState::Disabled { reason });
-    let _ = closed.try_send(());
-}
-
-impl Server {
-    /// Serves until shutdown is signalled, then drains.
+    /// Waits for the listener (its retries run on their own thread), registers it with the
+    /// current runtime, serves until shutdown is signalled, then drains.
     pub(crate) async fn run(self) {
-        let Server {
+        let listener = loop {
+            if self.shared.shutdown.is_requested() {
+                let _ = self.closed.try_send(());
+                return;
+            }
+            match self.endpoint.try_take() {
+                None => tokio::time::sleep(LISTENER_POLL).await,
+                Some(Ok(listener)) => break listener,
+                // The endpoint's state already says why.
+                Some(Err(_)) => {
+                    let _ = self.closed.try_send(());
+                    return;
+                }
+            }
+        };
+        self.shared
+            .stats
+            .bind_attempts
+            .store(self.endpoint.attempts(), Ordering::Relaxed);
+        let listener = match TcpListener::from_std(listener) {
+            Ok(listener) => listener,
+            Err(error) => {
+                self.fail(format!("cannot register its socket with tokio: {error}"));
+                return;
+            }
+        };
+        let Parts {
             shared,
-            listener,
+            endpoint,
             closed,
-            state,
         } = self;
         let epoch = Instant::now();
         let mut backoff: Option<Duration> = None;
@@ -136,15 +132,24 @@ impl Server {
         }
         // Close the socket first, so the port is free while in-flight scrapes finish.
         drop(listener);
-        state.set(ListenerState::Disabled {
+        endpoint.set(ListenerState::Disabled {
             reason: "metrics endpoint shut down".to_owned(),
         });
         let _ = closed.try_send(());
-        let deadline = Instant::now() + shared.config.limits.shutdown_grace;
+        let deadline = later(Instant::now(), shared.config.limits.shutdown_grace);
         while shared.active_connections.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
+}
+
+/// `instant + duration`, saturating instead of panicking when a limit is set to something
+/// like `Duration::MAX` ("no limit"): a century from now is never reached.
+fn later(instant: Instant, duration: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    instant
+        .checked_add(duration.min(CENTURY))
+        .unwrap_or(instant)
 }
 
 /// How long to pause after an accept error: `None` for errors that concern one connection
@@ -196,7 +201,8 @@ impl Watch {
             READING_HEAD => limits.header_read,
             _ => limits.response,
         };
-        self.epoch + Duration::from_millis(self.since.load(Ordering::Relaxed)) + allowed
+        let since = Duration::from_millis(self.since.load(Ordering::Relaxed));
+        later(later(self.epoch, since), allowed)
     }
 }
 
@@ -223,7 +229,8 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, epoch: Instant
         .keep_alive(true)
         // Our watchdog times heads; hyper's timer would also run between requests.
         .header_read_timeout(None)
-        .max_buf_size(limits.max_header_bytes.max(8192) + 8192)
+        // hyper requires at least 8 KiB; room for the head plus a read's worth beyond it.
+        .max_buf_size(limits.max_header_bytes.max(8192).saturating_add(8192))
         .max_header_size(limits.max_header_bytes);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
@@ -358,6 +365,13 @@ impl AsyncWrite for Watched {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_limits_do_not_overflow() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > now + Duration::from_secs(1_000_000));
+        assert_eq!(later(now, Duration::ZERO), now);
+    }
 
     #[test]
     fn backoff_grows_for_exhaustion_and_skips_per_connection_errors() {

@@ -1,0 +1,131 @@
+//! Histograms and families as real parsers read them: `promtool check metrics` on text 0.0.4,
+//! and the Python client's OpenMetrics parser. Each check is skipped, with the reason printed,
+//! when its tool is missing, unless `PROMSTATIC_REQUIRE_TOOLS=1`, which makes that a failure.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use promstatic::{CounterFamily, Format, Histogram, HistogramFamily, LabelValue, metric};
+
+#[derive(LabelValue, Clone, Copy)]
+enum Stage {
+    Parse,
+    #[label(rename = "plan \"fast\"\\path\nnext")]
+    Plan,
+    Execute,
+}
+
+#[derive(LabelValue, Clone, Copy)]
+enum Verdict {
+    Accepted,
+    Rejected,
+}
+
+/// Query latency by stage.
+#[metric(labels(stage: Stage), buckets = [0.001, 0.01, 1, 100])]
+static QUERY_STAGE_SECONDS: HistogramFamily = HistogramFamily::new();
+
+/// Queries by stage and verdict.
+#[metric(labels(stage: Stage, verdict: Verdict))]
+static QUERIES_TOTAL: CounterFamily = CounterFamily::new();
+
+/// Queue wait, "quoted" \ help.
+#[metric]
+static QUEUE_WAIT_SECONDS: Histogram = Histogram::new();
+
+fn require_tools() -> bool {
+    std::env::var("PROMSTATIC_REQUIRE_TOOLS").is_ok_and(|value| value == "1")
+}
+
+/// Runs `program args` with `input` on stdin; `None` if the program is missing.
+fn run(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
+    let mut child = match Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(error) => panic!("cannot run {program}: {error}"),
+    };
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some((output.status.success(), text))
+}
+
+fn skip_or_fail(reason: &str) {
+    assert!(!require_tools(), "PROMSTATIC_REQUIRE_TOOLS=1 but {reason}");
+    println!("skipped: {reason}");
+}
+
+fn record() {
+    for (index, stage) in [Stage::Parse, Stage::Plan, Stage::Execute]
+        .into_iter()
+        .enumerate()
+    {
+        QUERY_STAGE_SECONDS
+            .with(stage)
+            .observe(0.005 * (index as f64 + 1.0));
+        QUERIES_TOTAL.with(stage, Verdict::Accepted).inc();
+    }
+    QUERY_STAGE_SECONDS.with(Stage::Execute).observe(1e9);
+    QUERIES_TOTAL.with(Stage::Plan, Verdict::Rejected).inc_by(4);
+    QUEUE_WAIT_SECONDS.observe(0.3);
+}
+
+fn render(format: Format) -> Vec<u8> {
+    let mut out = Vec::new();
+    promstatic::render(&mut out, format);
+    out
+}
+
+#[test]
+fn promtool_accepts_the_text_format() {
+    record();
+    match run("promtool", &["check", "metrics"], &render(Format::Text)) {
+        None => skip_or_fail("promtool is not installed (apt package `prometheus`)"),
+        Some((ok, output)) => assert!(ok, "promtool rejected the exposition:\n{output}"),
+    }
+}
+
+const PARSE_OPENMETRICS: &str = r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+families = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+stage = families["query_stage_seconds"]
+assert stage.type == "histogram", stage.type
+plan = [s for s in stage.samples if s.labels.get("stage") == 'plan "fast"\\path\nnext']
+assert len(plan) == 7, plan
+assert families["queries"].type == "counter"
+print(len(families))
+"#;
+
+#[test]
+fn python_client_parses_openmetrics() {
+    record();
+    let has_client = Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !has_client {
+        return skip_or_fail("python3 with `prometheus_client` is not installed");
+    }
+    let (ok, output) = run(
+        "python3",
+        &["-c", PARSE_OPENMETRICS],
+        &render(Format::OpenMetrics),
+    )
+    .unwrap();
+    assert!(
+        ok,
+        "the OpenMetrics parser rejected the exposition:\n{output}"
+    );
+    assert_eq!(output.trim(), "3");
+}
