@@ -1,11 +1,15 @@
 //! Writer throughput: one thread incrementing a scraped counter, alone and while another
 //! thread scrapes all 1,000 series in a loop (in process, and over HTTP where the library
 //! has a server). The writer increments series 0, which every scrape reads.
+//!
+//! The floor rows separate what the machine costs from what a library costs: the floor's
+//! writer next to a thread that only computes in registers (no shared memory at all), next
+//! to the floor scraper (copy + itoa), and next to a pre-rendered HTTP server and its client.
 
 use std::sync::atomic::Ordering;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use promstatic_bench_peers::http::{Client, free_loopback_address};
+use promstatic_bench_peers::http::{Client, PrerenderedServer, free_loopback_address};
 use promstatic_bench_peers::peers;
 use promstatic_bench_peers::scrape::{
     Floor, Format, MetricsExporter, Prometheus, PromstaticStatic, Scraper,
@@ -18,6 +22,8 @@ include!(concat!(env!("OUT_DIR"), "/series_1000.rs"));
 const ALONE: &str = "alone";
 /// Parameter of the rows with an in-process scraper.
 const IN_PROCESS: &str = "in-process scraper";
+/// Parameter of the row with a busy thread that touches no shared memory.
+const BUSY_CORE: &str = "arithmetic-only thread";
 /// Parameter of the rows with an HTTP scraper.
 const OVER_HTTP: &str = "HTTP scraper";
 
@@ -43,6 +49,46 @@ fn writer(c: &mut Criterion) {
             )
         })
     });
+    // The machine's own floor: a thread that only does arithmetic in registers, sharing no
+    // memory with the writer. Any slowdown here comes from the cores, not from a library.
+    group.bench_function(BenchmarkId::new("floor: fetch_add", BUSY_CORE), |b| {
+        b.iter_custom(|iterations| {
+            with_background(
+                iterations,
+                || {
+                    let mut state = 1u64;
+                    for _ in 0..1_000 {
+                        state = state
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1_442_695_040_888_963_407);
+                    }
+                    std::hint::black_box(state);
+                },
+                inc,
+            )
+        })
+    });
+    // Over HTTP the floor is a pre-rendered std-socket server: a client and a server thread
+    // busy next to the writer, reading none of its memory. What remains is the cost of
+    // sharing two cores among three busy threads.
+    let server = PrerenderedServer::start(floor.scrape(Format::Text))
+        .unwrap_or_else(|error| panic!("starting the floor server: {error}"));
+    let mut client = connect(server.address());
+    group.bench_function(BenchmarkId::new("floor: fetch_add", OVER_HTTP), |b| {
+        b.iter_custom(|iterations| {
+            with_background(
+                iterations,
+                || {
+                    client
+                        .get()
+                        .unwrap_or_else(|error| panic!("GET /metrics: {error}"));
+                },
+                inc,
+            )
+        })
+    });
+    drop(client);
+    drop(server);
 
     let mut promstatic = PromstaticStatic::new(&SERIES);
     let inc = |_| SERIES[0].inc();
