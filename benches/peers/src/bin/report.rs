@@ -454,7 +454,8 @@ fn render_markdown(
         "* machine: {} core(s), {}; load average before the run {}, after {}\n\
          * {}; criterion {} mode: warm-up {} s, measurement {} s, {} samples per benchmark{}\n\
          * versions: prometheus 0.14.0, prometheus-client 0.25.2, metrics 0.24.6 + \
-         metrics-exporter-prometheus 0.18.3, measured 0.0.25\n\
+         metrics-exporter-prometheus 0.18.3, measured 0.0.25 (the newest that builds: 0.1.0 needs \
+         Rust 1.98)\n\
          * medians of criterion's estimates; \"vs best peer\" divides by the fastest peer in the \
          same row group, \"vs floor\" by the floor (lower is better)\n",
         machine.cores,
@@ -741,6 +742,17 @@ fn targets(results: &Results, allocation_rows: &[allocations::Row]) -> String {
     // writer slowdown <= 5%
     let group = "writer_inc";
     let alone = results.median(group, "alone", "promstatic");
+    let floor_alone = results.median(group, "alone", "floor: fetch_add");
+    // The floor's slowdown next to `parameter`, as context for ours.
+    let floor_slowdown = |parameter: &str| -> String {
+        match (
+            floor_alone,
+            results.median(group, parameter, "floor: fetch_add"),
+        ) {
+            (Some(alone), Some(busy)) => format!("{:+.1}%", (busy / alone - 1.0) * 100.0),
+            _ => "not measured".to_owned(),
+        }
+    };
     for parameter in ["HTTP scraper", "in-process scraper"] {
         let target = format!("writer slowdown under continuous scraping ≤ 5% ({parameter})");
         match (alone, results.median(group, parameter, "promstatic")) {
@@ -749,10 +761,13 @@ fn targets(results: &Results, allocation_rows: &[allocations::Row]) -> String {
                 line(
                     &target,
                     format!(
-                        "{} alone, {} scraped: {:+.1}%",
+                        "{} alone, {} scraped: {:+.1}% (the floor's writer: {} next to the \
+                         same kind of scraper, {} next to an arithmetic-only thread)",
                         duration(alone),
                         duration(scraped),
-                        slowdown * 100.0
+                        slowdown * 100.0,
+                        floor_slowdown(parameter),
+                        floor_slowdown("arithmetic-only thread"),
                     ),
                     if slowdown <= 0.05 {
                         "met".to_owned()
