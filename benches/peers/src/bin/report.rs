@@ -858,7 +858,7 @@ fn render_svg(results: &Results) -> String {
          viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">Scrape encode: \
-         nanoseconds per series (log) against series count (log)</text>\n",
+         nanoseconds per series (log) against series count (log); lower is better</text>\n",
         WIDTH / 2.0
     );
     if lines.is_empty() {
