@@ -135,7 +135,40 @@ fn report(mode: &Mode, run: bool) -> Result<(), String> {
             }
         }
     }
-    let elapsed = started.elapsed();
+    // What the run was, kept next to criterion's files for `--no-run`: mode, seconds, load
+    // average before and after, one per line.
+    let run_file = criterion_dir.join("promstatic-report-run.txt");
+    let mut machine = machine;
+    let (mode, elapsed) = if run {
+        let elapsed = started.elapsed();
+        machine.load_after = load_average();
+        let record = format!(
+            "{}\n{}\n{}\n{}\n",
+            mode.name,
+            elapsed.as_secs(),
+            machine.load_before,
+            machine.load_after
+        );
+        std::fs::write(&run_file, record)
+            .map_err(|error| format!("cannot write {}: {error}", run_file.display()))?;
+        (mode, Some(elapsed))
+    } else {
+        let record = std::fs::read_to_string(&run_file).unwrap_or_default();
+        let mut lines = record.lines();
+        let mode = if lines.next() == Some(QUICK.name) {
+            &QUICK
+        } else {
+            &FULL
+        };
+        let elapsed = lines
+            .next()
+            .and_then(|seconds| seconds.parse().ok())
+            .map(std::time::Duration::from_secs);
+        let unknown = "unknown (no record of the run)";
+        machine.load_before = lines.next().unwrap_or(unknown).to_owned();
+        machine.load_after = lines.next().unwrap_or(unknown).to_owned();
+        (mode, elapsed)
+    };
 
     eprintln!("report: counting allocations per scrape");
     let allocation_rows = allocations::per_scrape(|| scrape::all(SERIES.len(), &SERIES));
@@ -147,13 +180,7 @@ fn report(mode: &Mode, run: bool) -> Result<(), String> {
             criterion_dir.display()
         ));
     }
-    let markdown = render_markdown(
-        &results,
-        &allocation_rows,
-        &machine,
-        mode,
-        run.then_some(elapsed),
-    );
+    let markdown = render_markdown(&results, &allocation_rows, &machine, mode, elapsed);
     let svg = render_svg(&results);
     let results_path = crate_dir.join("RESULTS.md");
     let svg_path = crate_dir.join("scrape.svg");
@@ -162,10 +189,10 @@ fn report(mode: &Mode, run: bool) -> Result<(), String> {
     std::fs::write(&svg_path, svg)
         .map_err(|error| format!("cannot write {}: {error}", svg_path.display()))?;
     eprintln!(
-        "report: wrote {} and {} (suite ran {:.0} s)",
+        "report: wrote {} and {} ({} mode)",
         results_path.display(),
         svg_path.display(),
-        elapsed.as_secs_f64()
+        mode.name
     );
     Ok(())
 }
@@ -175,6 +202,7 @@ struct Machine {
     cpu: String,
     cores: usize,
     load_before: String,
+    load_after: String,
     rustc: String,
 }
 
@@ -189,6 +217,14 @@ impl Machine {
                 || "unknown CPU".to_owned(),
                 |(_, model)| model.trim().to_owned(),
             );
+        let virtualised = cpuinfo.lines().any(|line| {
+            line.starts_with("flags") && line.split_whitespace().any(|f| f == "hypervisor")
+        });
+        let cpu = if virtualised {
+            format!("{cpu}, a virtual machine's vCPUs")
+        } else {
+            cpu
+        };
         let cores = std::thread::available_parallelism().map_or(0, usize::from);
         let rustc = Command::new("rustc")
             .arg("--version")
@@ -203,6 +239,7 @@ impl Machine {
             cpu,
             cores,
             load_before: load_average(),
+            load_after: String::new(),
             rustc,
         }
     }
@@ -248,6 +285,8 @@ fn role(function: &str) -> Role {
 /// Criterion results keyed by (group, parameter), rows in the order criterion ran them.
 struct Results {
     rows: BTreeMap<(String, String), Vec<Row>>,
+    /// When each (group, parameter) first ran, to list parameters in run order.
+    first_run: BTreeMap<(String, String), u128>,
 }
 
 impl Results {
@@ -278,7 +317,15 @@ impl Results {
                     },
                 ));
         }
+        let first_run = rows
+            .iter()
+            .map(|(key, list)| {
+                let first = list.iter().map(|(modified, _)| *modified).min();
+                (key.clone(), first.unwrap_or(0))
+            })
+            .collect();
         Ok(Results {
+            first_run,
             rows: rows
                 .into_iter()
                 .map(|(key, mut list)| {
@@ -317,9 +364,15 @@ impl Results {
             .filter(|(g, _)| g == group)
             .map(|(_, parameter)| parameter.as_str())
             .collect();
-        // Numeric parameters (series counts) in numeric order.
-        parameters
-            .sort_by_key(|parameter| (parameter.parse::<u64>().unwrap_or(u64::MAX), *parameter));
+        // Numeric parameters (series counts) in numeric order, the others in run order.
+        parameters.sort_by_key(|parameter| {
+            let first_run = self
+                .first_run
+                .get(&(group.to_owned(), (*parameter).to_owned()))
+                .copied()
+                .unwrap_or(0);
+            (parameter.parse::<u64>().unwrap_or(u64::MAX), first_run)
+        });
         parameters
     }
 }
@@ -461,7 +514,7 @@ fn render_markdown(
         machine.cores,
         machine.cpu,
         machine.load_before,
-        load_average(),
+        machine.load_after,
         machine.rustc,
         mode.name,
         mode.warm_up,
