@@ -20,13 +20,27 @@ static BENCH_SHARDED_OPS_TOTAL: ShardedCounter = ShardedCounter::new();
 
 static FLOOR: AtomicU64 = AtomicU64::new(0);
 
+/// A perfect shard per thread: each thread owns one cache line. No counter that threads share
+/// can beat this; it bounds what sharding can gain on this machine.
+static FLOOR_PER_THREAD: [CachePadded; 2] = [CachePadded::new(), CachePadded::new()];
+
+/// One counter alone on a 128-byte line (two lines: the adjacent-line prefetcher pairs them).
+#[repr(align(128))]
+struct CachePadded(AtomicU64);
+
+impl CachePadded {
+    const fn new() -> Self {
+        CachePadded(AtomicU64::new(0))
+    }
+}
+
 /// The same operation as one thread and as two; `$inc` is a closure expression.
 macro_rules! both {
     ($group:expr, $id:expr, $inc:expr) => {{
         let inc = $inc;
         $group.bench_function(BenchmarkId::new($id, "1 thread"), |b| b.iter(|| inc()));
         $group.bench_function(BenchmarkId::new($id, "2 threads"), |b| {
-            b.iter_custom(|iterations| two_threads(iterations, |_| inc()))
+            b.iter_custom(|iterations| two_threads(iterations, |_, _| inc()))
         });
     }};
 }
@@ -42,6 +56,18 @@ fn counter_inc(c: &mut Criterion) {
     both!(group, "floor: fetch_add", || {
         FLOOR.fetch_add(1, Ordering::Relaxed);
     });
+    group.bench_function(
+        BenchmarkId::new("floor: fetch_add, one line per thread", "2 threads"),
+        |b| {
+            b.iter_custom(|iterations| {
+                two_threads(iterations, |thread, _| {
+                    FLOOR_PER_THREAD[thread % 2]
+                        .0
+                        .fetch_add(1, Ordering::Relaxed);
+                })
+            })
+        },
+    );
     both!(group, "promstatic", || BENCH_OPS_TOTAL.inc());
     both!(group, "promstatic (sharded)", || BENCH_SHARDED_OPS_TOTAL
         .inc());

@@ -25,7 +25,7 @@ macro_rules! both {
         });
         $group.bench_function(BenchmarkId::new($id, "2 threads"), |b| {
             b.iter_custom(|iterations| {
-                two_threads(iterations, |iteration| {
+                two_threads(iterations, |_, iteration| {
                     observe(values[iteration as usize % values.len()])
                 })
             })

@@ -3,22 +3,22 @@
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-/// Wall time for two threads that each run `operation(i)` for `i` in `0..iterations`, started
-/// together.
+/// Wall time for two threads that each run `operation(thread, i)` for `i` in `0..iterations`
+/// (`thread` is 0 or 1), started together.
 ///
 /// Criterion divides by `iterations`, so a row reads "nanoseconds until both threads have done
 /// one more operation each". The two threads are spawned per sample; criterion's samples are
 /// long enough (milliseconds) that the spawn, tens of microseconds, stays under one percent.
-pub fn two_threads(iterations: u64, operation: impl Fn(u64) + Sync) -> Duration {
+pub fn two_threads(iterations: u64, operation: impl Fn(usize, u64) + Sync) -> Duration {
     let barrier = Barrier::new(3);
     let operation = &operation;
     let barrier = &barrier;
     std::thread::scope(|scope| {
-        for _ in 0..2 {
+        for thread in 0..2 {
             scope.spawn(move || {
                 barrier.wait();
                 for iteration in 0..iterations {
-                    operation(iteration);
+                    operation(thread, iteration);
                 }
             });
         }
