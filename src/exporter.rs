@@ -31,10 +31,21 @@
 //! One slow or hostile client cannot hold the exporter: a request head must arrive within
 //! [`Exporter::header_read_timeout`], an idle kept-alive connection is closed after
 //! [`Exporter::idle_timeout`], a response must be taken within
-//! [`Exporter::response_timeout`], connections beyond [`Exporter::max_connections`] are
-//! closed as soon as they are accepted, request heads are capped at
+//! [`Exporter::response_timeout`], request heads are capped at
 //! [`Exporter::max_header_bytes`] (431) and requests announcing a body get 413. When the
 //! process runs out of file descriptors the accept loop backs off instead of spinning.
+//!
+//! At most [`Exporter::max_connections`] connections are served at once. When a new one
+//! arrives at the cap, the exporter makes room for it by closing the connection that has
+//! waited longest without sending a complete request head: one still reading a head (a slow
+//! or silent client) first, else one idle between requests (a kept-alive client loses
+//! nothing: it reconnects for its next scrape). The newcomer is refused (closed at once) only
+//! when every connection is busy being answered. So hundreds of connections that trickle
+//! header bytes (slowloris) cannot lock out a scraper: each new scrape takes the place of the
+//! oldest of them, and the header timeout closes the rest. The connections are kept in a fixed
+//! table of slots claimed and released with atomic operations;
+//! `promstatic_evicted_connections_total` and `promstatic_rejected_connections_total` count
+//! both outcomes.
 //!
 //! # Failure never takes the host down
 //!
@@ -43,6 +54,13 @@
 //! whoever holds the port, falls back if told to, and writes the port file and file_sd target.
 //! If no socket can be had, [`ExporterHandle::state`] says why ([`ListenerState::Disabled`])
 //! and the host keeps running without metrics.
+//!
+//! A panic is contained too. Rendering (which runs the host's [`Exporter::on_scrape`] hook)
+//! is wrapped in `catch_unwind`: that scrape is answered 500, logged and counted in
+//! `promstatic_failed_scrapes_total`, and the next one is rendered afresh. Anything else on a
+//! connection runs in that connection's own tokio task, which a panic ends alone (tokio
+//! catches it); the connection's slot and count are released by guards as it unwinds, so
+//! neither the accept loop, nor the exporter thread, nor the host is affected.
 
 mod bind;
 mod gzip;
@@ -59,6 +77,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::encode::Encoder;
 use crate::listener::BindPolicy;
 use crate::name::{self, NameError};
 
@@ -100,6 +119,18 @@ pub(crate) struct Config {
     pub(crate) build_info: Option<(String, String)>,
     pub(crate) limits: Limits,
     pub(crate) gzip_min_bytes: usize,
+    pub(crate) on_scrape: Option<ScrapeHook>,
+}
+
+/// The host's function that adds run-time families to each scrape; see
+/// [`Exporter::on_scrape`].
+#[derive(Clone)]
+pub(crate) struct ScrapeHook(pub(crate) Arc<dyn Fn(&mut Encoder<'_>) + Send + Sync>);
+
+impl fmt::Debug for ScrapeHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ScrapeHook(..)")
+    }
 }
 
 /// Connection limits; see the module docs.
@@ -139,14 +170,15 @@ impl Exporter {
                 process_metrics: true,
                 build_info: None,
                 limits: Limits {
-                    header_read: Duration::from_secs(10),
+                    header_read: Duration::from_secs(5),
                     idle: Duration::from_secs(120),
                     response: Duration::from_secs(30),
-                    max_connections: 64,
+                    max_connections: 256,
                     max_header_bytes: 8 * 1024,
                     shutdown_grace: Duration::from_secs(5),
                 },
                 gzip_min_bytes: 1024,
+                on_scrape: None,
             },
         }
     }
@@ -196,7 +228,9 @@ impl Exporter {
         self
     }
 
-    /// Time allowed for a request head to arrive once its first byte has (default 10 s).
+    /// Time allowed for a request head to arrive (default 5 s): on a new connection, from
+    /// when it is accepted; on a kept-alive one, from the next request's first byte. A
+    /// scraper sends its head in one packet, so only slow or silent clients come near it.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.limits.header_read = timeout;
         self
@@ -215,7 +249,13 @@ impl Exporter {
         self
     }
 
-    /// Connections served at once (default 64); further ones are closed at once.
+    /// Connections served at once (default 256, at most 4096: the table of connection slots is
+    /// allocated when the server starts).
+    ///
+    /// At the cap, a new connection takes the place of the one that has waited longest
+    /// without a complete request head (still reading one, else idle between requests),
+    /// which is closed; it is refused only when every connection is being answered. See the
+    /// module docs.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.config.limits.max_connections = connections;
         self
@@ -238,6 +278,37 @@ impl Exporter {
     /// 1 KiB: below that the gzip framing costs more than it saves).
     pub fn gzip_min_bytes(mut self, bytes: usize) -> Self {
         self.config.gzip_min_bytes = bytes;
+        self
+    }
+
+    /// Calls `hook` on every scrape, after the statics, so the host can add families whose
+    /// set is known only at run time (per-tenant gauges, values read from another system).
+    /// The encoder applies the namespace and constant labels as for the statics; the hook
+    /// must not repeat a family name already exposed. It runs on the exporter's thread
+    /// while the scrape is rendered, so it should be quick and must not block; a later call
+    /// replaces an earlier hook.
+    ///
+    /// A panic in the hook (or anywhere else while the exposition is rendered) is caught:
+    /// that scrape is answered 500 and logged, the exporter keeps serving, and the next
+    /// scrape is rendered afresh. (A program built with `panic = "abort"` aborts instead:
+    /// there is nothing to catch.)
+    ///
+    /// ```
+    /// use promstatic::encode::{Family, Help, Kind, Value};
+    /// use promstatic::exporter::Exporter;
+    ///
+    /// let exporter = Exporter::new().on_scrape(|encoder| {
+    ///     let family = Family::new("open_sessions", Kind::Gauge, Help::Raw("Sessions open now."))
+    ///         .expect("a valid name");
+    ///     encoder.family(&family).sample("", &[], None, Value::Unsigned(3));
+    /// });
+    /// # drop(exporter);
+    /// ```
+    pub fn on_scrape<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&mut Encoder<'_>) + Send + Sync + 'static,
+    {
+        self.config.on_scrape = Some(ScrapeHook(Arc::new(hook)));
         self
     }
 
@@ -480,6 +551,8 @@ pub(crate) struct Stats {
     pub(crate) encode_nanos_total: AtomicU64,
     pub(crate) bind_attempts: AtomicU64,
     pub(crate) rejected_connections: AtomicU64,
+    pub(crate) evicted_connections: AtomicU64,
+    pub(crate) failed_scrapes: AtomicU64,
 }
 
 /// What the server, its connections and the service share.

@@ -105,8 +105,12 @@ pub const SERVER_BUDGET: Duration = Duration::from_secs(10);
 pub const INTERACTIVE_BUDGET: Duration = Duration::from_secs(3);
 /// Retry budget while the holder is verifiably exiting.
 pub const DYING_BUDGET: Duration = Duration::from_secs(30);
-/// Default `listen()` backlog: scrapes are few.
-pub const DEFAULT_BACKLOG: i32 = 128;
+/// Default `listen()` backlog. Scrapes are few, but a burst of connections (hundreds of
+/// hostile clients at once) must wait in the kernel's queue until the exporter accepts them
+/// and applies its connection policy: when the queue is full, Linux drops new SYNs and a
+/// legitimate scraper caught in the burst waits a whole SYN retransmission (1 s). A queued
+/// connection costs only kernel memory; Linux caps the value at `net.core.somaxconn`.
+pub const DEFAULT_BACKLOG: i32 = 1024;
 
 /// What to bind when the configured address cannot be had. Always on the configured IP.
 #[derive(Debug, Clone, PartialEq, Eq)]

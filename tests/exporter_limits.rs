@@ -9,7 +9,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use promstatic::exporter::Exporter;
-use support::{closed_within, connect, read_response, request, start};
+use support::{
+    closed_within, connect, large_exposition, read_response, request, split_response, start,
+};
 
 #[test]
 fn header_read_timeout_closes_a_slow_head() {
@@ -79,12 +81,21 @@ fn idle_timeout_longer_than_header_timeout_keeps_the_connection() {
     handle.shutdown();
 }
 
+/// A connection that asked for the exposition and does not read it.
+fn stalled_scrape(address: std::net::SocketAddr) -> std::net::TcpStream {
+    let mut stream = connect(address);
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    stream
+}
+
 #[test]
-fn connections_beyond_the_cap_are_closed_quickly() {
-    let (handle, address) = start(Exporter::new().max_connections(2));
-    let held: Vec<_> = (0..2).map(|_| connect(address)).collect();
-    // Let the server accept the two held connections before the third arrives.
-    std::thread::sleep(Duration::from_millis(100));
+fn at_the_cap_a_newcomer_is_refused_only_when_every_connection_is_being_answered() {
+    let (handle, address) = start(large_exposition(Exporter::new().max_connections(2)));
+    let held: Vec<_> = (0..2).map(|_| stalled_scrape(address)).collect();
+    // Let the server accept both and start answering them before the third arrives.
+    std::thread::sleep(Duration::from_millis(200));
     let mut excess = connect(address);
     assert!(closed_within(&mut excess, Duration::from_secs(1)));
     drop(held);
@@ -105,6 +116,95 @@ fn connections_beyond_the_cap_are_closed_quickly() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    let text = request(address, "GET", "/metrics", &[]).text();
+    let refused: u64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("promstatic_rejected_connections_total{"))
+        .and_then(|rest| rest.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+        .expect("a rejection counter");
+    assert!(refused >= 1, "the refusal was not counted");
+    handle.shutdown();
+}
+
+#[test]
+fn at_the_cap_the_longest_silent_connection_makes_room_for_a_scrape() {
+    let (handle, address) = start(
+        Exporter::new()
+            .max_connections(4)
+            .header_read_timeout(Duration::from_secs(30)),
+    );
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(connect(address));
+        // Distinct arrival times, so the oldest is well defined.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    let response = request(address, "GET", "/metrics", &[]);
+    assert_eq!(response.status, 200);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        response
+            .text()
+            .contains("\npromstatic_evicted_connections_total 1\n"),
+        "{}",
+        response.text()
+    );
+    // The oldest silent connection was closed for it; the others are still open.
+    assert!(closed_within(&mut silent[0], Duration::from_secs(1)));
+    for stream in &mut silent[1..] {
+        assert!(!closed_within(stream, Duration::from_millis(100)));
+    }
+    // The scrape's slot is free again once it is answered; fill the cap again, and the next
+    // scrape takes the place of the next oldest.
+    silent.push(connect(address));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(request(address, "GET", "/health", &[]).status, 200);
+    assert!(closed_within(&mut silent[1], Duration::from_secs(1)));
+    assert!(!closed_within(&mut silent[2], Duration::from_millis(100)));
+    handle.shutdown();
+}
+
+#[test]
+fn a_connection_reading_a_head_is_evicted_before_an_idle_kept_alive_one() {
+    let (handle, address) = start(
+        Exporter::new()
+            .max_connections(2)
+            .header_read_timeout(Duration::from_secs(30)),
+    );
+    // The older connection: a kept-alive client between two scrapes.
+    let mut kept_alive = connect(address);
+    kept_alive
+        .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut kept_alive, false).status, 200);
+    std::thread::sleep(Duration::from_millis(50));
+    // The newer one: half a head, then nothing.
+    let mut slow = connect(address);
+    slow.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(request(address, "GET", "/metrics", &[]).status, 200);
+    assert!(closed_within(&mut slow, Duration::from_secs(1)));
+    // The kept-alive connection still serves its next request.
+    kept_alive
+        .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut kept_alive, false).status, 200);
+    // With no connection reading a head, the longest idle one makes room.
+    std::thread::sleep(Duration::from_millis(50));
+    let mut newer = connect(address);
+    newer
+        .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut newer, false).status, 200);
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(request(address, "GET", "/health", &[]).status, 200);
+    assert!(closed_within(&mut kept_alive, Duration::from_secs(1)));
+    newer
+        .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut newer, false).status, 200);
     handle.shutdown();
 }
 
@@ -175,15 +275,9 @@ fn concurrent_scrapes_all_complete() {
 #[test]
 fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
     use std::io::Read;
-    // Long constant labels make the exposition far larger than the socket buffers (~13 MB),
-    // so the response cannot be written while the client does not read.
-    let value = "v".repeat(60_000);
-    let mut exporter = Exporter::new()
-        .response_timeout(Duration::from_millis(500))
-        .process_metrics(false);
-    for index in 0..16 {
-        exporter = exporter.const_label(&format!("label_{index}"), &value);
-    }
+    // The exposition is far larger than the socket buffers, so the response cannot be
+    // written while the client does not read.
+    let exporter = large_exposition(Exporter::new().response_timeout(Duration::from_millis(500)));
     let (handle, address) = start(exporter);
     let mut stalled = connect(address);
     stalled
@@ -215,18 +309,8 @@ fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
                 .is_err_and(|error| error.kind() == std::io::ErrorKind::ConnectionReset),
         "the connection was not closed: {ended:?}"
     );
-    let head_end = received
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .unwrap();
-    let head = String::from_utf8_lossy(&received[..head_end]).to_lowercase();
-    let announced: usize = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length: "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let body = received.len() - head_end - 4;
+    let (_, announced, body) = split_response(&received);
+    let body = body.len();
     assert!(
         body < announced,
         "received the whole body ({body} of {announced})"

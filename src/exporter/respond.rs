@@ -1,7 +1,9 @@
 //! Routing, rendering and the response for one request.
 
+use std::any::Any;
 use std::convert::Infallible;
 use std::future::{Ready, ready};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -23,6 +25,9 @@ const HEALTHY: &[u8] = b"ok\n";
 const NOT_FOUND: &[u8] = b"not found; the metrics are at /metrics\n";
 const NOT_ALLOWED: &[u8] = b"method not allowed; use GET or HEAD\n";
 const BODY_REJECTED: &[u8] = b"request bodies are not accepted\n";
+const RENDER_FAILED: &[u8] =
+    b"the exposition could not be rendered: a panic while rendering it (see the log); the next \
+scrape tries again\n";
 const PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const ALLOW: HeaderValue = HeaderValue::from_static("GET, HEAD");
@@ -97,7 +102,14 @@ impl MetricsService {
                 .map(HeaderValue::as_bytes),
         );
         let mut buffers = self.shared.pool().take();
-        self.render(&mut buffers, format);
+        // A panic while rendering (in a host's scrape hook, most likely) costs this scrape
+        // only: the exporter keeps serving. `render` clears the buffer before writing, so
+        // whatever half-written exposition the panic left is never sent or reused.
+        let rendered = panic::catch_unwind(AssertUnwindSafe(|| self.render(&mut buffers, format)));
+        if let Err(payload) = rendered {
+            self.shared.pool().give_back(buffers);
+            return self.render_failed(payload.as_ref());
+        }
         buffers.send_compressed = false;
         if gzip && buffers.plain.len() >= self.shared.config.gzip_min_bytes {
             let Buffers {
@@ -144,6 +156,26 @@ impl MetricsService {
         response
     }
 
+    #[cold]
+    #[inline(never)]
+    fn render_failed(&self, payload: &(dyn Any + Send)) -> Response<ExporterBody> {
+        self.shared
+            .stats
+            .failed_scrapes
+            .fetch_add(1, Ordering::Relaxed);
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(a non-string panic payload)");
+        log::error!(
+            target: "promstatic",
+            "a scrape failed: rendering the exposition panicked: {message}; answered 500, \
+             the exporter keeps serving"
+        );
+        fixed(StatusCode::INTERNAL_SERVER_ERROR, PLAIN, RENDER_FAILED)
+    }
+
     /// Writes the whole exposition into `buffers.plain`.
     fn render(&self, buffers: &mut Buffers, format: Format) {
         let shared = &*self.shared;
@@ -163,6 +195,9 @@ impl MetricsService {
             .with_namespace(&shared.config.namespace)
             .with_const_labels(labels);
         crate::render_into(&mut encoder);
+        if let Some(hook) = &shared.config.on_scrape {
+            (hook.0)(&mut encoder);
+        }
         // Standard names for everything below: no namespace.
         let mut encoder = Encoder::new(out, format).with_const_labels(labels);
         #[cfg(target_os = "linux")]
@@ -172,7 +207,7 @@ impl MetricsService {
         self.encode_build_info(&mut encoder);
         let stats = &shared.stats;
         let previous_nanos = stats.last_encode_nanos.load(Ordering::Relaxed);
-        let families: [(&str, Kind, &str, Value); 5] = [
+        let families: [(&str, Kind, &str, Value); 7] = [
             (
                 "promstatic_scrapes_total",
                 Kind::Counter,
@@ -200,8 +235,22 @@ impl MetricsService {
             (
                 "promstatic_rejected_connections_total",
                 Kind::Counter,
-                "Connections closed at once because the connection limit was reached.",
+                "Connections closed at once because the connection limit was reached and \
+                 every connection was being answered.",
                 Value::Unsigned(stats.rejected_connections.load(Ordering::Relaxed)),
+            ),
+            (
+                "promstatic_evicted_connections_total",
+                Kind::Counter,
+                "Connections still waiting for a request head, closed at the connection limit \
+                 to make room for a new one.",
+                Value::Unsigned(stats.evicted_connections.load(Ordering::Relaxed)),
+            ),
+            (
+                "promstatic_failed_scrapes_total",
+                Kind::Counter,
+                "Scrapes answered 500 because rendering the exposition panicked.",
+                Value::Unsigned(stats.failed_scrapes.load(Ordering::Relaxed)),
             ),
         ];
         for (name, kind, help, value) in families {
@@ -286,6 +335,8 @@ mod tests {
             "promstatic_last_scrape_encode_seconds",
             "promstatic_bind_attempts_total",
             "promstatic_rejected_connections_total",
+            "promstatic_evicted_connections_total",
+            "promstatic_failed_scrapes_total",
             "promstatic_build_info",
         ] {
             validate_metric_name(name).unwrap();

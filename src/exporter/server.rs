@@ -12,6 +12,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::bind::Endpoint;
@@ -76,7 +77,10 @@ impl Parts {
             endpoint,
             closed,
         } = self;
-        let epoch = Instant::now();
+        let slots = Arc::new(Slots::new(
+            shared.config.limits.max_connections,
+            Instant::now(),
+        ));
         let mut backoff: Option<Duration> = None;
         let shutdown = shared.shutdown.notified();
         tokio::pin!(shutdown);
@@ -93,21 +97,27 @@ impl Parts {
             match accepted {
                 Ok((stream, _peer)) => {
                     backoff = None;
-                    let active = shared.active_connections.fetch_add(1, Ordering::Relaxed);
-                    if active >= shared.config.limits.max_connections {
-                        shared.active_connections.fetch_sub(1, Ordering::Relaxed);
+                    let Some(place) = slots.place() else {
                         shared
                             .stats
                             .rejected_connections
                             .fetch_add(1, Ordering::Relaxed);
-                        // Closed at once: the client sees the connection end instead of
-                        // waiting in a queue behind the connections being served.
-                        // A zero linger resets the connection instead of leaving it in TIME_WAIT.
+                        // Every connection is being answered: closed at once, so the client
+                        // sees the connection end instead of waiting in a queue. A zero
+                        // linger resets it instead of leaving it in TIME_WAIT.
                         let _ = stream.set_zero_linger();
                         drop(stream);
                         continue;
+                    };
+                    if let Place::Inherits(_) = place {
+                        shared
+                            .stats
+                            .evicted_connections
+                            .fetch_add(1, Ordering::Relaxed);
                     }
-                    let connection = serve_connection(Arc::clone(&shared), stream, epoch);
+                    shared.active_connections.fetch_add(1, Ordering::Relaxed);
+                    let connection =
+                        serve_connection(Arc::clone(&shared), Arc::clone(&slots), stream, place);
                     tokio::spawn(connection);
                 }
                 Err(error) => {
@@ -169,60 +179,259 @@ pub(crate) fn accept_backoff(error: &io::Error, previous: Option<Duration>) -> O
     })
 }
 
-/// Where a connection is in its request cycle, for the watchdog.
+/// Where a connection is in its request cycle, for the watchdog and for eviction.
 const IDLE: u8 = 0;
 const READING_HEAD: u8 = 1;
 const RESPONDING: u8 = 2;
 
-/// Phase and the time it began (milliseconds since the server's epoch), written by the IO
-/// wrapper and the service, read by the watchdog. Relaxed: only this connection's task
-/// touches them.
+/// Who holds a slot. A slot goes `FREE → SERVING → FREE`, or, when a newcomer evicts its
+/// connection, `SERVING → EVICTING → HANDED → SERVING` with the newcomer as the new holder.
+const FREE: u8 = 0;
+const SERVING: u8 = 1;
+const EVICTING: u8 = 2;
+const HANDED: u8 = 3;
+
+/// The most slots allocated, whatever [`Exporter::max_connections`] says: the slots are
+/// allocated when the server starts, so "no limit" (`usize::MAX`) must not mean a huge table.
+///
+/// [`Exporter::max_connections`]: super::Exporter::max_connections
+const MAX_SLOTS: usize = 4096;
+
+/// One connection's place under the cap: where it is in its request cycle (written by its
+/// own task, read by its watchdog and by the accept loop choosing whom to evict) and the two
+/// wake-ups eviction needs.
 #[derive(Debug)]
-struct Watch {
+struct Slot {
+    holder: AtomicU8,
     phase: AtomicU8,
+    /// When the current phase began, in milliseconds since the server's epoch.
     since: AtomicU64,
+    /// Wakes the holder once the accept loop has marked it `EVICTING`.
+    evict: Notify,
+    /// Wakes the newcomer once the evicted holder has let go (`HANDED`).
+    vacated: Notify,
+}
+
+/// A fixed table of `max_connections` slots: claiming, releasing and evicting are atomic
+/// operations on it; nothing here takes a lock (a `Notify` locks its waiter list only when a
+/// task registers or is woken, once per connection, never per request).
+#[derive(Debug)]
+pub(crate) struct Slots {
+    slots: Box<[Slot]>,
     epoch: Instant,
 }
 
-impl Watch {
+/// Where a newly accepted connection will run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// In a free slot, at once.
+    Claimed(usize),
+    /// In the slot of a connection just evicted for it, once that one has let go.
+    Inherits(usize),
+}
+
+impl Slots {
+    pub(crate) fn new(max_connections: usize, epoch: Instant) -> Self {
+        let slots = (0..max_connections.min(MAX_SLOTS))
+            .map(|_| Slot {
+                holder: AtomicU8::new(FREE),
+                phase: AtomicU8::new(IDLE),
+                since: AtomicU64::new(0),
+                evict: Notify::new(),
+                vacated: Notify::new(),
+            })
+            .collect();
+        Slots { slots, epoch }
+    }
+
     fn now(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// A place for a new connection: a free slot, else the slot of the connection that has
+    /// waited longest for a request head (a kept-alive idle one only if none is reading a
+    /// head), which is told to close; `None` when every connection is being answered.
+    fn place(&self) -> Option<Place> {
+        // A failed mark means the victim ended meanwhile, freeing its slot: look again.
+        for _ in 0..4 {
+            if let Some(index) = self.claim() {
+                return Some(Place::Claimed(index));
+            }
+            let victim = self.longest_waiting()?;
+            let slot = &self.slots[victim];
+            // AcqRel: the victim's release of the slot (in `Held::drop`) happens after it has
+            // seen this mark, and the newcomer acquires the slot from it.
+            if slot
+                .holder
+                .compare_exchange(SERVING, EVICTING, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                slot.evict.notify_waiters();
+                return Some(Place::Inherits(victim));
+            }
+        }
+        None
+    }
+
+    fn claim(&self) -> Option<usize> {
+        self.slots.iter().position(|slot| {
+            slot.holder.load(Ordering::Relaxed) == FREE
+                // Acquire pairs with the release in `Held::drop`: the previous holder is done.
+                && slot
+                    .holder
+                    .compare_exchange(FREE, SERVING, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+        })
+    }
+
+    /// The served slot whose connection has waited longest without a complete request head:
+    /// reading one first (slow or silent clients), then idle between requests (a kept-alive
+    /// client such as Prometheus reconnects at its next scrape at no cost).
+    fn longest_waiting(&self) -> Option<usize> {
+        let mut best: Option<((u8, u64), usize)> = None;
+        for (index, slot) in self.slots.iter().enumerate() {
+            if slot.holder.load(Ordering::Relaxed) != SERVING {
+                continue;
+            }
+            let rank = match slot.phase.load(Ordering::Relaxed) {
+                READING_HEAD => 0,
+                IDLE => 1,
+                _ => continue,
+            };
+            let key = (rank, slot.since.load(Ordering::Relaxed));
+            if best.is_none_or(|(best_key, _)| key < best_key) {
+                best = Some((key, index));
+            }
+        }
+        best.map(|(_, index)| index)
+    }
+}
+
+/// One connection's slot, as its task, IO wrapper and service see it.
+#[derive(Debug, Clone)]
+struct Watch {
+    slots: Arc<Slots>,
+    index: usize,
+}
+
+impl Watch {
+    fn slot(&self) -> &Slot {
+        &self.slots.slots[self.index]
+    }
+
+    fn phase(&self) -> u8 {
+        self.slot().phase.load(Ordering::Relaxed)
+    }
+
+    /// Relaxed: the phase is written by this connection's task only; the accept loop reads it
+    /// as a hint for choosing whom to evict.
     fn enter(&self, phase: u8) {
-        self.phase.store(phase, Ordering::Relaxed);
-        self.since.store(self.now(), Ordering::Relaxed);
+        let slot = self.slot();
+        slot.phase.store(phase, Ordering::Relaxed);
+        slot.since.store(self.slots.now(), Ordering::Relaxed);
+    }
+
+    fn is_evicted(&self) -> bool {
+        self.slot().holder.load(Ordering::Acquire) == EVICTING
     }
 
     /// When the current phase runs out of time.
     fn deadline(&self, limits: &super::Limits) -> Instant {
-        let allowed = match self.phase.load(Ordering::Relaxed) {
+        let slot = self.slot();
+        let allowed = match slot.phase.load(Ordering::Relaxed) {
             IDLE => limits.idle,
             READING_HEAD => limits.header_read,
             _ => limits.response,
         };
-        let since = Duration::from_millis(self.since.load(Ordering::Relaxed));
-        later(later(self.epoch, since), allowed)
+        let since = Duration::from_millis(slot.since.load(Ordering::Relaxed));
+        later(later(self.slots.epoch, since), allowed)
     }
 }
 
-async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, epoch: Instant) {
+/// Gives the slot up when the connection's task ends, however it ends (a panic included):
+/// to the newcomer that evicted it, or back to the free ones.
+#[derive(Debug)]
+struct Held(Watch);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let slot = self.0.slot();
+        // Release: whoever claims the slot next sees this connection's last writes.
+        if slot
+            .holder
+            .compare_exchange(SERVING, FREE, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            // Marked `EVICTING`: only its newcomer may take it now.
+            slot.holder.store(HANDED, Ordering::Release);
+            slot.vacated.notify_waiters();
+        }
+    }
+}
+
+/// Counts the connection as open while it lives, however its task ends.
+#[derive(Debug)]
+struct Open(Arc<Shared>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.active_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Waits until the evicted holder of `index` has let go, then holds the slot; `None` if the
+/// server shuts down meanwhile.
+async fn inherit(shared: &Shared, slots: &Arc<Slots>, index: usize) -> Option<Held> {
+    let slot = &slots.slots[index];
+    loop {
+        if shared.shutdown.is_requested() {
+            return None;
+        }
+        // Created before the check, so a hand-over between the check and the wait wakes it.
+        let vacated = slot.vacated.notified();
+        // Acquire pairs with the release in `Held::drop`.
+        if slot
+            .holder
+            .compare_exchange(HANDED, SERVING, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            return Some(Held(Watch {
+                slots: Arc::clone(slots),
+                index,
+            }));
+        }
+        tokio::select! {
+            biased;
+            () = shared.shutdown.notified() => return None,
+            () = vacated => {}
+        }
+    }
+}
+
+async fn serve_connection(shared: Arc<Shared>, slots: Arc<Slots>, stream: TcpStream, place: Place) {
+    let _open = Open(Arc::clone(&shared));
+    let held = match place {
+        Place::Claimed(index) => Held(Watch {
+            slots: Arc::clone(&slots),
+            index,
+        }),
+        Place::Inherits(index) => match inherit(&shared, &slots, index).await {
+            Some(held) => held,
+            None => return,
+        },
+    };
     let _ = stream.set_nodelay(true);
+    let watch = held.0.clone();
     // A new connection is waiting for its first request head.
-    let watch = Arc::new(Watch {
-        phase: AtomicU8::new(READING_HEAD),
-        since: AtomicU64::new(0),
-        epoch,
-    });
     watch.enter(READING_HEAD);
     let limits = shared.config.limits;
     let io = TokioIo::new(Watched {
         stream,
-        watch: Arc::clone(&watch),
+        watch: watch.clone(),
     });
     let service = ConnectionService {
         service: MetricsService::new(Arc::clone(&shared)),
-        watch: Arc::clone(&watch),
+        watch: watch.clone(),
     };
     let mut builder = http1::Builder::new();
     builder
@@ -236,6 +445,9 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, epoch: Instant
     tokio::pin!(connection);
     let shutdown = shared.shutdown.notified();
     tokio::pin!(shutdown);
+    // Created before the first look at the mark, so an eviction after it wakes this task.
+    let evicted = watch.slot().evict.notified();
+    tokio::pin!(evicted);
     let mut registered: Option<std::task::Waker> = None;
     let mut draining = false;
     let timer = tokio::time::sleep_until(watch.deadline(&limits));
@@ -244,23 +456,27 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, epoch: Instant
     // `connection` is polled (in the IO wrapper and the service), so re-reading the deadline
     // right after polling it always sees the current phase: no wake-up channel is needed.
     let outcome = std::future::poll_fn(|context| {
-        if !draining {
-            if !registered
-                .as_ref()
-                .is_some_and(|waker| waker.will_wake(context.waker()))
-            {
-                // Registers this task's waker; a tokio task keeps its waker, so this runs
-                // once per connection and requests never touch the Notify's lock.
+        if !registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(context.waker()))
+        {
+            // Registers this task's waker; a tokio task keeps its waker, so this runs once
+            // per connection and requests never touch the Notifys' locks.
+            if !draining {
                 let _ = shutdown.as_mut().poll(context);
-                registered = Some(context.waker().clone());
             }
-            if shared.shutdown.is_requested() {
-                draining = true;
-                connection.as_mut().graceful_shutdown();
-            }
+            let _ = evicted.as_mut().poll(context);
+            registered = Some(context.waker().clone());
+        }
+        if watch.is_evicted() {
+            return Poll::Ready(Err(Ended::Evicted));
+        }
+        if !draining && shared.shutdown.is_requested() {
+            draining = true;
+            connection.as_mut().graceful_shutdown();
         }
         if let Poll::Ready(result) = connection.as_mut().poll(context) {
-            return Poll::Ready(result.map_err(Some));
+            return Poll::Ready(result.map_err(Ended::Failed));
         }
         loop {
             let deadline = watch.deadline(&limits);
@@ -271,24 +487,41 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, epoch: Instant
                 return Poll::Pending;
             }
             if watch.deadline(&limits) <= Instant::now() {
-                return Poll::Ready(Err(None));
+                return Poll::Ready(Err(Ended::OutOfTime));
             }
         }
     })
     .await;
     match outcome {
         Ok(()) => {}
-        Err(Some(error)) => log::debug!(target: "promstatic", "connection ended: {error}"),
-        Err(None) => log::debug!(target: "promstatic", "closed a connection that ran out of time"),
+        Err(Ended::Failed(error)) => {
+            log::debug!(target: "promstatic", "connection ended: {error}")
+        }
+        Err(Ended::OutOfTime) => {
+            log::debug!(target: "promstatic", "closed a connection that ran out of time")
+        }
+        Err(Ended::Evicted) => log::debug!(
+            target: "promstatic",
+            "closed a connection still waiting for a request head to make room for a new one"
+        ),
     }
-    shared.active_connections.fetch_sub(1, Ordering::Relaxed);
+    // Locals drop in reverse order: the connection (and its socket) is gone before `held`
+    // hands the slot on, so no more than `max_connections` sockets are served at once.
+}
+
+/// Why a connection ended early.
+#[derive(Debug)]
+enum Ended {
+    Failed(hyper::Error),
+    OutOfTime,
+    Evicted,
 }
 
 /// The service for one connection: marks the request cycle for the watchdog.
 #[derive(Debug, Clone)]
 struct ConnectionService {
     service: MetricsService,
-    watch: Arc<Watch>,
+    watch: Watch,
 }
 
 impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for ConnectionService {
@@ -306,7 +539,7 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Connecti
 #[derive(Debug)]
 struct Watched {
     stream: TcpStream,
-    watch: Arc<Watch>,
+    watch: Watch,
 }
 
 impl AsyncRead for Watched {
@@ -318,7 +551,7 @@ impl AsyncRead for Watched {
         let this = self.get_mut();
         let before = buf.filled().len();
         let result = Pin::new(&mut this.stream).poll_read(context, buf);
-        if buf.filled().len() > before && this.watch.phase.load(Ordering::Relaxed) == IDLE {
+        if buf.filled().len() > before && this.watch.phase() == IDLE {
             // The first bytes of the next request: its head must now arrive in time.
             this.watch.enter(READING_HEAD);
         }
@@ -350,7 +583,7 @@ impl AsyncWrite for Watched {
     fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.stream).poll_flush(context);
-        if result.is_ready() && this.watch.phase.load(Ordering::Relaxed) == RESPONDING {
+        if result.is_ready() && this.watch.phase() == RESPONDING {
             // hyper flushes once the response is written out: the connection is idle now.
             this.watch.enter(IDLE);
         }
@@ -365,6 +598,73 @@ impl AsyncWrite for Watched {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn serve(slots: &Arc<Slots>, phase: u8, since: u64) -> Held {
+        let Some(Place::Claimed(index)) = slots.place() else {
+            panic!("no free slot");
+        };
+        let slot = &slots.slots[index];
+        slot.phase.store(phase, Ordering::Relaxed);
+        slot.since.store(since, Ordering::Relaxed);
+        Held(Watch {
+            slots: Arc::clone(slots),
+            index,
+        })
+    }
+
+    #[test]
+    fn eviction_picks_the_oldest_head_reader_then_the_oldest_idle_and_never_a_responder() {
+        let slots = Arc::new(Slots::new(4, Instant::now()));
+        let idle_oldest = serve(&slots, IDLE, 1);
+        let reading_newer = serve(&slots, READING_HEAD, 20);
+        let reading_older = serve(&slots, READING_HEAD, 10);
+        let responding = serve(&slots, RESPONDING, 0);
+        // Full: the head reader that has waited longest goes first, even though an idle
+        // connection is older.
+        assert_eq!(slots.place(), Some(Place::Inherits(reading_older.0.index)));
+        assert!(reading_older.0.is_evicted());
+        // A slot being evicted is not chosen twice.
+        assert_eq!(slots.place(), Some(Place::Inherits(reading_newer.0.index)));
+        assert_eq!(slots.place(), Some(Place::Inherits(idle_oldest.0.index)));
+        // Only the responder is left: the newcomer is refused.
+        assert_eq!(slots.place(), None);
+        assert!(!responding.0.is_evicted());
+        drop(responding);
+        // A released slot is free again, and claimed before anyone is evicted.
+        assert!(matches!(slots.place(), Some(Place::Claimed(_))));
+    }
+
+    #[test]
+    fn an_evicted_holder_hands_its_slot_to_the_newcomer_only() {
+        let slots = Arc::new(Slots::new(1, Instant::now()));
+        let victim = serve(&slots, READING_HEAD, 0);
+        let Some(Place::Inherits(index)) = slots.place() else {
+            panic!("not evicted");
+        };
+        drop(victim);
+        // Handed over, not freed: another arrival can neither claim nor evict it.
+        assert_eq!(slots.slots[index].holder.load(Ordering::Relaxed), HANDED);
+        assert_eq!(slots.place(), None);
+        let shared = Shared::new(super::super::Exporter::new().config).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let held = runtime
+            .block_on(inherit(&shared, &slots, index))
+            .expect("inherited");
+        assert_eq!(slots.slots[index].holder.load(Ordering::Relaxed), SERVING);
+        drop(held);
+        assert_eq!(slots.slots[index].holder.load(Ordering::Relaxed), FREE);
+    }
+
+    #[test]
+    fn no_limit_allocates_a_bounded_table() {
+        assert_eq!(
+            Slots::new(usize::MAX, Instant::now()).slots.len(),
+            MAX_SLOTS
+        );
+    }
 
     #[test]
     fn huge_limits_do_not_overflow() {

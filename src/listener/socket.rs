@@ -7,7 +7,7 @@
 //! | `SO_EXCLUSIVEADDRUSE` | — | not set yet (socket2 has no wrapper; a Windows build would need `windows-sys`) | Windows' way to refuse port hijacking; Windows is not a supported target of this module today |
 //! | `SO_REUSEPORT` | **never set** | — | with it, two live processes both bind and listen, the kernel splits connections (and scrapes) between them, and a real "already running" conflict is hidden |
 //! | `IPV6_V6ONLY` | set explicitly: off for `[::]` when dual-stack is wanted and for IPv4-mapped addresses, on otherwise | same | the OS default differs (Linux 0, BSD/Windows 1); we do not inherit it |
-//! | backlog | `listen(fd, backlog)` | same | scrapes are few; a small queue is enough |
+//! | backlog | `listen(fd, backlog)` | same | room for a burst of connects until the exporter's connection policy sees them |
 //! | non-blocking | `O_NONBLOCK` | `FIONBIO` | tokio's `TcpListener::from_std` requires it |
 //!
 //! Every step reports which system call failed: a failing `listen()` (for example

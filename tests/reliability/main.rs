@@ -6,7 +6,6 @@
 //! concurrent test would disturb).
 
 mod conflict;
+mod hostile;
 mod restart;
-// Shared helpers; not every test file uses each of them.
-#[allow(dead_code)]
 mod support;

@@ -40,6 +40,32 @@ pub fn start(exporter: Exporter) -> (ExporterHandle, SocketAddr) {
     (handle, address)
 }
 
+/// An exporter whose exposition is far larger than the socket buffers (16 constant labels of
+/// 60 kB on every sample, ~1 MB in all), so a client that does not read keeps its response
+/// in flight.
+pub fn large_exposition(exporter: Exporter) -> Exporter {
+    let value = "v".repeat(60_000);
+    let mut exporter = exporter.process_metrics(false);
+    for index in 0..16 {
+        exporter = exporter.const_label(&format!("label_{index}"), &value);
+    }
+    exporter
+}
+
+/// Splits raw bytes read from a connection into the lower-cased response head, the
+/// `Content-Length` it announces, and the body bytes received.
+pub fn split_response(raw: &[u8]) -> (String, usize, &[u8]) {
+    let head_end = find(raw, b"\r\n\r\n").expect("a complete response head");
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_lowercase();
+    let announced = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .expect("a Content-Length header")
+        .parse()
+        .expect("a numeric Content-Length");
+    (head, announced, &raw[head_end + 4..])
+}
+
 pub fn connect(address: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(address).unwrap();
     stream
