@@ -123,8 +123,13 @@ impl PromstaticStatic {
     /// Sets the statics to the workload's values. The calling binary must declare no other
     /// `#[metric]` statics, or they are scraped too.
     pub fn new(statics: &'static [&'static Counter]) -> Self {
+        // Counters only go up: a second set-up in one process finds them already set, and two
+        // set-ups at once (tests run in parallel) must not both add the difference.
+        static SETUP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = SETUP
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (index, counter) in statics.iter().enumerate() {
-            // Counters only go up; a second set-up in one process finds them already set.
             counter.inc_by(series_value(index).saturating_sub(counter.get()));
         }
         PromstaticStatic { out: Vec::new() }
