@@ -1,0 +1,10 @@
+//! Scrape encode of 1,000 series, every library, text 0.0.4 and OpenMetrics.
+
+include!(concat!(env!("OUT_DIR"), "/series_1000.rs"));
+
+fn scrape(c: &mut criterion::Criterion) {
+    promstatic_bench_peers::scrape::bench(c, &SERIES);
+}
+
+criterion::criterion_group!(benches, scrape);
+criterion::criterion_main!(benches);
