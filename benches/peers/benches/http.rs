@@ -2,7 +2,7 @@
 //! connection, against each server that can serve the workload.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use promstatic_bench_peers::http::{Client, PrerenderedServer, free_loopback_address};
+use promstatic_bench_peers::http::{Client, PrerenderedServer};
 use promstatic_bench_peers::peers;
 use promstatic_bench_peers::scrape::{Floor, Format, PromstaticStatic, Scraper, check_exposition};
 
@@ -19,7 +19,7 @@ fn round_trip(c: &mut Criterion) {
     measure(
         &mut group,
         "floor: pre-rendered, std sockets",
-        server_client(server.address()),
+        Client::connect_when_ready(server.address()),
     );
 
     // promstatic's exporter on its own thread (a current-thread runtime), serving this
@@ -33,49 +33,25 @@ fn round_trip(c: &mut Criterion) {
     let address = exporter
         .local_addr()
         .unwrap_or_else(|| panic!("promstatic exporter not bound: {:?}", exporter.state()));
-    measure(&mut group, "promstatic exporter", server_client(address));
+    measure(
+        &mut group,
+        "promstatic exporter",
+        Client::connect_when_ready(address),
+    );
 
     // metrics-exporter-prometheus and its own hyper listener, on a one-worker runtime (the
     // client takes the other core).
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap_or_else(|error| panic!("tokio runtime: {error}"));
-    let address = free_loopback_address().unwrap_or_else(|error| panic!("no free port: {error}"));
-    let recorder = {
-        let _context = runtime.enter();
-        let (recorder, exporter) = peers::metrics_builder()
-            .with_http_listener(address)
-            .build()
-            .unwrap_or_else(|error| panic!("metrics-exporter-prometheus listener: {error}"));
-        runtime.spawn(exporter);
-        recorder
-    };
-    peers::metrics_fill(&recorder, SERIES.len());
+    let peer = peers::metrics_listener(SERIES.len());
     measure(
         &mut group,
         "metrics-exporter-prometheus (own listener)",
-        server_client(address),
+        Client::connect_when_ready(peer.address),
     );
 
     group.finish();
     drop(server);
     exporter.shutdown();
-    drop(runtime);
-}
-
-/// A connected client, retrying briefly while the server starts.
-fn server_client(address: std::net::SocketAddr) -> Client {
-    let mut last_error = None;
-    for _ in 0..100 {
-        match Client::connect(address, "/metrics") {
-            Ok(client) => return client,
-            Err(error) => last_error = Some(error),
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("cannot connect to {address}: {last_error:?}");
+    drop(peer);
 }
 
 fn measure(

@@ -9,7 +9,7 @@
 use std::sync::atomic::Ordering;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use promstatic_bench_peers::http::{Client, PrerenderedServer, free_loopback_address};
+use promstatic_bench_peers::http::{Client, PrerenderedServer};
 use promstatic_bench_peers::peers;
 use promstatic_bench_peers::scrape::{
     Floor, Format, MetricsExporter, Prometheus, PromstaticStatic, Scraper,
@@ -73,7 +73,7 @@ fn writer(c: &mut Criterion) {
     // sharing two cores among three busy threads.
     let server = PrerenderedServer::start(floor.scrape(Format::Text))
         .unwrap_or_else(|error| panic!("starting the floor server: {error}"));
-    let mut client = connect(server.address());
+    let mut client = Client::connect_when_ready(server.address());
     group.bench_function(BenchmarkId::new("floor: fetch_add", OVER_HTTP), |b| {
         b.iter_custom(|iterations| {
             with_background(
@@ -113,7 +113,7 @@ fn writer(c: &mut Criterion) {
     let address = exporter
         .local_addr()
         .unwrap_or_else(|| panic!("promstatic exporter not bound: {:?}", exporter.state()));
-    let mut client = connect(address);
+    let mut client = Client::connect_when_ready(address);
     group.bench_function(BenchmarkId::new("promstatic", OVER_HTTP), |b| {
         b.iter_custom(|iterations| {
             with_background(
@@ -163,27 +163,12 @@ fn writer(c: &mut Criterion) {
     });
 
     // The same library behind its own listener, scraped over loopback.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap_or_else(|error| panic!("tokio runtime: {error}"));
-    let address = free_loopback_address().unwrap_or_else(|error| panic!("no free port: {error}"));
-    let recorder = {
-        let _context = runtime.enter();
-        let (recorder, exporter) = peers::metrics_builder()
-            .with_http_listener(address)
-            .build()
-            .unwrap_or_else(|error| panic!("metrics-exporter-prometheus listener: {error}"));
-        runtime.spawn(exporter);
-        recorder
-    };
-    peers::metrics_fill(&recorder, SERIES.len());
-    let counter = metrics::with_local_recorder(&recorder, || {
+    let peer = peers::metrics_listener(SERIES.len());
+    let counter = metrics::with_local_recorder(&peer.recorder, || {
         metrics::counter!(promstatic_bench_peers::workload::series_name(0))
     });
     let inc = |_| counter.increment(1);
-    let mut client = connect(address);
+    let mut client = Client::connect_when_ready(peer.address);
     group.bench_function(BenchmarkId::new(id, OVER_HTTP), |b| {
         b.iter_custom(|iterations| {
             with_background(
@@ -198,20 +183,7 @@ fn writer(c: &mut Criterion) {
         })
     });
     group.finish();
-    drop(runtime);
-}
-
-/// A connected client, retrying briefly while the server starts.
-fn connect(address: std::net::SocketAddr) -> Client {
-    let mut last_error = None;
-    for _ in 0..100 {
-        match Client::connect(address, "/metrics") {
-            Ok(client) => return client,
-            Err(error) => last_error = Some(error),
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("cannot connect to {address}: {last_error:?}");
+    drop(peer);
 }
 
 criterion_group!(benches, writer);

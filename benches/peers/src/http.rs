@@ -33,6 +33,21 @@ impl Client {
         })
     }
 
+    /// Connects to `address` for `GET /metrics`, retrying for up to 2 s while the server
+    /// starts; a bench set-up step, so it panics with the last error if the server never
+    /// answers.
+    pub fn connect_when_ready(address: SocketAddr) -> Client {
+        let mut last_error = None;
+        for _ in 0..100 {
+            match Client::connect(address, "/metrics") {
+                Ok(client) => return client,
+                Err(error) => last_error = Some(error),
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("cannot connect to {address}: {last_error:?}");
+    }
+
     /// Sends one request and reads the whole response; the body.
     pub fn get(&mut self) -> io::Result<&[u8]> {
         self.reader.get_mut().write_all(&self.request)?;

@@ -69,6 +69,45 @@ pub fn metrics_builder() -> PrometheusBuilder {
         .unwrap_or_else(|error| panic!("histogram buckets: {error}"))
 }
 
+/// `metrics-exporter-prometheus` behind its own hyper listener on a free loopback port, on a
+/// one-worker runtime (the client takes the other core), holding the workload's `count`
+/// series. Keep the runtime alive while scraping.
+#[derive(Debug)]
+pub struct MetricsListener {
+    /// Runs the exporter's listener.
+    pub runtime: tokio::runtime::Runtime,
+    /// The recorder the listener serves.
+    pub recorder: PrometheusRecorder,
+    /// Where it listens.
+    pub address: std::net::SocketAddr,
+}
+
+/// Starts a [`MetricsListener`]; a bench set-up step, so failures panic with their reason.
+pub fn metrics_listener(count: usize) -> MetricsListener {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|error| panic!("tokio runtime: {error}"));
+    let address = crate::http::free_loopback_address()
+        .unwrap_or_else(|error| panic!("no free port: {error}"));
+    let recorder = {
+        let _context = runtime.enter();
+        let (recorder, exporter) = metrics_builder()
+            .with_http_listener(address)
+            .build()
+            .unwrap_or_else(|error| panic!("metrics-exporter-prometheus listener: {error}"));
+        runtime.spawn(exporter);
+        recorder
+    };
+    metrics_fill(&recorder, count);
+    MetricsListener {
+        runtime,
+        recorder,
+        address,
+    }
+}
+
 /// Registers the scrape workload's `count` series on `recorder`, through the `metrics`
 /// macros run against it as a local recorder.
 pub fn metrics_fill(recorder: &PrometheusRecorder, count: usize) {
