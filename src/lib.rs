@@ -74,6 +74,7 @@ pub mod name;
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 mod process;
 mod sharded;
+mod sync;
 pub mod table;
 
 /// The README's examples, compiled as doctests so they cannot rot.
