@@ -35,6 +35,7 @@
 
 pub mod escape;
 pub mod number;
+pub(crate) mod protobuf;
 
 use crate::name::{self, NameError};
 
@@ -45,6 +46,9 @@ pub enum Format {
     Text,
     /// OpenMetrics text, version 1.0.0.
     OpenMetrics,
+    /// Prometheus' protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
+    /// messages (the only format that carries native histograms; see `encode::protobuf`).
+    Protobuf,
 }
 
 impl Format {
@@ -53,6 +57,10 @@ impl Format {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Protobuf => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; \
+                 encoding=delimited"
+            }
         }
     }
 }
@@ -76,7 +84,7 @@ impl Kind {
             (Kind::Counter, _) => "counter",
             (Kind::Gauge, _) => "gauge",
             (Kind::Histogram, _) => "histogram",
-            (Kind::Unknown, Format::Text) => "untyped",
+            (Kind::Unknown, Format::Text | Format::Protobuf) => "untyped",
             (Kind::Unknown, Format::OpenMetrics) => "unknown",
         }
     }
@@ -179,6 +187,9 @@ pub struct Encoder<'a> {
     format: Format,
     namespace: &'a str,
     const_labels: &'a [Label<'a>],
+    /// The `MetricFamily` being written (protobuf only; its length is stored when the next
+    /// family starts or at [`Encoder::finish`]).
+    protobuf: protobuf::FamilyState,
 }
 
 impl<'a> Encoder<'a> {
@@ -189,6 +200,7 @@ impl<'a> Encoder<'a> {
             format,
             namespace: "",
             const_labels: &[],
+            protobuf: protobuf::FamilyState::NONE,
         }
     }
 
@@ -223,6 +235,16 @@ impl<'a> Encoder<'a> {
     /// Writes a family's `# HELP` and `# TYPE` lines and returns a writer for its samples.
     pub fn family<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
         let format = self.format;
+        if format == Format::Protobuf {
+            // The previous family's length is known now (or at `finish`).
+            self.protobuf.finish(self.out);
+            self.protobuf = protobuf::FamilyState::start(self.out, self.namespace, family);
+            return FamilyEncoder {
+                encoder: self,
+                base: family.name,
+                counter_total: false,
+            };
+        }
         let (base, counter_total) = match (family.kind, format) {
             // A counter named just `_total` keeps its name: stripping would leave none.
             (Kind::Counter, Format::OpenMetrics) => (
@@ -241,9 +263,11 @@ impl<'a> Encoder<'a> {
         out.extend_from_slice(base.as_bytes());
         out.push(b' ');
         match (family.help, format) {
-            (Help::Raw(help), Format::Text) => escape::help_text(out, help),
+            (Help::Raw(help), Format::Text | Format::Protobuf) => escape::help_text(out, help),
             (Help::Raw(help), Format::OpenMetrics) => escape::help_openmetrics(out, help),
-            (Help::Escaped { text, .. }, Format::Text) => out.extend_from_slice(text.as_bytes()),
+            (Help::Escaped { text, .. }, Format::Text | Format::Protobuf) => {
+                out.extend_from_slice(text.as_bytes())
+            }
             (Help::Escaped { openmetrics, .. }, Format::OpenMetrics) => {
                 out.extend_from_slice(openmetrics.as_bytes())
             }
@@ -261,8 +285,10 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// Ends the exposition: `# EOF` in OpenMetrics, nothing in text 0.0.4.
-    pub fn finish(self) {
+    /// Ends the exposition: `# EOF` in OpenMetrics, nothing in text 0.0.4; in protobuf it
+    /// completes the last family, so a protobuf exposition is valid only after `finish`.
+    pub fn finish(mut self) {
+        self.protobuf.finish(self.out);
         if self.format == Format::OpenMetrics {
             self.out.extend_from_slice(b"# EOF\n");
         }
@@ -316,6 +342,18 @@ impl FamilyEncoder<'_, '_> {
         value: Value,
     ) {
         let format = self.encoder.format;
+        if format == Format::Protobuf {
+            let encoder = &mut *self.encoder;
+            encoder.protobuf.sample(
+                encoder.out,
+                encoder.const_labels,
+                suffix,
+                labels,
+                extra,
+                value,
+            );
+            return;
+        }
         let encoder = &mut *self.encoder;
         let out = &mut *encoder.out;
         out.extend_from_slice(encoder.namespace.as_bytes());
@@ -341,7 +379,7 @@ impl FamilyEncoder<'_, '_> {
                 out.extend_from_slice(if first { b"{le=\"" } else { b",le=\"" });
                 first = false;
                 match format {
-                    Format::Text => number::write_f64(out, bound),
+                    Format::Text | Format::Protobuf => number::write_f64(out, bound),
                     Format::OpenMetrics => number::write_f64_canonical(out, bound),
                 }
                 out.push(b'"');
@@ -357,6 +395,26 @@ impl FamilyEncoder<'_, '_> {
             Value::Float(value) => number::write_f64(out, value),
         }
         out.push(b'\n');
+    }
+}
+
+impl FamilyEncoder<'_, '_> {
+    /// In protobuf, writes one `Metric` with the constant labels and `labels` whose
+    /// `Histogram` message body `write` fills in (field helpers in `encode::protobuf`); the
+    /// native histogram's encoder uses it. Returns `false`, writing nothing, in text formats.
+    pub(crate) fn protobuf_histogram(
+        &mut self,
+        labels: &[Label<'_>],
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> bool {
+        if self.encoder.format != Format::Protobuf {
+            return false;
+        }
+        let encoder = &mut *self.encoder;
+        encoder
+            .protobuf
+            .histogram(encoder.out, encoder.const_labels, labels, write);
+        true
     }
 }
 

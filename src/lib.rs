@@ -49,9 +49,10 @@
 //!
 //! * [`table`]: the link-time table, rendering, and duplicate-name detection;
 //! * [`histogram`]: [`Histogram`], bucket helpers, and why scrapes are consistent;
+//! * [`native`]: [`NativeHistogram`], exponential buckets in static storage, and the bucket index;
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
-//! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics;
+//! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics;
 //! * [`name`]: the one validator for metric and label names;
 //! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback);
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
@@ -71,6 +72,7 @@ pub mod histogram;
 pub mod label;
 pub mod listener;
 pub mod name;
+pub mod native;
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 mod process;
 mod sharded;
@@ -90,10 +92,12 @@ pub use crate::counter::Counter;
 pub use crate::encode::Format;
 pub use crate::family::{
     CounterFamily, FloatGaugeFamily, GaugeFamily, HistogramFamily, MetricFamily,
+    NativeHistogramFamily,
 };
 pub use crate::gauge::{FloatGauge, Gauge};
 pub use crate::histogram::{Histogram, HistogramTimer};
 pub use crate::label::{LabelSet, LabelValue};
+pub use crate::native::NativeHistogram;
 pub use crate::sharded::{SLOTS, ShardedCounter};
 pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into, render_text};
 

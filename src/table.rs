@@ -43,7 +43,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::encode::{Encoder, Family, Format, Help, Kind};
+use crate::encode::{Encoder, Family, Format, Help, Kind, Label, Text, Value};
 
 /// What every metric type implements to be written by the encoder.
 ///
@@ -52,6 +52,14 @@ use crate::encode::{Encoder, Family, Format, Help, Kind};
 pub trait Metric: Sync {
     /// Writes this metric's family (HELP, TYPE and samples) with `descriptor`'s name and HELP.
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>);
+
+    /// For native histograms (and their families): what was clamped or rejected, summed
+    /// over every series; `None` for every other metric. Feeds the self-metric
+    /// `promstatic_native_histogram_out_of_range_total`.
+    #[doc(hidden)]
+    fn native_out_of_range(&self) -> Option<crate::native::OutOfRange> {
+        None
+    }
 }
 
 /// What `#[metric]` records about a declaration, prepared at compile time.
@@ -211,9 +219,44 @@ pub fn render_text(out: &mut Vec<u8>) {
 /// Writes every exported metric's family into `encoder` without ending the exposition, so a
 /// caller can add families of its own before [`Encoder::finish`].
 pub fn render_into(encoder: &mut Encoder<'_>) {
-    for &index in order().indices.iter() {
+    let order = order();
+    for &index in order.indices.iter() {
         if let Some(entry) = METRICS.get(index as usize) {
             entry.metric.encode(&entry.descriptor, encoder);
+        }
+    }
+    encode_native_out_of_range(encoder, &order.indices);
+}
+
+/// The self-metric of native histograms, if the table has any: one series per histogram
+/// and reason (`clamped`, `rejected`; see [`crate::native`]).
+fn encode_native_out_of_range(encoder: &mut Encoder<'_>, indices: &[u32]) {
+    let natives = || {
+        indices.iter().filter_map(|&index| {
+            let entry = METRICS.get(index as usize)?;
+            Some((entry.descriptor.name, entry.metric.native_out_of_range()?))
+        })
+    };
+    if natives().next().is_none() {
+        return;
+    }
+    let family = Family::prevalidated(
+        "promstatic_native_histogram_out_of_range_total",
+        Kind::Counter,
+        Help::Raw(
+            "Observations of a native histogram outside its declared range: clamped into \
+             an edge bucket, or rejected (negative, NaN, infinite).",
+        ),
+    );
+    let mut writer = encoder.family(&family);
+    for (name, counts) in natives() {
+        for (reason, value) in [("clamped", counts.clamped), ("rejected", counts.rejected)] {
+            // Metric names need no escaping as label values.
+            let labels = [
+                Label::prevalidated("histogram", Text::Escaped(name)),
+                Label::prevalidated("reason", Text::Escaped(reason)),
+            ];
+            writer.sample("", &labels, None, Value::Unsigned(value));
         }
     }
 }
