@@ -40,8 +40,8 @@ use crate::counter::Counter;
 use crate::encode::{Encoder, FamilyEncoder, Label, Text, Value};
 use crate::gauge::{FloatGauge, Gauge};
 use crate::histogram::Histogram;
-use crate::native::{NativeHistogram, OutOfRange};
 use crate::label::{LabelSet, LabelValue, MAX_LABELS};
+use crate::native::{NativeHistogram, OutOfRange};
 use crate::table::{Descriptor, Metric};
 
 /// A family of `N` metrics of type `M`, one per combination of the labels `L` (a tuple of
@@ -171,9 +171,11 @@ impl<const S: i8, const N: usize, const C: usize> Series for NativeHistogram<S, 
 
 impl<L: LabelSet, M: Series, const N: usize> Metric for MetricFamily<L, M, N> {
     fn native_out_of_range(&self) -> Option<OutOfRange> {
-        self.cells.iter().try_fold(OutOfRange::default(), |total, cell| {
-            Some(total.add(cell.native_out_of_range()?))
-        })
+        self.cells
+            .iter()
+            .try_fold(OutOfRange::default(), |total, cell| {
+                Some(total.add(cell.native_out_of_range()?))
+            })
     }
 
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {

@@ -182,7 +182,11 @@ pub const fn bucket_index(schema: i8, value: f64) -> i32 {
     // value = 1.mantissa * 2^octave.
     let octave = exponent - 1023;
     if schema > 0 {
-        let schema = if schema > MAX_SCHEMA { 8 } else { schema as u32 };
+        let schema = if schema > MAX_SCHEMA {
+            8
+        } else {
+            schema as u32
+        };
         let table = &TABLES[(schema as usize) % 9];
         let below = table.slots[((mantissa >> (51 - schema)) as usize) & 511] as usize;
         let inside = (table.bounds[below & 511] < mantissa) as usize;
@@ -653,11 +657,23 @@ mod tests {
                 if bound == 0.0 || !bound.is_finite() {
                     continue;
                 }
-                assert_eq!(bucket_index(schema, bound), index, "schema {schema} {bound:e}");
+                assert_eq!(
+                    bucket_index(schema, bound),
+                    index,
+                    "schema {schema} {bound:e}"
+                );
                 let above = f64::from_bits(bound.to_bits() + 1);
-                assert_eq!(bucket_index(schema, above), index + 1, "schema {schema} {above:e}");
+                assert_eq!(
+                    bucket_index(schema, above),
+                    index + 1,
+                    "schema {schema} {above:e}"
+                );
                 let below = f64::from_bits(bound.to_bits() - 1);
-                assert_eq!(bucket_index(schema, below), index, "schema {schema} {below:e}");
+                assert_eq!(
+                    bucket_index(schema, below),
+                    index,
+                    "schema {schema} {below:e}"
+                );
             }
             // Powers of two are boundaries in every schema: 2^k is the top of bucket k·2^s.
             for k in [-1074, -1050, -1022, -1, 0, 1, 10, 1023] {
@@ -668,7 +684,11 @@ mod tests {
                     // ceil(k / 2^-schema)
                     (k + (1 << -schema) - 1) >> -schema
                 };
-                assert_eq!(bucket_index(schema, value), expected, "schema {schema} 2^{k}");
+                assert_eq!(
+                    bucket_index(schema, value),
+                    expected,
+                    "schema {schema} 2^{k}"
+                );
             }
         }
     }
@@ -720,7 +740,10 @@ mod tests {
                 rejected: 4
             }
         );
-        assert_eq!(H.sum(), 0.001 + 1.0 + 1.5 + 2.0 + 3.0 + 8.0 + 9.0 + 0.5 + 1e300);
+        assert_eq!(
+            H.sum(),
+            0.001 + 1.0 + 1.5 + 2.0 + 3.0 + 8.0 + 9.0 + 0.5 + 1e300
+        );
     }
 
     #[test]
@@ -739,7 +762,11 @@ mod tests {
         assert_eq!(H.count(), 40_000);
         // 0.0 goes to the zero bucket (threshold 0): 1/20 of the values.
         assert_eq!(H.bucket(None), 2_000);
-        let classic: Vec<u64> = H.classic.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let classic: Vec<u64> = H
+            .classic
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
         // 0, 0.5, 1.0 → le 1; 1.5..=9.5 (17 values) → le 10; none above.
         assert_eq!(classic, [6_000, 34_000]);
         assert_eq!(H.classic_overflow.load(Ordering::Relaxed), 0);

@@ -16,6 +16,7 @@ fn dialect(format: Format) -> Dialect {
     match format {
         Format::Text => Dialect::Text,
         Format::OpenMetrics => Dialect::OpenMetrics,
+        Format::Protobuf => panic!("the oracle parses the text formats only"),
     }
 }
 

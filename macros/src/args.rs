@@ -20,6 +20,8 @@ pub(crate) struct Args {
     pub(crate) buckets: Option<Buckets>,
     /// `labels(name: Type, ...)`: a family's labels.
     pub(crate) labels: Option<Labels>,
+    /// `native` or `native(schema = …, range = …, zero_threshold = …)`: see `native.rs`.
+    pub(crate) native: Option<crate::native::Native>,
 }
 
 /// A histogram's bounds as written.
@@ -66,7 +68,7 @@ impl Parse for LabelDecl {
     }
 }
 
-const KNOWN: &str = "`name`, `help`, `crate`, `buckets`, `labels`";
+const KNOWN: &str = "`name`, `help`, `crate`, `buckets`, `labels`, `native`";
 
 /// Parses the arguments; the errors of bad arguments come back beside whatever was parsed, so
 /// the item can still be checked and every mistake reported in one build.
@@ -119,6 +121,10 @@ fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
                 key,
                 labels: labels.into_iter().collect(),
             })
+        })
+    } else if meta.path.is_ident("native") {
+        set_once(&mut args.native, meta, "native", || {
+            crate::native::parse(meta)
         })
     } else {
         let shown = path_text(&meta.path);

@@ -18,6 +18,7 @@ mod args;
 mod expand;
 mod item;
 mod label;
+mod native;
 
 use proc_macro::TokenStream;
 

@@ -413,7 +413,17 @@ mod tests {
 
     #[test]
     fn varints_and_lengths() {
-        for value in [0u64, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, u64::MAX] {
+        for value in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             varint(&mut out, value);
             assert_eq!(out.len(), varint_len(value), "{value}");

@@ -100,7 +100,7 @@ pub fn histogram_totals(bounds: &[f64], observations: &[f64]) -> (Vec<u64>, f64)
 pub fn le_text(bound: f64, format: Format) -> String {
     let mut out = Vec::new();
     match format {
-        Format::Text => number::write_f64(&mut out, bound),
+        Format::Text | Format::Protobuf => number::write_f64(&mut out, bound),
         Format::OpenMetrics => number::write_f64_canonical(&mut out, bound),
     }
     String::from_utf8(out).unwrap()
@@ -305,7 +305,9 @@ pub fn compare(set: &MetricSet, format: Format, model: &Exposition) -> Result<()
         // Text 0.0.4 cannot carry leading blanks in HELP (they separate tokens); OpenMetrics
         // treats an empty HELP as no HELP.
         let help = match format {
-            Format::Text => Some(family.help.trim_start_matches([' ', '\t']).to_owned()),
+            Format::Text | Format::Protobuf => {
+                Some(family.help.trim_start_matches([' ', '\t']).to_owned())
+            }
             Format::OpenMetrics => Some(family.help.clone()).filter(|help| !help.is_empty()),
         };
         if parsed.name != name

@@ -5,6 +5,7 @@
 
 pub mod metric_set;
 pub mod oracle;
+pub mod protobuf;
 
 use std::path::PathBuf;
 

@@ -89,13 +89,14 @@ impl Scraper for Floor {
         "floor: copy + itoa"
     }
 
-    fn supports(&self, _format: Format) -> bool {
-        true
+    fn supports(&self, format: Format) -> bool {
+        // Pre-rendered text lines: no protobuf floor.
+        format != Format::Protobuf
     }
 
     fn scrape(&mut self, format: Format) -> &[u8] {
         let lines = match format {
-            Format::Text => &self.text,
+            Format::Text | Format::Protobuf => &self.text,
             Format::OpenMetrics => &self.openmetrics,
         };
         self.out.clear();
@@ -432,6 +433,7 @@ pub fn bench(c: &mut criterion::Criterion, statics: &'static [&'static Counter])
         let group_name = match format {
             Format::Text => "scrape_text",
             Format::OpenMetrics => "scrape_openmetrics",
+            Format::Protobuf => "scrape_protobuf",
         };
         let mut group = c.benchmark_group(group_name);
         group.throughput(criterion::Throughput::Elements(count as u64));
