@@ -285,6 +285,13 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// Completes the families written so far without ending the exposition (no `# EOF`), so
+    /// that another encoder can continue in the same buffer. Only protobuf needs it (the last
+    /// family's length is stored here); in the text formats it does nothing.
+    pub fn end_part(mut self) {
+        self.protobuf.finish(self.out);
+    }
+
     /// Ends the exposition: `# EOF` in OpenMetrics, nothing in text 0.0.4; in protobuf it
     /// completes the last family, so a protobuf exposition is valid only after `finish`.
     pub fn finish(mut self) {

@@ -99,7 +99,10 @@ pub use crate::histogram::{Histogram, HistogramTimer};
 pub use crate::label::{LabelSet, LabelValue};
 pub use crate::native::NativeHistogram;
 pub use crate::sharded::{SLOTS, ShardedCounter};
-pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into, render_text};
+pub use crate::table::{
+    DuplicateMetricNames, Metric, check, render, render_into, render_native_out_of_range,
+    render_text,
+};
 
 /// Declares a static as a metric and adds it to the static table.
 ///

@@ -194,6 +194,7 @@ pub fn exported() -> impl Iterator<Item = &'static Descriptor> {
 pub fn render(out: &mut Vec<u8>, format: Format) {
     let mut encoder = Encoder::new(out, format);
     render_into(&mut encoder);
+    render_native_out_of_range(&mut encoder);
     encoder.finish();
 }
 
@@ -225,12 +226,14 @@ pub fn render_into(encoder: &mut Encoder<'_>) {
             entry.metric.encode(&entry.descriptor, encoder);
         }
     }
-    encode_native_out_of_range(encoder, &order.indices);
 }
 
-/// The self-metric of native histograms, if the table has any: one series per histogram
-/// and reason (`clamped`, `rejected`; see [`crate::native`]).
-fn encode_native_out_of_range(encoder: &mut Encoder<'_>, indices: &[u32]) {
+/// Writes the self-metric of native histograms, `promstatic_native_histogram_out_of_range_total`
+/// (one series per native histogram and reason, `clamped` or `rejected`; see
+/// [`crate::native`]), if the table has any native histogram. [`render`] and the exporter
+/// write it after the table, without the namespace; a caller of [`render_into`] may too.
+pub fn render_native_out_of_range(encoder: &mut Encoder<'_>) {
+    let indices = &order().indices;
     let natives = || {
         indices.iter().filter_map(|&index| {
             let entry = METRICS.get(index as usize)?;

@@ -359,6 +359,7 @@ fn large_messages_have_exact_lengths() {
         }
     }
     promstatic::render_into(&mut encoder);
+    promstatic::render_native_out_of_range(&mut encoder);
     encoder.finish();
     let decoded = protobuf::decode_delimited(&out).unwrap();
     assert_eq!(decoded[0].metrics.len(), 2000);

@@ -198,6 +198,8 @@ impl MetricsService {
         if let Some(hook) = &shared.config.on_scrape {
             (hook.0)(&mut encoder);
         }
+        // The namespaced part ends here (protobuf: its last family's length is written).
+        encoder.end_part();
         // Standard names for everything below: no namespace.
         let mut encoder = Encoder::new(out, format).with_const_labels(labels);
         #[cfg(target_os = "linux")]
@@ -205,6 +207,7 @@ impl MetricsService {
             crate::process::encode(&mut encoder);
         }
         self.encode_build_info(&mut encoder);
+        crate::table::render_native_out_of_range(&mut encoder);
         let stats = &shared.stats;
         let previous_nanos = stats.last_encode_nanos.load(Ordering::Relaxed);
         let families: [(&str, Kind, &str, Value); 7] = [

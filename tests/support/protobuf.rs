@@ -8,6 +8,8 @@
 //! is an error, never a panic: truncated input, a varint longer than 10 bytes, a length past
 //! the end, a wire type a field does not allow, a string that is not UTF-8.
 
+#![allow(dead_code, unreachable_pub)]
+
 use std::fmt;
 
 /// A decoding error, with where it happened.
@@ -31,7 +33,7 @@ fn error<T>(message: impl Into<String>) -> Result<T> {
 enum Wire<'a> {
     Varint(u64),
     Fixed64(u64),
-    Fixed32(u32),
+    Fixed32(#[allow(dead_code)] u32),
     Bytes(&'a [u8]),
 }
 
