@@ -83,6 +83,9 @@ pub const DEFAULT_ZERO_THRESHOLD: f64 = 2.938735877055719e-39;
 
 const MANTISSA_MASK: u64 = (1 << 52) - 1;
 
+/// The longest run of empty buckets written as zeros inside a span rather than as a gap.
+const MAX_GAP: u32 = 2;
+
 /// One schema's boundary table; see the module docs.
 struct Table {
     /// The mantissa bits of `2^(j / 2^s)` for `j < 2^s`; `u64::MAX` after them.
@@ -488,24 +491,41 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
         let mut next_index: Option<i32> = None;
         let mut run: Option<(usize, i32, u32)> = None; // (delta chunk, first index, length)
         let mut spans = 0usize;
+        // Empty buckets seen since the run's last non-empty one: up to `MAX_GAP` of them are
+        // sent as zero counts inside the run (cheaper than a new span, as client_golang does).
+        let mut gap = 0u32;
         for (position, cell) in self.buckets.iter().enumerate() {
             let value = cell.load(Ordering::Relaxed);
             let index = self.offset + position as i32;
             if value == 0 {
-                if let Some((chunk, first, length)) = run.take() {
-                    end_run(out, chunk, first, length, &mut next_index);
-                    spans += 1;
+                if run.is_some() {
+                    gap += 1;
+                    if gap > MAX_GAP
+                        && let Some((chunk, first, length)) = run.take()
+                    {
+                        end_run(out, chunk, first, length, &mut next_index);
+                        spans += 1;
+                    }
                 }
                 continue;
             }
-            let (chunk, first, length) = match run {
+            let (chunk, first, mut length) = match run {
                 Some(open) => open,
-                None => (
-                    protobuf::open(out, field::HISTOGRAM_POSITIVE_DELTA),
-                    index,
-                    0,
-                ),
+                None => {
+                    gap = 0;
+                    (
+                        protobuf::open(out, field::HISTOGRAM_POSITIVE_DELTA),
+                        index,
+                        0,
+                    )
+                }
             };
+            for _ in 0..gap {
+                protobuf::varint(out, protobuf::zigzag(0i64.wrapping_sub(previous as i64)));
+                previous = 0;
+                length += 1;
+            }
+            gap = 0;
             // Deltas are signed differences between neighbouring written counts.
             let delta = value.wrapping_sub(previous) as i64;
             protobuf::varint(out, protobuf::zigzag(delta));

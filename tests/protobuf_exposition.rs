@@ -97,6 +97,10 @@ fn family<'a>(families: &'a [MetricFamily], name: &str) -> &'a MetricFamily {
         .unwrap_or_else(|| panic!("no family {name}"))
 }
 
+fn non_empty(buckets: &[(i32, u64)]) -> Vec<(i32, u64)> {
+    buckets.iter().copied().filter(|b| b.1 > 0).collect()
+}
+
 /// The counts per bucket index that `values` must produce, from the public index function,
 /// clamped into the covered indices `(first, last)`.
 fn expected_buckets(
@@ -256,8 +260,10 @@ fn protobuf_matches_text_and_the_observations() {
     // 5000 is above the range: clamped into the last bucket (1024 is index 10).
     assert_eq!(
         both.positive_buckets().unwrap(),
-        [(0, 1), (2, 1), (6, 1), (10, 2)]
+        [(0, 1), (1, 0), (2, 1), (6, 1), (10, 2)],
+        "a gap of one bucket is sent as a zero inside the span"
     );
+    assert_eq!(both.positive_spans.len(), 3);
     assert_eq!(both.sample_count, 5);
 
     // The family: one native histogram per label value, the unobserved one empty but native.
@@ -274,7 +280,10 @@ fn protobuf_matches_text_and_the_observations() {
     );
     let plain = by_path.metrics[1].histogram.as_ref().unwrap();
     assert_eq!(plain.schema, Some(-1));
-    assert_eq!(plain.positive_buckets().unwrap(), [(1, 1), (5, 1)]);
+    assert_eq!(
+        non_empty(&plain.positive_buckets().unwrap()),
+        [(1, 1), (5, 1)]
+    );
 
     // Never observed: the no-op span marks it as native.
     let empty = family(&families, "empty_seconds").metrics[0]
