@@ -113,6 +113,8 @@ pub use crate::table::{
 /// #[metric(buckets = [0.01, 0.1, 1])]     a histogram's bounds (number literals)
 /// #[metric(buckets = MY_BOUNDS)]          … or a const `[f64; N]` (see `histogram`)
 /// #[metric(labels(method: Method, …))]    a family's labels, each type a `LabelValue`
+/// #[metric(native(schema = 3, range = 1e-6..1e3, zero_threshold = 0.0))]
+///                                         a native histogram's layout (each part optional)
 /// #[metric(crate = ::path::to::promstatic)]  where generated code finds this crate
 /// ```
 ///
@@ -122,8 +124,11 @@ pub use crate::table::{
 /// with `__`.
 ///
 /// Metric types: [`Counter`], [`ShardedCounter`], [`Gauge`], [`FloatGauge`], [`Histogram`],
-/// and the families [`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
-/// [`HistogramFamily`]. For a family, or a histogram with `buckets`, write the short form
+/// [`NativeHistogram`], and the families [`CounterFamily`], [`GaugeFamily`],
+/// [`FloatGaugeFamily`], [`HistogramFamily`], [`NativeHistogramFamily`]. A native histogram's
+/// schema must be in −4..=8, its range `LOW..HIGH` with `0 < LOW < HIGH` (finite), its zero
+/// threshold finite, at least 0 and below `LOW`; `buckets` on a native histogram adds classic
+/// buckets for the text formats (see [`native`]). For a family, or a histogram with `buckets`, write the short form
 /// `static X: CounterFamily = CounterFamily::new();` — the attribute writes the generic
 /// arguments (label types, number of series, number of bounds) and the storage of every
 /// series. Bounds must be non-empty, finite and strictly increasing; label names must be

@@ -65,6 +65,15 @@
 //! scrapers real buckets: those are stored in their own cells, observed by the same call,
 //! and sent in protobuf too, where Prometheus picks the native view.
 
+//!
+//! # Exemplars (issue #16)
+//!
+//! Not stored yet. The seam: a per-bucket exemplar slot array would sit beside `buckets`
+//! (same index), `observe_with_exemplar` would fill the slot of the bucket it counted, and
+//! `write_protobuf` would append them as `Histogram.exemplars` (field 16,
+//! each with its timestamp, as `metrics.proto` requires for native histograms) after the
+//! spans; the classic buckets' exemplars go into each `Bucket.exemplar` (field 3).
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 

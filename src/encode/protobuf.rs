@@ -145,6 +145,11 @@ pub(crate) fn string_field(out: &mut Vec<u8>, field: u32, text: &str) {
 /// A `string` field from text escaped for the text formats (`\\`, `\"`, `\n`), unescaped as
 /// it is copied. Any other backslash sequence is copied as is (the escapers never write one).
 pub(crate) fn escaped_string_field(out: &mut Vec<u8>, field: u32, escaped: &str) {
+    // Most HELP texts and label values have nothing escaped: copy them whole.
+    if !escaped.as_bytes().contains(&b'\\') {
+        string_field(out, field, escaped);
+        return;
+    }
     let at = open(out, field);
     let bytes = escaped.as_bytes();
     let mut index = 0;
