@@ -381,7 +381,7 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
     #[inline]
     pub fn observe(&self, value: f64) {
         // NaN fails every comparison, so this also rejects it; -0.0 passes (>= 0.0).
-        if !(value >= 0.0 && value < f64::INFINITY) {
+        if !(0.0..f64::INFINITY).contains(&value) {
             self.rejected.fetch_add(1, Ordering::Relaxed);
             return;
         }

@@ -153,7 +153,7 @@ fn protobuf_matches_text_and_the_observations() {
         // Every sample text has, protobuf has with the same value (native buckets aside,
         // which text cannot carry; native histograms' text view is their count and sum).
         let from_protobuf = protobuf::text_samples(decoded);
-        let from_text: Vec<(String, Vec<(String, String)>, f64)> = parsed
+        let from_text: Vec<protobuf::TextSample> = parsed
             .samples
             .iter()
             .map(|s| (s.name.clone(), s.labels.clone(), s.value.float))

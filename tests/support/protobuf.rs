@@ -388,10 +388,13 @@ fn histogram(bytes: &[u8]) -> Result<Histogram> {
     Ok(histogram)
 }
 
+/// A sample as text would write it: name, labels, value.
+pub type TextSample = (String, Vec<(String, String)>, f64);
+
 /// The text-format samples a family stands for (`name`, labels, value): a counter or gauge
 /// sample, or a classic histogram's `_bucket` (with `+Inf` from `sample_count`), `_sum`
 /// and `_count`. Native buckets have no text form and are left out.
-pub fn text_samples(family: &MetricFamily) -> Vec<(String, Vec<(String, String)>, f64)> {
+pub fn text_samples(family: &MetricFamily) -> Vec<TextSample> {
     let mut out = Vec::new();
     for metric in &family.metrics {
         if let Some(histogram) = &metric.histogram {

@@ -6,11 +6,11 @@
 //! inside promstatic's declared range, so no observation is clamped.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use prometheus_client::metrics::histogram::{Histogram as ClientHistogram, NativeHistogramConfig};
 use promstatic::{Histogram, NativeHistogram, metric};
 use promstatic_bench_peers::peers;
 use promstatic_bench_peers::threads::two_threads;
 use promstatic_bench_peers::workload::observations;
-use prometheus_client::metrics::histogram::{Histogram as ClientHistogram, NativeHistogramConfig};
 
 /// Request latency, native.
 #[metric(native(schema = 3, range = 1e-4..100.0))]
@@ -41,10 +41,18 @@ fn native_observe(c: &mut Criterion) {
             })
         });
     };
-    run("promstatic native", &|value| BENCH_NATIVE_SECONDS.observe(value));
-    run("prometheus-client native", &|value| client_native.observe(value));
-    run("promstatic classic", &|value| BENCH_CLASSIC_SECONDS.observe(value));
-    run("prometheus-client classic", &|value| client_classic.observe(value));
+    run("promstatic native", &|value| {
+        BENCH_NATIVE_SECONDS.observe(value)
+    });
+    run("prometheus-client native", &|value| {
+        client_native.observe(value)
+    });
+    run("promstatic classic", &|value| {
+        BENCH_CLASSIC_SECONDS.observe(value)
+    });
+    run("prometheus-client classic", &|value| {
+        client_classic.observe(value)
+    });
     group.finish();
     // Every observation landed inside the range: nothing clamped or rejected.
     assert_eq!(BENCH_NATIVE_SECONDS.out_of_range(), Default::default());

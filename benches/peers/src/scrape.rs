@@ -504,7 +504,11 @@ pub fn check_protobuf(library: &str, exposition: &[u8], count: usize) {
         families += 1;
     }
     assert_eq!(families, count, "{library}: wrong number of families");
-    assert!(probe_found, "{library}: no family {name} with value {}", series_value(probe));
+    assert!(
+        probe_found,
+        "{library}: no family {name} with value {}",
+        series_value(probe)
+    );
 }
 
 /// Panics unless `exposition` holds exactly `count` workload samples with their values.
