@@ -84,6 +84,7 @@ mod backoff;
 mod diagnose;
 mod engine;
 mod error;
+mod identity;
 mod report;
 mod socket;
 
@@ -142,8 +143,10 @@ pub struct BindPolicy {
     interactive: bool,
     fallback: Fallback,
     port_file: Option<PathBuf>,
-    file_sd: Option<report::FileSd>,
+    file_sd: Option<PathBuf>,
+    job: Option<String>,
     instance: Option<String>,
+    claim_dir: Option<PathBuf>,
     socket_activation: bool,
     activation_name: String,
     host_listener: Option<TcpListener>,
@@ -162,7 +165,9 @@ impl BindPolicy {
             fallback: Fallback::None,
             port_file: None,
             file_sd: None,
+            job: None,
             instance: None,
+            claim_dir: None,
             socket_activation: true,
             activation_name: "metrics".into(),
             host_listener: None,
@@ -191,27 +196,44 @@ impl BindPolicy {
         self
     }
 
-    /// Writes the bound port (decimal and a newline) to `path`, atomically, once bound.
+    /// Writes the bound port (decimal and a newline) to `path`, atomically, once bound;
+    /// removed when the [`Binding`] is dropped (see [Advertisement](self#advertisement)).
     pub fn port_file(mut self, path: PathBuf) -> Self {
         self.port_file = Some(path);
         self
     }
 
-    /// Writes a Prometheus `file_sd` target file to `path`, atomically, once bound, with
-    /// label `job` and a stable `instance` label (see [`instance`](Self::instance)).
-    pub fn file_sd(mut self, path: PathBuf, job: impl Into<String>) -> Self {
-        self.file_sd = Some(report::FileSd {
-            path,
-            job: job.into(),
-            instance: None,
-        });
+    /// Writes a Prometheus `file_sd` target file to `path`, atomically, once bound; removed
+    /// when the [`Binding`] is dropped. The target has no labels unless asked for with
+    /// [`instance`](Self::instance) and [`job`](Self::job); see
+    /// [Advertisement](self#advertisement).
+    pub fn file_sd(mut self, path: PathBuf) -> Self {
+        self.file_sd = Some(path);
         self
     }
 
-    /// The `instance` label of the `file_sd` target. Default: `<hostname>:<configured port>`,
-    /// which does not change when a fallback port is used. Set before or after `file_sd`.
+    /// A `job` label in the `file_sd` target. Default: none, so the `job_name` of the scrape
+    /// config that reads the file applies; a `job` label here would override it silently.
+    pub fn job(mut self, job: impl Into<String>) -> Self {
+        self.job = Some(job.into());
+        self
+    }
+
+    /// The `instance` label of the `file_sd` target, kept across restarts and fallbacks.
+    /// Default: none, so Prometheus uses the scraped address, which is unique among live
+    /// instances but changes with the port. A name is claimed host-wide before binding: if a
+    /// live instance holds it, this one advertises `NAME-2` (or the next free suffix) and
+    /// logs a warning; see [Instance identity](self#instance-identity).
     pub fn instance(mut self, instance: impl Into<String>) -> Self {
         self.instance = Some(instance.into());
+        self
+    }
+
+    /// The directory of instance-name claims (default: `$XDG_RUNTIME_DIR/promstatic/instances`,
+    /// or `<temp dir>/promstatic-<euid>/instances`). Only instances using the same directory
+    /// see each other's claims.
+    pub fn claim_dir(mut self, dir: PathBuf) -> Self {
+        self.claim_dir = Some(dir);
         self
     }
 
@@ -311,8 +333,9 @@ impl State {
 
 /// The handle returned by [`open`]: query the state, or wait for the listener.
 ///
-/// Dropping it stops any retry in progress (within one backoff step) and closes a listener
-/// that was never handed over.
+/// Dropping it stops any retry in progress (within one backoff step), closes a listener
+/// that was never handed over, and withdraws the advertisement (removes the port file and
+/// the `file_sd` file, releases the instance name): keep it for as long as you serve.
 #[derive(Debug)]
 pub struct Binding {
     shared: Arc<Shared>,
@@ -330,6 +353,7 @@ struct Inner {
     state: State,
     listener: Option<TcpListener>,
     handed_over: bool,
+    advertisement: Option<report::Advertisement>,
 }
 
 impl Shared {
@@ -346,6 +370,18 @@ impl Shared {
         }
         drop(inner);
         self.changed.notify_all();
+    }
+
+    /// Keeps `advertisement` until the binding is dropped; withdraws it at once if the
+    /// binding is already gone (checked under the lock that `Binding::drop` takes).
+    fn advertise(&self, advertisement: report::Advertisement) {
+        let mut inner = self.lock();
+        if self.cancelled.load(Ordering::Relaxed) {
+            drop(inner);
+            advertisement.withdraw();
+        } else {
+            inner.advertisement = Some(advertisement);
+        }
     }
 }
 
@@ -409,9 +445,13 @@ impl Binding {
 impl Drop for Binding {
     fn drop(&mut self) {
         self.shared.cancelled.store(true, Ordering::Relaxed);
-        // Take the lock so a retry thread between its check and its wait cannot miss this.
-        drop(self.shared.lock());
+        // Take the lock so a retry thread between its check and its wait cannot miss this,
+        // and so that an advertisement is either taken here or withdrawn by `advertise`.
+        let advertisement = self.shared.lock().advertisement.take();
         self.shared.changed.notify_all();
+        if let Some(advertisement) = advertisement {
+            advertisement.withdraw();
+        }
     }
 }
 
@@ -433,6 +473,7 @@ pub fn open(policy: BindPolicy) -> Binding {
             },
             listener: None,
             handed_over: false,
+            advertisement: None,
         }),
         changed: Condvar::new(),
         cancelled: AtomicBool::new(false),
