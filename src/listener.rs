@@ -287,9 +287,9 @@ impl BindPolicy {
         self
     }
 
-    /// The directory of instance-name claims (default: `$XDG_RUNTIME_DIR/promstatic/instances`,
-    /// or `<temp dir>/promstatic-<euid>/instances`). Only instances using the same directory
-    /// see each other's claims.
+    /// The directory of instance-name claims (default: `$XDG_RUNTIME_DIR/promstatic-instances`,
+    /// or `<temp dir>/promstatic-instances-<euid>`; it must be a directory owned by the
+    /// effective uid). Only instances using the same directory see each other's claims.
     pub fn claim_dir(mut self, dir: PathBuf) -> Self {
         self.claim_dir = Some(dir);
         self

@@ -28,7 +28,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::{Prometheus, Spawned, TempDir, demo_address, free_port, require_tool, spawn_demo};
+use support::{
+    Prometheus, Spawned, TempDir, demo_address, free_port, require_tool, spawn_demo_with_env,
+};
 
 const FLEET: usize = 20;
 /// The scrape config's job name, which the targets must carry (the files set no `job`).
@@ -41,13 +43,15 @@ const FOLLOW_WITHIN: Duration = Duration::from_secs(15);
 /// One demo of the fleet and the file_sd file it writes.
 struct Member {
     file: PathBuf,
+    /// `XDG_RUNTIME_DIR` for the demo: its instance-name claims stay in the test's directory.
+    runtime: PathBuf,
     arguments: Vec<String>,
     demo: Spawned,
     address: SocketAddr,
 }
 
 impl Member {
-    fn start(directory: &Path, name: &str, extra: &[&str]) -> Member {
+    fn start(directory: &Path, runtime: &Path, name: &str, extra: &[&str]) -> Member {
         let file = directory.join(format!("{name}.json"));
         let mut arguments: Vec<String> = ["--bind", "127.0.0.1:0", "--file-sd"]
             .iter()
@@ -55,15 +59,16 @@ impl Member {
             .collect();
         arguments.push(file.display().to_string());
         arguments.extend(extra.iter().map(|&argument| argument.to_owned()));
-        Member::spawn(file, arguments)
+        Member::spawn(file, runtime.to_owned(), arguments)
     }
 
-    fn spawn(file: PathBuf, arguments: Vec<String>) -> Member {
+    fn spawn(file: PathBuf, runtime: PathBuf, arguments: Vec<String>) -> Member {
         let borrowed: Vec<&str> = arguments.iter().map(String::as_str).collect();
-        let mut demo = spawn_demo(&borrowed);
+        let mut demo = spawn_demo_with_env(&borrowed, &[("XDG_RUNTIME_DIR", &runtime)]);
         let address = demo_address(&mut demo);
         Member {
             file,
+            runtime,
             arguments,
             demo,
             address,
@@ -74,6 +79,7 @@ impl Member {
     fn crash_and_restart(self) -> (SocketAddr, Member) {
         let Member {
             file,
+            runtime,
             arguments,
             mut demo,
             address,
@@ -81,7 +87,7 @@ impl Member {
         demo.child.kill().unwrap();
         demo.child.wait().unwrap();
         drop(demo);
-        (address, Member::spawn(file, arguments))
+        (address, Member::spawn(file, runtime, arguments))
     }
 }
 
@@ -198,10 +204,12 @@ fn a_fleet_of_demos_is_one_target_per_live_instance() {
         ),
     );
 
-    // (a) The fleet: odd members all ask for one name (unique to this test run, since claims
-    // are host-wide), even members keep the default identity.
+    // (a) The fleet: odd members all ask for one name, even members keep the default
+    // identity. Their claims go to the test's own runtime directory.
+    let runtime = directory.0.join("runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
     let started = Instant::now();
-    let name = format!("fleet-{}", std::process::id());
+    let name = "worker".to_owned();
     let mut members: Vec<Member> = (0..FLEET)
         .map(|index| {
             let extra: &[&str] = if index % 2 == 1 {
@@ -209,7 +217,7 @@ fn a_fleet_of_demos_is_one_target_per_live_instance() {
             } else {
                 &[]
             };
-            Member::start(&targets_dir, &format!("demo-{index}"), extra)
+            Member::start(&targets_dir, &runtime, &format!("demo-{index}"), extra)
         })
         .collect();
     let mut named: BTreeSet<SocketAddr> = members
@@ -265,11 +273,13 @@ fn a_fleet_of_demos_is_one_target_per_live_instance() {
     let bind = format!("127.0.0.1:{port}");
     let first = Member::start(
         &targets_dir,
+        &runtime,
         "same-port-1",
         &["--bind", &bind, "--fallback", "none"],
     );
     let second = Member::start(
         &targets_dir,
+        &runtime,
         "same-port-2",
         &[
             "--bind",
@@ -376,4 +386,13 @@ fn a_fleet_of_demos_is_one_target_per_live_instance() {
     assert!(suffixed >= FLEET / 2 - 1, "{suffixed} suffixed names");
     let left: Vec<_> = std::fs::read_dir(&targets_dir).unwrap().collect();
     assert!(left.is_empty(), "clean exits leave no files: {left:?}");
+    // The claims of the demos that exited cleanly are released and removed; the crashed
+    // demos' lock files were taken over by their restarts.
+    let claims: Vec<_> = std::fs::read_dir(runtime.join("promstatic-instances"))
+        .unwrap()
+        .collect();
+    assert!(
+        claims.is_empty(),
+        "released claims leave no files: {claims:?}"
+    );
 }

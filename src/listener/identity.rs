@@ -28,9 +28,11 @@
 //!
 //! # The claim directory
 //!
-//! `$XDG_RUNTIME_DIR/promstatic/instances` when `XDG_RUNTIME_DIR` is set (a per-user tmpfs),
-//! otherwise `<temp dir>/promstatic-<euid>/instances`, created with mode 0700 and refused when
-//! another user owns it; [`BindPolicy::claim_dir`](super::BindPolicy::claim_dir) overrides it.
+//! `$XDG_RUNTIME_DIR/promstatic-instances` when `XDG_RUNTIME_DIR` is set (a per-user tmpfs),
+//! otherwise `<temp dir>/promstatic-instances-<euid>`: one level, created with mode 0700 and
+//! refused when it is not a directory owned by us (in a shared temp dir another user could
+//! create it first to steal or block names);
+//! [`BindPolicy::claim_dir`](super::BindPolicy::claim_dir) overrides it.
 //! Claims are per directory: instances using different directories do not see each other.
 
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
@@ -90,13 +92,11 @@ pub(crate) struct Taken {
 /// The default claim directory (see the module docs).
 pub(crate) fn default_dir() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
-        Some(runtime) if runtime.is_absolute() => runtime.join("promstatic").join("instances"),
+        Some(runtime) if runtime.is_absolute() => runtime.join("promstatic-instances"),
         _ => {
             // SAFETY: `geteuid` has no preconditions and cannot fail.
             let euid = unsafe { libc::geteuid() };
-            std::env::temp_dir()
-                .join(format!("promstatic-{euid}"))
-                .join("instances")
+            std::env::temp_dir().join(format!("promstatic-instances-{euid}"))
         }
     }
 }
@@ -140,8 +140,8 @@ pub(crate) fn claim(dir: &Path, wanted: &str) -> Outcome {
     }
 }
 
-/// Creates `dir` (mode 0700) and checks that its parent is ours: in a shared temp dir another
-/// user could have created it first to steal or block names.
+/// Creates `dir` (mode 0700) and checks that it is ours: in a shared temp dir another user
+/// could have created it first to steal or block names.
 fn prepare(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     let metadata = fs::symlink_metadata(dir)?;

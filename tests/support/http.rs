@@ -218,24 +218,34 @@ pub fn require_tool(name: &str) -> Option<std::path::PathBuf> {
     found
 }
 
-/// The demo example's binary, built if `cargo test` did not build it already.
+/// The demo example's binary, built (or brought up to date) once per test binary.
+///
+/// `cargo test` builds examples, but `cargo test --test NAME` alone does not, and a stale
+/// demo would test old code: so ask cargo once, which is instant when it is current.
 pub fn demo_binary() -> std::path::PathBuf {
-    let executable = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test> -> target/<profile>/examples/demo
-    let profile = executable.parent().unwrap().parent().unwrap();
-    let demo = profile
-        .join("examples")
-        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
-    if !demo.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "--example", "demo"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    demo
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let executable = std::env::current_exe().unwrap();
+            // target/<profile>/deps/<test> -> target/<profile>/examples/demo
+            let profile = executable.parent().unwrap().parent().unwrap();
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut build = std::process::Command::new(cargo);
+            build
+                .args(["build", "--example", "demo"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if profile.file_name().is_some_and(|name| name == "release") {
+                build.arg("--release");
+            }
+            assert!(
+                build.status().unwrap().success(),
+                "building the demo failed"
+            );
+            profile
+                .join("examples")
+                .join(format!("demo{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
 }
 
 /// A child process that is killed (by its pid, through `Child::kill`) if the test ends early.
@@ -272,8 +282,14 @@ impl Drop for Spawned {
 
 /// Starts the demo with `arguments`; stdout and stderr are piped.
 pub fn spawn_demo(arguments: &[&str]) -> Spawned {
+    spawn_demo_with_env(arguments, &[])
+}
+
+/// [`spawn_demo`] with extra environment variables.
+pub fn spawn_demo_with_env(arguments: &[&str], env: &[(&str, &std::path::Path)]) -> Spawned {
     let child = std::process::Command::new(demo_binary())
         .args(arguments)
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
