@@ -382,31 +382,7 @@ impl Reports {
                     .claim_dir
                     .take()
                     .unwrap_or_else(identity::default_dir);
-                match identity::claim(&dir, &wanted) {
-                    identity::Outcome::Claimed { claim, displaced } => {
-                        if let Some(taken) = displaced {
-                            let holder = taken.pid.map_or_else(
-                                || "a live instance".to_owned(),
-                                |pid| format!("pid {pid}"),
-                            );
-                            log::warn!(
-                                "instance name {wanted:?} is held by {holder} (claims in {}); \
-                                 this instance is {:?}",
-                                dir.display(),
-                                claim.name()
-                            );
-                        }
-                        Some(claim)
-                    }
-                    identity::Outcome::Failed { wanted, error } => {
-                        log::warn!(
-                            "cannot claim the instance name {wanted:?} in {}: {error}; the \
-                             file_sd target leaves `instance` to Prometheus (the scraped address)",
-                            dir.display()
-                        );
-                        None
-                    }
-                }
+                identity::claim_or_warn(&dir, &wanted)
             });
             report::FileSd {
                 path,

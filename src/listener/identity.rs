@@ -140,6 +140,36 @@ pub(crate) fn claim(dir: &Path, wanted: &str) -> Outcome {
     }
 }
 
+/// [`claim`], with the outcome told in the log: a warning naming the holder when the name
+/// was taken, or why no claim could be made (the caller then leaves `instance` to
+/// Prometheus).
+pub(crate) fn claim_or_warn(dir: &Path, wanted: &str) -> Option<Claim> {
+    match claim(dir, wanted) {
+        Outcome::Claimed { claim, displaced } => {
+            if let Some(taken) = displaced {
+                let holder = taken
+                    .pid
+                    .map_or_else(|| "a live instance".to_owned(), |pid| format!("pid {pid}"));
+                log::warn!(
+                    "instance name {wanted:?} is held by {holder} (claims in {}); this \
+                     instance is {:?}",
+                    dir.display(),
+                    claim.name()
+                );
+            }
+            Some(claim)
+        }
+        Outcome::Failed { wanted, error } => {
+            log::warn!(
+                "cannot claim the instance name {wanted:?} in {}: {error}; the file_sd target \
+                 leaves `instance` to Prometheus (the scraped address)",
+                dir.display()
+            );
+            None
+        }
+    }
+}
+
 /// Creates `dir` (mode 0700) and checks that it is ours: in a shared temp dir another user
 /// could have created it first to steal or block names.
 fn prepare(dir: &Path) -> io::Result<()> {
