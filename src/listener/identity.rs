@@ -15,7 +15,8 @@
 //! The kernel releases an `flock` when the holder dies, however it dies (`kill -9`, a core
 //! dump), so a crash never leaves a stale claim, and the test is atomic: of two instances
 //! starting at once exactly one gets the lock. The pid written into the file is only there for
-//! the log line of the instance that was refused.
+//! the log line of the instance that was refused. The file is opened close-on-exec (as std
+//! opens every file), so a program the instance starts does not inherit the claim.
 //!
 //! # A name already claimed
 //!
@@ -93,11 +94,7 @@ pub(crate) struct Taken {
 pub(crate) fn default_dir() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
         Some(runtime) if runtime.is_absolute() => runtime.join("promstatic-instances"),
-        _ => {
-            // SAFETY: `geteuid` has no preconditions and cannot fail.
-            let euid = unsafe { libc::geteuid() };
-            std::env::temp_dir().join(format!("promstatic-instances-{euid}"))
-        }
+        _ => std::env::temp_dir().join(format!("promstatic-instances-{}", euid())),
     }
 }
 
@@ -175,8 +172,7 @@ pub(crate) fn claim_or_warn(dir: &Path, wanted: &str) -> Option<Claim> {
 fn prepare(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     let metadata = fs::symlink_metadata(dir)?;
-    // SAFETY: `geteuid` has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    let euid = euid();
     if !metadata.is_dir() || metadata.uid() != euid {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
@@ -187,6 +183,12 @@ fn prepare(dir: &Path) -> io::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The effective uid: claim directories must belong to it.
+fn euid() -> u32 {
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// `Ok(None)` when a live instance holds `name`.
