@@ -13,8 +13,9 @@
 //!   (neither is bound yet), and a hung claimant that does not answer would lose its name.
 //!
 //! The kernel releases an `flock` when the holder dies, however it dies (`kill -9`, a core
-//! dump), so a crash never leaves a stale claim, and the test is atomic: of two instances
-//! starting at once exactly one gets the lock. The pid written into the file is only there for
+//! dump), so a crash never leaves a stale claim (only an unlocked file, which the next
+//! claimant takes over), and the test is atomic: of two instances starting at once exactly
+//! one gets the lock. A clean release removes the file while still holding the lock. The pid written into the file is only there for
 //! the log line of the instance that was refused. The file is opened close-on-exec (as std
 //! opens every file), so a program the instance starts does not inherit the claim.
 //!
