@@ -70,7 +70,8 @@ mod gauge;
 pub mod histogram;
 pub mod label;
 pub mod listener;
-pub mod name;
+#[doc(inline)]
+pub use promstatic_syntax::name;
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 mod process;
 mod sharded;

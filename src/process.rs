@@ -24,6 +24,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::encode::{Encoder, Family, Help, Kind, Value};
+use crate::name::assert_metric_name;
 
 /// Writes every `process_*` family that could be read.
 pub(crate) fn encode(encoder: &mut Encoder<'_>) {
@@ -31,13 +32,13 @@ pub(crate) fn encode(encoder: &mut Encoder<'_>) {
     let ticks = clock_ticks();
     let mut write = |name: &'static str, kind: Kind, help: &'static str, value: Option<Value>| {
         if let Some(value) = value {
-            // The names are constants checked by the `names_are_valid` test.
+            // Every name below is checked by the compiler (`assert_metric_name` in `const`).
             let family = Family::prevalidated(name, kind, Help::Raw(help));
             encoder.family(&family).sample("", &[], None, value);
         }
     };
     write(
-        "process_cpu_seconds_total",
+        const { assert_metric_name("process_cpu_seconds_total") },
         Kind::Counter,
         "Total user and system CPU time spent in seconds.",
         stat.zip(ticks).map(|(stat, ticks)| {
@@ -45,38 +46,38 @@ pub(crate) fn encode(encoder: &mut Encoder<'_>) {
         }),
     );
     write(
-        "process_max_fds",
+        const { assert_metric_name("process_max_fds") },
         Kind::Gauge,
         "Maximum number of open file descriptors.",
         max_fds().map(Value::Unsigned),
     );
     write(
-        "process_open_fds",
+        const { assert_metric_name("process_open_fds") },
         Kind::Gauge,
         "Number of open file descriptors.",
         open_fds().map(Value::Unsigned),
     );
     write(
-        "process_resident_memory_bytes",
+        const { assert_metric_name("process_resident_memory_bytes") },
         Kind::Gauge,
         "Resident memory size in bytes.",
         stat.zip(page_size())
             .map(|(stat, page)| Value::Unsigned(stat.rss_pages.saturating_mul(page))),
     );
     write(
-        "process_start_time_seconds",
+        const { assert_metric_name("process_start_time_seconds") },
         Kind::Gauge,
         "Start time of the process since unix epoch in seconds.",
         start_time(stat, ticks).map(Value::Float),
     );
     write(
-        "process_threads",
+        const { assert_metric_name("process_threads") },
         Kind::Gauge,
         "Number of OS threads in the process.",
         stat.map(|stat| Value::Unsigned(stat.threads)),
     );
     write(
-        "process_virtual_memory_bytes",
+        const { assert_metric_name("process_virtual_memory_bytes") },
         Kind::Gauge,
         "Virtual memory size in bytes.",
         stat.map(|stat| Value::Unsigned(stat.virtual_bytes)),
@@ -302,21 +303,6 @@ fn find_btime(text: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_valid() {
-        for name in [
-            "process_cpu_seconds_total",
-            "process_max_fds",
-            "process_open_fds",
-            "process_resident_memory_bytes",
-            "process_start_time_seconds",
-            "process_threads",
-            "process_virtual_memory_bytes",
-        ] {
-            crate::name::validate_metric_name(name).unwrap();
-        }
-    }
 
     #[test]
     fn stat_with_a_hostile_command_name() {
