@@ -69,6 +69,7 @@ pub mod family;
 mod gauge;
 pub mod histogram;
 pub mod label;
+#[cfg(feature = "listener")]
 pub mod listener;
 #[doc(inline)]
 pub use promstatic_syntax::name;
@@ -76,6 +77,8 @@ pub use promstatic_syntax::name;
 mod process;
 mod sharded;
 mod sync;
+#[cfg(feature = "listener")]
+mod sys;
 pub mod table;
 
 /// The README's examples, compiled as doctests so they cannot rot.
