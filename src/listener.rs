@@ -57,7 +57,14 @@
 //!   is [`Holder::Unknown`] (it reads `/proc`), treated like an invisible holder, and socket
 //!   activation is not looked for.
 //! * Windows: not supported yet (the module uses Unix errno values and `getifaddrs`, and
-//!   would need `SO_EXCLUSIVEADDRUSE`).
+//!   would need `SO_EXCLUSIVEADDRUSE`); building the `listener` feature there is a compile
+//!   error that says so.
+//!
+//! The module calls the OS only through the crate's private `sys` layer (`src/sys/unix.rs`
+//! for errno values, `getifaddrs`, `gethostname` and the descriptor checks of socket
+//! activation; `src/sys/procfs.rs` for the `/proc/PID/stat` format), so a port is a new
+//! `src/sys/` file rather than edits here. Socket options go through `socket2`, which
+//! documents each one per OS.
 //!
 //! # Example
 //!

@@ -17,7 +17,9 @@
 //! | `process_threads` | `num_threads` |
 //!
 //! A value that cannot be read (a sandbox without `/proc`) is left out of the scrape rather
-//! than reported as zero.
+//! than reported as zero. The reads are the `sys` layer's (`src/sys/linux.rs` for `/proc`,
+//! `src/sys/unix.rs` for `sysconf` and `getrlimit`), whose docs say what each platform does;
+//! this module only names and shapes the values.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

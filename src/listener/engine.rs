@@ -121,6 +121,8 @@ impl Run {
                 Ok(listener) => return Verdict::Bound(listener),
                 Err(error) => error,
             };
+            // Raw errno values, named by `sys` for this target (their numbers differ between
+            // Unix systems); `io::ErrorKind` has no kind for several of them.
             let code = error.error.raw_os_error();
             if code == Some(sys::EAFNOSUPPORT) && is_v6_wildcard(self.addr) {
                 let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), self.addr.port());

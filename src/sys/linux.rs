@@ -3,6 +3,13 @@
 //! Each function makes a few system calls and allocates nothing, so the exporter can call
 //! them on every scrape (see `process.rs`). A file that cannot be read (a sandbox without
 //! `/proc`) gives `None`, never an error the caller has to handle.
+//!
+//! # Platform notes
+//!
+//! The files are described in [`proc(5)`](https://man7.org/linux/man-pages/man5/proc.5.html).
+//! Android has them too but is not enabled (untested there); the BSDs and macOS would use
+//! `sysctl(KERN_PROC)` / `proc_pidinfo` instead, so the `process_*` metrics are simply absent
+//! on them.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -50,6 +57,12 @@ pub(crate) fn process_stat() -> Option<ProcessStat> {
 /// Open descriptors of this process: the entries of `/proc/self/fd`, counted with
 /// `getdents64` because std's `read_dir` allocates per entry. The descriptor used to list
 /// the directory is not counted.
+///
+/// # Platform notes
+///
+/// `getdents64` is Linux's own system call, made through `syscall(2)` because not every C
+/// library the `libc` crate targets wraps it; the record layout read here is
+/// `linux_dirent64`.
 pub(crate) fn open_fds() -> Option<u64> {
     // SAFETY: the path is a NUL-terminated literal; `open` has no other preconditions.
     let directory = unsafe {

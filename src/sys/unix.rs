@@ -23,6 +23,11 @@ pub(crate) use libc::{
 pub(crate) use libc::{EBADF, EINVAL};
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`), the unit of `/proc/PID/stat`'s times.
+///
+/// # Platform notes
+///
+/// POSIX ([`sysconf(3)`](https://man7.org/linux/man-pages/man3/sysconf.3.html)); 100 on
+/// almost every Linux system, but not guaranteed, hence read rather than assumed.
 #[cfg(feature = "exporter")]
 pub(crate) fn clock_ticks_per_second() -> Option<u64> {
     // SAFETY: `sysconf` only reads a configuration value.
@@ -31,6 +36,11 @@ pub(crate) fn clock_ticks_per_second() -> Option<u64> {
 }
 
 /// The page size in bytes (`sysconf(_SC_PAGESIZE)`).
+///
+/// # Platform notes
+///
+/// 4 KiB on most x86-64 systems, 16 KiB or 64 KiB on some arm64 and ppc64 kernels: `rss`
+/// in `/proc/PID/stat` is in these pages.
 #[cfg(feature = "exporter")]
 pub(crate) fn page_size() -> Option<u64> {
     // SAFETY: `sysconf` only reads a configuration value.
@@ -40,6 +50,11 @@ pub(crate) fn page_size() -> Option<u64> {
 
 /// The soft limit on open descriptors (`getrlimit(RLIMIT_NOFILE)`); `RLIM_INFINITY` comes
 /// back as the platform's value for it (`u64::MAX` on Linux).
+///
+/// # Platform notes
+///
+/// POSIX ([`getrlimit(2)`](https://man7.org/linux/man-pages/man2/getrlimit.2.html));
+/// `rlim_t` is 64 bits on Linux and the BSDs, narrower on some 32-bit targets.
 #[cfg(feature = "exporter")]
 pub(crate) fn max_open_files() -> Option<u64> {
     let mut limit = libc::rlimit {
@@ -53,8 +68,14 @@ pub(crate) fn max_open_files() -> Option<u64> {
     (result == 0).then_some(limit.rlim_cur as u64)
 }
 
-/// The host name (`gethostname`), or an empty string when it cannot be read. A name longer
-/// than 255 bytes (longer than POSIX's `HOST_NAME_MAX` on Linux) is cut there.
+/// The host name (`gethostname`), or an empty string when it cannot be read.
+///
+/// # Platform notes
+///
+/// POSIX ([`gethostname(2)`](https://man7.org/linux/man-pages/man2/gethostname.2.html)).
+/// Linux limits names to 64 bytes, macOS and the BSDs to 255; the 256-byte buffer holds
+/// either, and a name that fills it is cut at its end (POSIX leaves NUL termination of a
+/// truncated name unspecified).
 pub(crate) fn hostname() -> String {
     let mut buffer = [0u8; 256];
     // SAFETY: the pointer and length describe `buffer`, which outlives the call.
@@ -71,6 +92,12 @@ pub(crate) fn hostname() -> String {
 
 /// The machine's IPv4 and IPv6 interface addresses (`getifaddrs`), each once, in the order
 /// the system lists them; empty when they cannot be read.
+///
+/// # Platform notes
+///
+/// [`getifaddrs(3)`](https://man7.org/linux/man-pages/man3/getifaddrs.3.html) is not POSIX
+/// but exists on Linux, Android (API 24+), macOS and the BSDs. Windows would use
+/// `GetAdaptersAddresses`.
 pub(crate) fn local_addresses() -> Vec<IpAddr> {
     let mut addresses = Vec::new();
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();

@@ -4,15 +4,29 @@
 //! it as `promstatic::name`, so a name that the attribute accepts at compile time is exactly
 //! a name that the run-time encoder accepts. It depends on nothing but `core`.
 //!
-//! The validators are `const fn`: [`assert_metric_name`] in a `const` context turns a bad
-//! built-in name into a compile error, so names written in the source are checked by the
-//! compiler rather than by a test that lists them a second time.
+//! # The rules
 //!
 //! The Prometheus data model allows metric names matching `[a-zA-Z_:][a-zA-Z0-9_:]*` and label
 //! names matching `[a-zA-Z_][a-zA-Z0-9_]*`. We are stricter in two ways:
 //!
 //! * `:` is reserved for recording rules written by the Prometheus server, never by exporters;
 //! * names beginning with `__` are reserved for Prometheus' internal use.
+//!
+//! Each broken rule is one [`NameError`] variant, with the offending character and offset.
+//!
+//! # Checked at compile time
+//!
+//! The validators are `const fn`. [`assert_metric_name`] and [`assert_label_name`] return the
+//! name or panic, and a panic during `const` evaluation is a compile error, so a name written
+//! in the source (every built-in name of the exporter is written this way) is checked by the
+//! compiler rather than by a test that lists it a second time:
+//!
+//! ```
+//! # use promstatic_syntax::name::assert_metric_name;
+//! const JOBS: &str = assert_metric_name("jobs_done_total");
+//! let family = const { assert_metric_name("queue_depth") };
+//! # assert_eq!((JOBS, family), ("jobs_done_total", "queue_depth"));
+//! ```
 
 use core::fmt;
 
