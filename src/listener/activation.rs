@@ -146,7 +146,7 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
         problem: problem.into(),
         error,
     };
-    let checked = sys::with_open_socket(fd, |socket| {
+    sys::with_open_socket(fd, |socket| {
         match socket.r#type() {
             Ok(kind) if kind == Type::STREAM => {}
             Ok(_) => return Err(reject("is a socket but not a stream (TCP) socket", None)),
@@ -165,12 +165,8 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
             )),
             Err(error) => Err(reject("cannot be checked for SO_ACCEPTCONN", Some(error))),
         }
-    });
-    match checked {
-        Ok(Ok(())) => {}
-        Ok(Err(rejected)) => return Err(rejected),
-        Err(error) => return Err(reject("is not open", Some(error))),
-    }
+    })
+    .unwrap_or_else(|error| Err(reject("is not open", Some(error))))?;
     // SAFETY: the fd was passed to this process through LISTEN_FDS for it to own, it is an
     // open listening TCP socket (checked above), and the variables were removed before this
     // call, so no other part of the program adopts it a second time.
