@@ -95,7 +95,10 @@ pub(crate) struct Taken {
 pub(crate) fn default_dir() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
         Some(runtime) if runtime.is_absolute() => runtime.join("promstatic-instances"),
-        _ => std::env::temp_dir().join(format!("promstatic-instances-{}", euid())),
+        _ => std::env::temp_dir().join(format!(
+            "promstatic-instances-{}",
+            crate::sys::effective_uid()
+        )),
     }
 }
 
@@ -173,7 +176,7 @@ pub(crate) fn claim_or_warn(dir: &Path, wanted: &str) -> Option<Claim> {
 fn prepare(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     let metadata = fs::symlink_metadata(dir)?;
-    let euid = euid();
+    let euid = crate::sys::effective_uid();
     if !metadata.is_dir() || metadata.uid() != euid {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
@@ -184,12 +187,6 @@ fn prepare(dir: &Path) -> io::Result<()> {
         ));
     }
     Ok(())
-}
-
-/// The effective uid: claim directories must belong to it.
-fn euid() -> u32 {
-    // SAFETY: `geteuid` has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
 }
 
 /// `Ok(None)` when a live instance holds `name`.

@@ -93,7 +93,7 @@ impl Advertisement {
 /// The address Prometheus is told to scrape for a listener bound to `bound`.
 pub(crate) fn scraped_address(bound: SocketAddr) -> String {
     let target = SocketAddr::new(target_ip(bound.ip()), bound.port());
-    target_text(target, bound.ip(), &hostname())
+    target_text(target, bound.ip(), &crate::sys::hostname())
 }
 
 /// A wildcard address is not something to scrape: the hostname is used instead.
@@ -172,21 +172,6 @@ fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&temporary);
     }
     written
-}
-
-/// The host name (`gethostname`), or an empty string.
-pub(crate) fn hostname() -> String {
-    let mut buffer = [0u8; 256];
-    // SAFETY: the pointer and length describe `buffer`, which outlives the call.
-    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if status != 0 {
-        return String::new();
-    }
-    let end = buffer
-        .iter()
-        .position(|&byte| byte == 0)
-        .unwrap_or(buffer.len());
-    String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
 #[cfg(test)]
