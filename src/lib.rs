@@ -55,12 +55,16 @@
 //! * [`name`]: the one validator for metric and label names;
 //! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback);
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * [`conformance`] (feature `conformance`): the strict parser and proptest strategies, for
+//!   property tests of your own metrics;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod counter;
 pub mod encode;
 #[cfg(feature = "exporter")]

@@ -1,10 +1,8 @@
-//! The oracle's text 0.0.4 rules, one table row at least per rule: expositions it must accept
-//! and expositions it must reject (the OpenMetrics rules are covered by the official corpus in
-//! `oracle_corpus.rs`).
+//! The text 0.0.4 rules of the conformance kit's strict parser (`promstatic::conformance`),
+//! one table row at least per rule: expositions it must accept and expositions it must reject
+//! (the OpenMetrics rules are covered by the official corpus in `oracle_corpus.rs`).
 
-mod support;
-
-use support::oracle::{self, Dialect, FamilyType};
+use promstatic::conformance::{FamilyType, Format, parse};
 
 const HISTOGRAM: &str = "# TYPE h histogram\n\
 h_bucket{le=\"0.5\"} 1\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 3\nh_sum 2.5\nh_count 3\n";
@@ -226,7 +224,7 @@ const BAD: &[(&str, &str)] = &[
 #[test]
 fn accepts_valid_text_expositions() {
     for (what, exposition) in GOOD {
-        if let Err(error) = oracle::parse(exposition.as_bytes(), Dialect::Text) {
+        if let Err(error) = parse(Format::Text, exposition.as_bytes()) {
             panic!("rejected {what}: {error}\n{exposition}");
         }
     }
@@ -236,7 +234,7 @@ fn accepts_valid_text_expositions() {
 fn rejects_each_broken_rule() {
     let accepted: Vec<_> = BAD
         .iter()
-        .filter(|(_, exposition)| oracle::parse(exposition.as_bytes(), Dialect::Text).is_ok())
+        .filter(|(_, exposition)| parse(Format::Text, exposition.as_bytes()).is_ok())
         .map(|(rule, exposition)| format!("{rule}:\n{exposition}"))
         .collect();
     assert!(
@@ -248,14 +246,14 @@ fn rejects_each_broken_rule() {
 
 #[test]
 fn rejects_invalid_utf8() {
-    assert!(oracle::parse(b"a{x=\"\xff\"} 1\n", Dialect::Text).is_err());
+    assert!(parse(Format::Text, b"a{x=\"\xff\"} 1\n").is_err());
 }
 
 #[test]
 fn the_model_holds_what_was_written() {
     let text = "# HELP c_total Jobs \\\\ done\\n.\n# TYPE c_total counter\n\
                 c_total{q=\"a\\\"b\\n\"} 18446744073709551615\n# TYPE g gauge\ng -0\ng{x=\"1\"} NaN\n";
-    let model = oracle::parse(text.as_bytes(), Dialect::Text).unwrap();
+    let model = parse(Format::Text, text.as_bytes()).unwrap();
     assert_eq!(model.families.len(), 2);
     let counter = &model.families[0];
     assert_eq!(counter.name, "c_total");

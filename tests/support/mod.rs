@@ -1,5 +1,6 @@
-//! Helpers shared by the conformance tests: the strict oracle parser, the generated metric
-//! sets, and the rule for tests that depend on files or tools outside the repository.
+//! Helpers shared by the conformance tests: the generated metric sets, the old names of the
+//! strict oracle parser (now `promstatic::conformance`), and the rule for tests that depend on
+//! files or tools outside the repository.
 
 #![allow(dead_code, unreachable_pub)]
 
