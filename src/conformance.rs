@@ -167,7 +167,9 @@ pub fn __assert_valid(format: Format, bytes: &[u8], context: Option<String>) -> 
     match parse(format, bytes) {
         Ok(exposition) => exposition,
         Err(violation) => {
-            let context = context.map(|context| format!("{context}: ")).unwrap_or_default();
+            let context = context
+                .map(|context| format!("{context}: "))
+                .unwrap_or_default();
             panic!(
                 "{context}invalid {format:?} exposition: {violation}\n{}\n--- the exposition:\n{}",
                 violation.excerpt(bytes),

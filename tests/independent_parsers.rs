@@ -367,9 +367,7 @@ fn oracle_agrees_with_the_python_openmetrics_parser_on_generated_cases() {
             (Ok(_), true) | (Err(_), false) => {}
             // The one place the oracle is stricter on purpose: a series repeated without
             // timestamps (two values for one MetricPoint) is rejected; Python keeps the first.
-            (Err(error), true) if error.rule == Rule::RepeatedSeries => {
-                repeated_series += 1
-            }
+            (Err(error), true) if error.rule == Rule::RepeatedSeries => repeated_series += 1,
             _ => disagreements.push(format!("python {python}, oracle {ours:?}:\n{case}")),
         }
     }

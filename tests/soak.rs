@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use promstatic::conformance::{self, Exposition, Format};
 use promstatic::exporter::Exporter;
 use promstatic::{
     Counter, CounterFamily, Histogram, HistogramFamily, LabelValue, ShardedCounter, metric,
 };
-use promstatic::conformance::{self, Exposition, Format};
 
 #[path = "support/http.rs"]
 mod http;
@@ -170,7 +170,8 @@ fn soak_every_scrape_is_valid_and_nothing_is_lost() {
         } else {
             Format::Text
         };
-        let exposition = promstatic::assert_valid_exposition!(format, response.body, "scrape {scrapes}");
+        let exposition =
+            promstatic::assert_valid_exposition!(format, response.body, "scrape {scrapes}");
         for (key, value) in monotonic_samples(&exposition) {
             // Text and OpenMetrics share the sample names of counters and histograms here.
             if let Some(&before) = previous.get(&key) {

@@ -58,7 +58,10 @@ pub(super) fn text(input: &[u8], format: Format) -> Result<Exposition, Violation
                 Format::OpenMetrics => Rule::MissingEof,
             },
             last,
-            body.rsplit('\n').next().map_or(0, |line| line.chars().count()) + 1,
+            body.rsplit('\n')
+                .next()
+                .map_or(0, |line| line.chars().count())
+                + 1,
             match format {
                 Format::Text => "the last line must end with a line feed",
                 Format::OpenMetrics => "`# EOF` must be a line of its own, after a line feed",
@@ -177,8 +180,8 @@ impl Parser {
         })?;
         let value = match keyword {
             "HELP" => Metadata::Help(syntax::unescape_help(value, Format::OpenMetrics)?),
-            "TYPE" => Metadata::Type(FamilyType::from_word(value, Format::OpenMetrics).ok_or_else(
-                || {
+            "TYPE" => Metadata::Type(
+                FamilyType::from_word(value, Format::OpenMetrics).ok_or_else(|| {
                     Fault::at(
                         Rule::Metadata,
                         value,
@@ -187,8 +190,8 @@ impl Parser {
                              gaugehistogram, summary, info, stateset, unknown)"
                         ),
                     )
-                },
-            )?),
+                })?,
+            ),
             _ => {
                 if !value
                     .chars()
@@ -307,7 +310,7 @@ impl Parser {
                         Rule::MetadataAfterSamples,
                         format!(
                             "metadata for {name:?} after its samples: HELP, TYPE and UNIT come \
-                             before a family's first sample"
+                             before a family's first sample (or is the family written twice?)"
                         ),
                     ));
                 }
@@ -701,8 +704,18 @@ fn check_sample(family: &Family, sample: &Sample, format: Format) -> Result<(), 
         }
         (FamilyType::Histogram | FamilyType::Summary, "_count")
         | (FamilyType::GaugeHistogram, "_gcount") => check_count(sample, true)?,
-        (FamilyType::Histogram | FamilyType::Summary, "_sum") if openmetrics => {
-            check_count(sample, false)?
+        (FamilyType::Histogram | FamilyType::Summary, "_sum")
+            if openmetrics && (value.is_nan() || value < 0.0) =>
+        {
+            // A histogram with negative buckets has no `_sum` at all (`check_histogram`).
+            return Err(fault(
+                Rule::HistogramTotals,
+                format!(
+                    "{} is {value}: in OpenMetrics the sum of a histogram or summary is never \
+                     NaN or negative (one NaN or negative observation makes it so)",
+                    sample.name
+                ),
+            ));
         }
         (FamilyType::GaugeHistogram, "_gsum") if value.is_nan() => {
             return Err(fault(

@@ -82,7 +82,11 @@ impl fmt::Display for ScrapeError {
                 asked.content_type()
             ),
             ScrapeError::Invalid { violation, body } => {
-                write!(f, "invalid exposition: {violation}\n{}", violation.excerpt(body))
+                write!(
+                    f,
+                    "invalid exposition: {violation}\n{}",
+                    violation.excerpt(body)
+                )
             }
         }
     }
@@ -227,14 +231,22 @@ fn get(address: SocketAddr, accept: &str) -> Result<(u16, String, Vec<u8>), Scra
         if name.eq_ignore_ascii_case("content-type") {
             content_type = value.to_owned();
         } else if name.eq_ignore_ascii_case("content-length") {
-            length = Some(value.parse::<usize>().map_err(|_| malformed("Content-Length"))?);
+            length = Some(
+                value
+                    .parse::<usize>()
+                    .map_err(|_| malformed("Content-Length"))?,
+            );
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err(malformed("chunked bodies are not expected from the exporter"));
+            return Err(malformed(
+                "chunked bodies are not expected from the exporter",
+            ));
         }
     }
     let body = raw.split_off(end + 4);
     if length.is_some_and(|length| length != body.len()) {
-        return Err(malformed("the body is shorter or longer than its Content-Length"));
+        return Err(malformed(
+            "the body is shorter or longer than its Content-Length",
+        ));
     }
     Ok((status, content_type, body))
 }

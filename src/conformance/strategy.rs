@@ -24,18 +24,18 @@ pub fn label_name() -> impl Strategy<Value = String> {
 
 /// Up to `max - 1` distinct label names for one family, drawn from [`label_name`] and
 /// `accept`.
-pub fn label_names(
-    max: usize,
-    accept: fn(&str) -> bool,
-) -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(label_name().prop_filter("not accepted", move |name| accept(name)), 0..max)
-        .prop_map(|names| {
-            let mut seen = std::collections::HashSet::new();
-            names
-                .into_iter()
-                .filter(|name| seen.insert(name.clone()))
-                .collect()
-        })
+pub fn label_names(max: usize, accept: fn(&str) -> bool) -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(
+        label_name().prop_filter("not accepted", move |name| accept(name)),
+        0..max,
+    )
+    .prop_map(|names| {
+        let mut seen = std::collections::HashSet::new();
+        names
+            .into_iter()
+            .filter(|name| seen.insert(name.clone()))
+            .collect()
+    })
 }
 
 /// Characters that stress escaping and line structure, plus any Unicode scalar.

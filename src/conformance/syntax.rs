@@ -77,7 +77,9 @@ pub(super) fn take_labels(input: &str, format: Format) -> Result<(Labels, &str),
             return Err(Fault::at(
                 Rule::LabelName,
                 rest,
-                format!("label name {name:?} uses the `__` prefix, reserved for Prometheus; rename it"),
+                format!(
+                    "label name {name:?} uses the `__` prefix, reserved for Prometheus; rename it"
+                ),
             ));
         }
         if labels.iter().any(|(seen, _)| seen == name) {
@@ -275,7 +277,9 @@ pub(super) fn parse_number(token: &str) -> Result<Number, Fault> {
         .parse()
         .map_err(|error| fault(format!("{token:?} is not a number: {error}")))?;
     if float.is_infinite() {
-        return Err(fault(format!("{token:?} is out of the range of a 64-bit float")));
+        return Err(fault(format!(
+            "{token:?} is out of the range of a 64-bit float"
+        )));
     }
     let integer = if unsigned.bytes().all(|b| b.is_ascii_digit()) {
         token.parse::<i128>().ok()
@@ -291,11 +295,15 @@ pub(super) fn parse_number(token: &str) -> Result<Number, Fault> {
 pub(super) fn parse_timestamp(token: &str, format: Format) -> Result<f64, Fault> {
     let fault = |message: String| Fault::at(Rule::Timestamp, token, message);
     match format {
-        Format::Text => token.parse::<i64>().ok().map(|ms| ms as f64).ok_or_else(|| {
-            fault(format!(
-                "{token:?} is not a timestamp: text 0.0.4 wants whole milliseconds (an int64)"
-            ))
-        }),
+        Format::Text => token
+            .parse::<i64>()
+            .ok()
+            .map(|ms| ms as f64)
+            .ok_or_else(|| {
+                fault(format!(
+                    "{token:?} is not a timestamp: text 0.0.4 wants whole milliseconds (an int64)"
+                ))
+            }),
         Format::OpenMetrics if is_real_number(token) => {
             let seconds: f64 = token
                 .parse()

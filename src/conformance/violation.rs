@@ -162,12 +162,21 @@ impl Violation {
     /// empty when the violation is not on a line of it.
     pub fn excerpt(&self, exposition: &[u8]) -> String {
         let text = String::from_utf8_lossy(exposition);
-        let Some(line) = self.line.checked_sub(1).and_then(|index| text.split('\n').nth(index))
+        let Some(line) = self
+            .line
+            .checked_sub(1)
+            .and_then(|index| text.split('\n').nth(index))
         else {
             return String::new();
         };
+        // One character per character, so the caret stays under the column: control
+        // characters (a tab, a carriage return, NUL) show as U+FFFD.
+        let shown: String = line
+            .chars()
+            .map(|ch| if ch.is_control() { '\u{FFFD}' } else { ch })
+            .collect();
         let pad = " ".repeat(self.column.saturating_sub(1));
-        format!("{line:?}\n {pad}^")
+        format!("{shown}\n{pad}^")
     }
 }
 

@@ -447,7 +447,10 @@ fn series<T: std::fmt::Debug + Clone>(
 ) -> impl Strategy<Value = Vec<(Vec<String>, T)>> {
     let count = if width == 0 { 1..2 } else { 1..5 };
     prop::collection::vec(
-        (prop::collection::vec(strategy::hostile_text(), width), value),
+        (
+            prop::collection::vec(strategy::hostile_text(), width),
+            value,
+        ),
         count,
     )
     .prop_map(|rows| {
@@ -459,7 +462,12 @@ fn series<T: std::fmt::Debug + Clone>(
 }
 
 fn family() -> impl Strategy<Value = MetricFamily> {
-    (strategy::metric_name(), strategy::hostile_text(), label_names(), 0..4u8)
+    (
+        strategy::metric_name(),
+        strategy::hostile_text(),
+        label_names(),
+        0..4u8,
+    )
         .prop_flat_map(|(name, help, label_names, kind)| {
             let width = label_names.len();
             let body = match kind {

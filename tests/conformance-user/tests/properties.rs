@@ -127,5 +127,8 @@ proptest! {
 fn a_broken_exposition_is_reported_with_its_rule_and_place() {
     use promstatic::conformance::{Rule, parse};
     let violation = parse(Format::Text, b"user_queue_depth{x=\"a\\t\"} 1\n").unwrap_err();
-    assert_eq!((violation.rule, violation.line, violation.column), (Rule::Escape, 1, 22));
+    assert_eq!(
+        (violation.rule, violation.line, violation.column),
+        (Rule::Escape, 1, 22)
+    );
 }
