@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use promstatic::conformance::{proptest::prelude::*, strategy};
-//! use promstatic::{assert_valid_exposition, metric, Format, Gauge, Histogram};
+//! use promstatic::{Format, Gauge, Histogram, assert_valid_exposition, metric};
 //!
 //! /// Jobs waiting.
 //! #[metric]
@@ -33,8 +33,9 @@
 //! # fn main() {}
 //! ```
 //!
-//! (A doctest does not run `#[test]` functions; the workspace crate `tests/conformance-user`
-//! runs this property, and more, through the public API in CI.)
+//! A doctest compiles this but does not run `#[test]` functions; the workspace crate
+//! `tests/conformance-user` runs it as `tests/doc_example.rs` (a test there checks that the two
+//! stay the same), next to more properties through the public API.
 //!
 //! # What is in the kit
 //!
@@ -70,6 +71,10 @@
 //! The feature adds proptest (without its default features) to the build and nothing to the
 //! metrics themselves; enable it in `[dev-dependencies]`. The parser allocates freely: it is
 //! for tests, never for the scrape path.
+
+// The example above is for pasting into a test file, so it keeps its `#[test]`; it runs in
+// `tests/conformance-user/tests/doc_example.rs`.
+#![allow(clippy::test_attr_in_doctest)]
 
 mod model;
 mod parse;
