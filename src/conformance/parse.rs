@@ -608,6 +608,13 @@ fn parse_text_sample(line: &str, number: usize) -> Result<Sample, Fault> {
         (Vec::new(), rest)
     };
     let (token, rest) = syntax::take_text_token(rest);
+    if token.is_empty() {
+        return Err(Fault::at(
+            Rule::Number,
+            token,
+            format!("{name}: the sample has no value; write one after the name and labels"),
+        ));
+    }
     let value = syntax::parse_number(token)?;
     // Blanks after the value announce a timestamp, and nothing follows that (Prometheus'
     // parser rejects trailing blanks too).
@@ -828,12 +835,13 @@ fn check_histogram(family: &Family, format: Format) -> Result<(), Fault> {
                 let le = bound(sample, "le")?;
                 let value = sample.value.float;
                 if let Some((last_le, last_value)) = previous {
+                    let (shown, last_shown) = (Bound(le), Bound(last_le));
                     if le <= last_le {
                         return Err(fault(
                             Rule::Bucket,
                             sample.line,
                             format!(
-                                "{name}: bucket le={le} after le={last_le}: buckets are written \
+                                "{name}: bucket le={shown} after le={last_shown}: buckets are written \
                                  in increasing `le`, each once"
                             ),
                         ));
@@ -843,7 +851,7 @@ fn check_histogram(family: &Family, format: Format) -> Result<(), Fault> {
                             Rule::Bucket,
                             sample.line,
                             format!(
-                                "{name}: bucket le={le} holds {value}, less than {last_value} \
+                                "{name}: bucket le={shown} holds {value}, less than {last_value} \
                                  below it: buckets are cumulative"
                             ),
                         ));
@@ -922,6 +930,19 @@ fn check_histogram(family: &Family, format: Format) -> Result<(), Fault> {
         }
     }
     Ok(())
+}
+
+/// A bucket bound as the formats spell it in messages (`+Inf`, not Rust's `inf`).
+struct Bound(f64);
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == f64::INFINITY {
+            f.write_str("+Inf")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
 }
 
 /// Text 0.0.4: quantiles appear in increasing order.
