@@ -57,6 +57,30 @@ proptest! {
     }
 
     #[test]
+    fn a_corrupted_exposition_is_rejected_at_a_place_inside_it(
+        set in metric_set::metric_set(4),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        openmetrics in any::<bool>(),
+    ) {
+        // One byte changed anywhere: the parser may accept (a digit for a digit) or reject,
+        // but never panics, and a violation points at a line and column that exist.
+        let format = if openmetrics { Format::OpenMetrics } else { Format::Text };
+        let mut bytes = metric_set::encode(&set, format);
+        if !bytes.is_empty() {
+            let index = at.index(bytes.len());
+            bytes[index] = byte;
+        }
+        if let Err(violation) = conformance::parse(format, &bytes) {
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.split_terminator('\n').collect();
+            prop_assert!((1..=lines.len() + 1).contains(&violation.line), "{violation}");
+            let width = lines.get(violation.line - 1).map_or(0, |line| line.chars().count());
+            prop_assert!((1..=width + 1).contains(&violation.column), "{violation}");
+        }
+    }
+
+    #[test]
     fn canonical_le_follows_go_g_formatting(bound in strategy::float_value()) {
         let mut out = Vec::new();
         number::write_f64_canonical(&mut out, bound);
