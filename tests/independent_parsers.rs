@@ -118,14 +118,8 @@ print(len(families), sum(len(family.samples) for family in families))
 fn python_parse(module: &str, format: Format) {
     let set = large_set();
     let exposition = render(&set, format);
-    let available = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !available {
-        return support::skip(
-            "python3 with prometheus_client is not available (pip install prometheus_client)",
-        );
+    if support::require_python_module("prometheus_client").is_none() {
+        return;
     }
     let output = run("python3", &["-c", PYTHON, module], &exposition).unwrap();
     assert!(output.status.success(), "{module}: {}", report(&output));
@@ -344,14 +338,8 @@ for case in sys.stdin.buffer.read().decode("utf-8").split("\x1e"):
 fn oracle_agrees_with_the_python_openmetrics_parser_on_generated_cases() {
     let mut generator = NearValid(0x2545_F491_4F6C_DD1D);
     let cases: Vec<String> = (0..15000).map(|_| generator.exposition()).collect();
-    let available = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !available {
-        return support::skip(
-            "python3 with prometheus_client is not available (pip install prometheus_client)",
-        );
+    if support::require_python_module("prometheus_client").is_none() {
+        return;
     }
     let input = cases.join("\u{1e}");
     let output = run("python3", &["-c", PYTHON_VERDICTS], input.as_bytes()).unwrap();

@@ -10,23 +10,15 @@
 #[path = "support/http.rs"]
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Spawned, TempDir, demo_address, request, require_tool, spawn_demo};
+use support::{Spawned, TempDir, demo_address, free_port, request, require_tool, spawn_demo};
 
 /// Prometheus 2.42 may wait up to one scrape interval plus a start-up delay before its first
 /// scrape; this bounds the whole wait.
 const BUDGET: Duration = Duration::from_secs(25);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn query(prometheus: SocketAddr, path: &str) -> String {
     let response = request(prometheus, "GET", path, &[]);

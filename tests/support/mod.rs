@@ -5,21 +5,16 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod metric_set;
+pub mod net;
 pub mod oracle;
+pub mod tools;
 
 use std::path::PathBuf;
 
-/// True when `PROMSTATIC_REQUIRE_TOOLS=1`: CI sets it so that a missing tool or corpus fails
-/// the test instead of skipping it.
-pub fn tools_required() -> bool {
-    std::env::var("PROMSTATIC_REQUIRE_TOOLS").is_ok_and(|value| value == "1")
-}
-
-/// Skips (returns) with a printed reason, or fails when tools are required.
-pub fn skip(reason: &str) {
-    assert!(!tools_required(), "PROMSTATIC_REQUIRE_TOOLS=1 but {reason}");
-    println!("skipped: {reason}");
-}
+#[allow(unused_imports)] // not every test binary uses every helper
+pub use net::free_port;
+#[allow(unused_imports)]
+pub use tools::{require_python_module, require_tool, skip, tools_required};
 
 /// The official OpenMetrics parser corpus, read in place from `../shared` (never copied).
 pub fn corpus_dir() -> PathBuf {
