@@ -86,6 +86,7 @@ mod violation;
 
 pub use self::model::{Exemplar, Exposition, Family, FamilyType, Labels, Number, Sample};
 #[cfg(feature = "exporter")]
+#[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
 pub use self::scrape::{ScrapeError, Scraped, scrape, scrape_service};
 pub use self::violation::{Rule, Violation};
 pub use crate::encode::Format;
@@ -201,6 +202,7 @@ pub fn __assert_valid(format: Format, bytes: &[u8], context: Option<String>) -> 
 /// assert_valid_exposition!(Format::Text, body, "a hand-written histogram");
 /// ```
 #[macro_export]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 macro_rules! assert_valid_exposition {
     ($format:expr, $bytes:expr $(,)?) => {
         $crate::conformance::__assert_valid(

@@ -27,8 +27,7 @@ use promstatic::{
     Counter, CounterFamily, Histogram, HistogramFamily, LabelValue, ShardedCounter, metric,
 };
 
-#[path = "support/http.rs"]
-mod http;
+use support::http;
 
 #[derive(LabelValue, Clone, Copy)]
 enum Route {

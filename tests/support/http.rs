@@ -1,7 +1,8 @@
 //! HTTP and process helpers for the exporter tests: the one HTTP/1.1 client of the test suite
 //! (on std sockets, so the tests see exactly the bytes the exporter sends), and the demo and
-//! tool launchers. Included by path (`#[path = "support/http.rs"] mod support;`, and from
-//! `reliability/support.rs`), next to the conformance helpers in `mod.rs`.
+//! tool launchers. Loaded as `support::http` by `support/mod.rs`, or on its own by path
+//! (`#[path = "support/http.rs"] mod support;`, and from `reliability/support.rs`); either way
+//! once per test binary, with the tool rule (`tools.rs`) and the free-port helper (`net.rs`).
 #![allow(dead_code, unreachable_pub)]
 
 #[path = "net.rs"]

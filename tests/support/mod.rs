@@ -4,17 +4,16 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+// The HTTP client, and through it the one `PROMSTATIC_REQUIRE_TOOLS` rule (`tools.rs`) and
+// the free-port helper (`net.rs`): loaded once per test binary, here or by path.
+pub mod http;
 pub mod metric_set;
-pub mod net;
 pub mod oracle;
-pub mod tools;
 
 use std::path::PathBuf;
 
 #[allow(unused_imports)] // not every test binary uses every helper
-pub use net::free_port;
-#[allow(unused_imports)]
-pub use tools::{require_python_module, require_tool, skip, tools_required};
+pub use http::{free_port, require_python_module, require_tool, skip, tools_required};
 
 /// The official OpenMetrics parser corpus, read in place from `../shared` (never copied).
 pub fn corpus_dir() -> PathBuf {
