@@ -59,10 +59,13 @@ proptest! {
     }
 }
 
+/// A float class: its name and its test.
+type FloatClass = (&'static str, fn(f64) -> bool);
+
 #[test]
 fn floats_cover_every_hard_class() {
     let values = draws(strategy::float_value(), 2000);
-    let classes: [(&str, fn(f64) -> bool); 6] = [
+    let classes: [FloatClass; 6] = [
         ("NaN", f64::is_nan),
         ("+Inf", |value| value == f64::INFINITY),
         ("-Inf", |value| value == f64::NEG_INFINITY),
