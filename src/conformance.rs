@@ -166,25 +166,6 @@ pub fn check_scrape(bytes: &[u8], content_type: &str) -> Result<Exposition, Viol
     parse(format_of(content_type)?, bytes)
 }
 
-/// What [`assert_valid_exposition!`](crate::assert_valid_exposition) calls.
-#[doc(hidden)]
-#[track_caller]
-pub fn __assert_valid(format: Format, bytes: &[u8], context: Option<String>) -> Exposition {
-    match parse(format, bytes) {
-        Ok(exposition) => exposition,
-        Err(violation) => {
-            let context = context
-                .map(|context| format!("{context}: "))
-                .unwrap_or_default();
-            panic!(
-                "{context}invalid {format:?} exposition: {violation}\n{}\n--- the exposition:\n{}",
-                violation.excerpt(bytes),
-                String::from_utf8_lossy(bytes)
-            )
-        }
-    }
-}
-
 /// Parses an exposition strictly (feature `conformance`) and returns its
 /// [`Exposition`](crate::conformance::Exposition), or panics with the rule broken, the line
 /// and column, the offending line with a caret, and the whole exposition.
@@ -205,14 +186,14 @@ pub fn __assert_valid(format: Format, bytes: &[u8], context: Option<String>) -> 
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 macro_rules! assert_valid_exposition {
     ($format:expr, $bytes:expr $(,)?) => {
-        $crate::conformance::__assert_valid(
+        $crate::__private::assert_valid(
             $format,
             ::core::convert::AsRef::<[u8]>::as_ref(&$bytes),
             ::core::option::Option::None,
         )
     };
     ($format:expr, $bytes:expr, $($context:tt)+) => {
-        $crate::conformance::__assert_valid(
+        $crate::__private::assert_valid(
             $format,
             ::core::convert::AsRef::<[u8]>::as_ref(&$bytes),
             ::core::option::Option::Some(::std::format!($($context)+)),
