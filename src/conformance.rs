@@ -53,8 +53,8 @@
 //!   and HELP text, floats with NaN, ±Inf, -0 and subnormals, histogram bounds and
 //!   observation sequences.
 //! * `scrape` and `scrape_service` (with the `exporter` feature too): scrape a running
-//!   [`ExporterHandle`](crate::exporter::ExporterHandle) over loopback or a mounted
-//!   [`MetricsService`](crate::exporter::MetricsService) in-process, and check the body.
+//!   `ExporterHandle` over loopback or a mounted `MetricsService` in-process, and check the
+//!   body. (Plain text here: the links would break in docs built without the exporter.)
 //!
 //! # How strict
 //!
