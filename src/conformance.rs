@@ -54,7 +54,8 @@
 //!   observation sequences.
 //! * `scrape` and `scrape_service` (with the `exporter` feature too): scrape a running
 //!   `ExporterHandle` over loopback or a mounted `MetricsService` in-process, and check the
-//!   body. (Plain text here: the links would break in docs built without the exporter.)
+//!   body.
+// (Not links: they would break in docs built without the exporter.)
 //!
 //! # How strict
 //!
