@@ -61,7 +61,7 @@
 //!   [what happens on each error](crate::listener#what-happens-on-each-error),
 //!   [platforms](crate::listener#platforms));
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
-//! * [`conformance`] (feature `conformance`): the strict parser and proptest strategies, for
+//! * `conformance` (feature `conformance`): the strict parser and proptest strategies, for
 //!   property tests of your own metrics;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
 //!
