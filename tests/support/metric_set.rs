@@ -8,6 +8,13 @@ use promstatic::conformance::proptest::prelude::*;
 use promstatic::conformance::{Exposition, FamilyType, Number, strategy};
 use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Value, number};
 
+/// The old names of two strategies that moved to the conformance kit, for tests written
+/// against them; new tests use `promstatic::conformance::strategy` directly.
+#[allow(unused_imports)]
+pub use promstatic::conformance::strategy::{
+    float_value as any_float, hostile_text as hostile_string,
+};
+
 /// The samples of one family, per series (label values in the family's label-name order).
 #[derive(Debug, Clone)]
 pub enum Body {
