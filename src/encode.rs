@@ -19,6 +19,14 @@
 //!   `untyped` is spelled `unknown`, HELP also escapes `"`, bucket bounds are canonical
 //!   (`1.0`), and the exposition ends with `# EOF` ([`Encoder::finish`]).
 //!
+//! The protobuf exposition ([`Format::Protobuf`]) goes through the same calls: each family
+//! becomes one length-delimited `MetricFamily` message (the name written whole, counters
+//! keeping `_total`; HELP and label values unescaped), each `sample` one `Metric`, and a
+//! histogram's `_bucket`… `_sum`, `_count` samples one `Histogram` message (`_count` ends
+//! it; `+Inf` is implied). Lengths are back-patched in place, so nothing is buffered twice;
+//! a family's length is stored when the next family starts, at [`Encoder::end_part`] or at
+//! [`Encoder::finish`], so a protobuf exposition is complete only after one of those.
+//!
 //! ```
 //! use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Value};
 //!
@@ -48,7 +56,7 @@ pub enum Format {
     /// OpenMetrics text, version 1.0.0.
     OpenMetrics,
     /// Prometheus' protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
-    /// messages (the only format that carries native histograms; see `encode::protobuf`).
+    /// messages, the only format that carries native histograms (see the module docs).
     Protobuf,
 }
 
