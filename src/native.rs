@@ -40,7 +40,7 @@
 //!
 //! * Positive values above `high`, or below `low` but above the zero threshold, are counted
 //!   in the first or last covered bucket (*clamped*), and a per-histogram counter records
-//!   them: the self-metric `promstatic_native_histogram_out_of_range_total{histogram="…",
+//!   them: the self-metric `promstatic_native_observations_out_of_range_total{histogram="…",
 //!   reason="clamped"}`. Quantiles stay usable; the counter says when the range is too
 //!   narrow.
 //! * Negative values, `NaN` and `±Inf` are *rejected*: not counted, not added to the sum,

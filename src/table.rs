@@ -55,7 +55,7 @@ pub trait Metric: Sync {
 
     /// For native histograms (and their families): what was clamped or rejected, summed
     /// over every series; `None` for every other metric. Feeds the self-metric
-    /// `promstatic_native_histogram_out_of_range_total`.
+    /// `promstatic_native_observations_out_of_range_total`.
     #[doc(hidden)]
     fn native_out_of_range(&self) -> Option<crate::native::OutOfRange> {
         None
@@ -228,7 +228,7 @@ pub fn render_into(encoder: &mut Encoder<'_>) {
     }
 }
 
-/// Writes the self-metric of native histograms, `promstatic_native_histogram_out_of_range_total`
+/// Writes the self-metric of native histograms, `promstatic_native_observations_out_of_range_total`
 /// (one series per native histogram and reason, `clamped` or `rejected`; see
 /// [`crate::native`]), if the table has any native histogram. [`render`] and the exporter
 /// write it after the table, without the namespace; a caller of [`render_into`] may too.
@@ -244,7 +244,7 @@ pub fn render_native_out_of_range(encoder: &mut Encoder<'_>) {
         return;
     }
     let family = Family::prevalidated(
-        "promstatic_native_histogram_out_of_range_total",
+        "promstatic_native_observations_out_of_range_total",
         Kind::Counter,
         Help::Raw(
             "Observations of a native histogram outside its declared range: clamped into \

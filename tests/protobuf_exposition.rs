@@ -301,7 +301,10 @@ fn protobuf_matches_text_and_the_observations() {
     assert!(empty.positive_deltas.is_empty());
 
     // The self-metric names every native histogram, with what it clamped and rejected.
-    let out_of_range = family(&families, "promstatic_native_histogram_out_of_range_total");
+    let out_of_range = family(
+        &families,
+        "promstatic_native_observations_out_of_range_total",
+    );
     let value = |histogram: &str, reason: &str| {
         out_of_range
             .metrics
