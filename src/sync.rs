@@ -26,3 +26,48 @@ pub(crate) use std::sync::atomic::{
 pub(crate) use loom::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
 };
+
+/// `strong`, the ordering a step of a protocol needs; in a loom build, `Relaxed` while a model
+/// test has deliberately weakened the protocol to show that the model catches it
+/// ([`model::strong_passes_weakened_fails`]). In a normal build this is `strong` itself.
+#[inline(always)]
+#[allow(dead_code)]
+pub(crate) fn ordering(strong: Ordering) -> Ordering {
+    #[cfg(promstatic_loom)]
+    if model::WEAKENED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ordering::Relaxed;
+    }
+    strong
+}
+
+/// Helpers of the loom model tests (only under `--cfg promstatic_loom`).
+#[cfg(promstatic_loom)]
+pub(crate) mod model {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// While true, [`super::ordering`] weakens every protocol step to `Relaxed`.
+    pub(crate) static WEAKENED: AtomicBool = AtomicBool::new(false);
+
+    /// Serialises the models: [`WEAKENED`] is process-wide and libtest runs tests in
+    /// parallel.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+    /// Runs `model` under loom as written (it must pass), then with the protocol weakened,
+    /// where it must fail: the proof that the model can see the bug the orderings prevent.
+    #[cfg(test)]
+    pub(crate) fn strong_passes_weakened_fails(model: fn()) {
+        let _serial = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        WEAKENED.store(false, Ordering::Relaxed);
+        loom::model(model);
+        WEAKENED.store(true, Ordering::Relaxed);
+        let weakened = std::panic::catch_unwind(|| loom::model(model));
+        WEAKENED.store(false, Ordering::Relaxed);
+        assert!(
+            weakened.is_err(),
+            "the model did not notice the protocol weakened to Relaxed"
+        );
+    }
+}
