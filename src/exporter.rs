@@ -97,7 +97,7 @@ mod state;
 mod watchdog;
 mod watched_stream;
 
-pub use self::builder::{DEFAULT_PORT, Exporter, MAX_CONST_LABELS};
+pub use self::builder::{DEFAULT_PORT, Exporter, MAX_CONST_LABELS, ScrapeHookOutput};
 pub use self::error::ConfigError;
 pub use self::handle::ExporterHandle;
 pub use self::pool::ExporterBody;

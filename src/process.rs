@@ -23,7 +23,7 @@ use std::fs::File;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::encode::{Encoder, Family, Help, Kind, Value};
+use crate::encode::{Encoder, Family, Help, Kind, Suffix, Value};
 
 /// Writes every `process_*` family that could be read.
 pub(crate) fn encode(encoder: &mut Encoder<'_>) {
@@ -33,7 +33,9 @@ pub(crate) fn encode(encoder: &mut Encoder<'_>) {
         if let Some(value) = value {
             // The names are constants checked by the `names_are_valid` test.
             let family = Family::prevalidated(name, kind, Help::Raw(help));
-            encoder.family(&family).sample("", &[], None, value);
+            encoder
+                .family_trusted(&family)
+                .sample_trusted(Suffix::Bare, &[], value);
         }
     };
     write(

@@ -43,20 +43,21 @@ pub(crate) fn ordering(strong: Ordering) -> Ordering {
 /// Helpers of the loom model tests (only under `--cfg promstatic_loom`).
 #[cfg(promstatic_loom)]
 pub(crate) mod model {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::AtomicBool;
 
     /// While true, [`super::ordering`] weakens every protocol step to `Relaxed`.
     pub(crate) static WEAKENED: AtomicBool = AtomicBool::new(false);
 
     /// Serialises the models: [`WEAKENED`] is process-wide and libtest runs tests in
     /// parallel.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    #[cfg(test)]
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     /// Runs `model` under loom as written (it must pass), then with the protocol weakened,
     /// where it must fail: the proof that the model can see the bug the orderings prevent.
     #[cfg(test)]
     pub(crate) fn strong_passes_weakened_fails(model: fn()) {
+        use std::sync::atomic::Ordering;
         let _serial = ONE_AT_A_TIME
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -43,13 +43,22 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::encode::{Encoder, Family, Format, Help, Kind};
+use crate::encode::{Encoder, EscapedHelp, Family, Format, Help, Kind};
 
 /// What every metric type implements to be written by the encoder.
 ///
-/// Implemented by the crate's metric types; the `#[metric]` attribute requires it of the
-/// static's type.
-pub trait Metric: Sync {
+/// Implemented by the crate's metric types only (it is sealed: an implementation writes
+/// exposition text past the encoder's checks); the `#[metric]` attribute requires it of the
+/// static's type. A value known only at run time goes through the checked encoder API
+/// instead (the exporter's `on_scrape` hook).
+///
+/// ```compile_fail,E0277
+/// struct Mine;
+/// impl promstatic::Metric for Mine {
+///     fn encode(&self, _: &promstatic::table::Descriptor, _: &mut promstatic::encode::Encoder<'_>) {}
+/// }
+/// ```
+pub trait Metric: Sync + crate::sealed::Sealed {
     /// Writes this metric's family (HELP, TYPE and samples) with `descriptor`'s name and HELP.
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>);
 }
@@ -68,7 +77,9 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
-    /// Used by generated code; the strings are validated and escaped by the macro.
+    /// Used by generated code; the strings are validated and escaped by the macro. The HELP
+    /// is checked again here, in the `static`'s constant evaluation, so a hand-written call
+    /// with unescaped HELP fails to compile instead of writing a broken `# HELP` line.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     pub const fn new(
@@ -81,6 +92,9 @@ impl Descriptor {
         file: &'static str,
         line: u32,
     ) -> Self {
+        if EscapedHelp::new(help_text, help_openmetrics).is_err() {
+            panic!("a metric's HELP must be escaped text for both formats (see `EscapedHelp`)");
+        }
         Descriptor {
             name,
             kind,
@@ -123,10 +137,7 @@ impl Descriptor {
         Family::prevalidated(
             self.name,
             self.kind,
-            Help::Escaped {
-                text: self.help_text,
-                openmetrics: self.help_openmetrics,
-            },
+            Help::Escaped(EscapedHelp::trusted(self.help_text, self.help_openmetrics)),
         )
     }
 

@@ -6,7 +6,7 @@
 
 mod support;
 
-use promstatic::encode::{Encoder, Family, Format, Help, Kind, Value, number};
+use promstatic::encode::{Encoder, Family, Format, Help, Kind, Suffix, Value, number};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use support::metric_set::{self, MetricSet, go_canonical};
@@ -112,7 +112,9 @@ fn a_counter_named_only_total_stays_valid_in_openmetrics() {
         let mut encoder = Encoder::new(&mut out, format);
         encoder
             .family(&family)
-            .sample("", &[], None, Value::Unsigned(1));
+            .unwrap()
+            .sample(Suffix::Bare, &[], Value::Unsigned(1))
+            .unwrap();
         encoder.finish();
         if let Err(error) = oracle::parse(&out, dialect(format)) {
             panic!("{format:?}: {error}\n{}", String::from_utf8_lossy(&out));

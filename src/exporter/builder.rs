@@ -13,7 +13,7 @@ use super::handle::ExporterHandle;
 use super::respond::MetricsService;
 use super::server::ServerTask;
 use super::state::ListenerState;
-use crate::encode::Encoder;
+use crate::encode::{EncodeError, Encoder};
 use crate::listener::BindPolicy;
 
 /// The most constant labels an exporter accepts (they are kept in a fixed array so a scrape
@@ -57,7 +57,34 @@ pub(crate) struct Config {
 /// The host's function that adds run-time families to each scrape; see
 /// [`Exporter::on_scrape`].
 #[derive(Clone)]
-pub(crate) struct ScrapeHook(pub(crate) Arc<dyn Fn(&mut Encoder<'_>) + Send + Sync>);
+#[allow(clippy::type_complexity)]
+pub(crate) struct ScrapeHook(
+    pub(crate) Arc<dyn Fn(&mut Encoder<'_>) -> Result<(), EncodeError> + Send + Sync>,
+);
+
+/// What an [`Exporter::on_scrape`] hook returns: nothing, or the [`EncodeError`] that made it
+/// stop (logged; what the hook wrote before it stays in the scrape, which is valid because
+/// a refused family or sample writes nothing). Sealed: `()` and `Result<(), EncodeError>`.
+pub trait ScrapeHookOutput: crate::sealed::Sealed {
+    /// The outcome as a `Result`.
+    fn into_result(self) -> Result<(), EncodeError>;
+}
+
+impl crate::sealed::Sealed for () {}
+
+impl ScrapeHookOutput for () {
+    fn into_result(self) -> Result<(), EncodeError> {
+        Ok(())
+    }
+}
+
+impl crate::sealed::Sealed for Result<(), EncodeError> {}
+
+impl ScrapeHookOutput for Result<(), EncodeError> {
+    fn into_result(self) -> Result<(), EncodeError> {
+        self
+    }
+}
 
 impl fmt::Debug for ScrapeHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -225,22 +252,29 @@ impl Exporter {
     /// scrape is rendered afresh. (A program built with `panic = "abort"` aborts instead:
     /// there is nothing to catch.)
     ///
+    /// The hook writes through the checked encoder API, so a mistake (a family written
+    /// twice, a repeated label, a negative OpenMetrics counter …) is an [`EncodeError`]
+    /// instead of an invalid exposition; the hook may return it (`?`), and it is logged.
+    ///
     /// ```
-    /// use promstatic::encode::{Family, Help, Kind, Value};
+    /// use promstatic::encode::{Family, Help, Kind, Suffix, Value};
     /// use promstatic::exporter::Exporter;
     ///
     /// let exporter = Exporter::new().on_scrape(|encoder| {
     ///     let family = Family::new("open_sessions", Kind::Gauge, Help::Raw("Sessions open now."))
     ///         .expect("a valid name");
-    ///     encoder.family(&family).sample("", &[], None, Value::Unsigned(3));
+    ///     encoder.family(&family)?.sample(Suffix::Bare, &[], Value::Unsigned(3))
     /// });
     /// # drop(exporter);
     /// ```
-    pub fn on_scrape<F>(mut self, hook: F) -> Self
+    pub fn on_scrape<F, R>(mut self, hook: F) -> Self
     where
-        F: Fn(&mut Encoder<'_>) + Send + Sync + 'static,
+        F: Fn(&mut Encoder<'_>) -> R + Send + Sync + 'static,
+        R: ScrapeHookOutput,
     {
-        self.config.on_scrape = Some(ScrapeHook(Arc::new(hook)));
+        self.config.on_scrape = Some(ScrapeHook(Arc::new(move |encoder| {
+            hook(encoder).into_result()
+        })));
         self
     }
 

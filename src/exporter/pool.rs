@@ -104,6 +104,12 @@ pub(crate) trait HasPool: Send + Sync + 'static {
 }
 
 /// A response body: fixed bytes, or one pooled exposition.
+///
+/// Its data chunks are an unnameable type (only `bytes::Buf` is promised):
+///
+/// ```compile_fail,E0432
+/// use promstatic::exporter::Chunk;
+/// ```
 #[derive(Debug)]
 pub struct ExporterBody {
     chunk: Option<Chunk>,

@@ -18,7 +18,9 @@ use super::negotiate;
 use super::pool::{Buffers, ExporterBody};
 use super::self_metrics::SELF_METRICS;
 use super::{MAX_CONST_LABELS, pool::HasPool};
-use crate::encode::{Encoder, Family, Format, Help, Kind, Label, Text, Value};
+use crate::encode::{
+    Encoder, EscapedLabelValue, Family, Format, Help, Kind, Label, Suffix, Text, Value,
+};
 
 const INDEX: &[u8] = b"<!DOCTYPE html>\n<html><head><title>promstatic exporter</title></head>\
 <body><h1>promstatic exporter</h1><p><a href=\"/metrics\">/metrics</a></p></body></html>\n";
@@ -183,7 +185,7 @@ impl MetricsService {
         let started = Instant::now();
         let scrapes = core.stats.scrapes.fetch_add(1, Ordering::Relaxed) + 1;
         // Constant labels, in a fixed array so no list is allocated per scrape.
-        let filler = Label::prevalidated("", Text::Escaped(""));
+        let filler = Label::prevalidated("", Text::Escaped(EscapedLabelValue::EMPTY));
         let mut labels = [filler; MAX_CONST_LABELS];
         let count = core.config.const_labels.len().min(MAX_CONST_LABELS);
         for (slot, (name, value)) in labels.iter_mut().zip(&core.config.const_labels) {
@@ -196,8 +198,13 @@ impl MetricsService {
             .with_namespace(&core.config.namespace)
             .with_const_labels(labels);
         crate::render_into(&mut encoder);
-        if let Some(hook) = &core.config.on_scrape {
-            (hook.0)(&mut encoder);
+        if let Some(hook) = &core.config.on_scrape
+            && let Err(error) = (hook.0)(&mut encoder)
+        {
+            log::warn!(
+                target: "promstatic",
+                "the on_scrape hook stopped early: {error}; the rest of the scrape is served"
+            );
         }
         // Standard names for everything below: no namespace.
         let mut encoder = Encoder::new(out, format).with_const_labels(labels);
@@ -210,9 +217,11 @@ impl MetricsService {
         for metric in SELF_METRICS {
             // The names are valid (checked by the `self_metric_names_are_valid` test).
             let family = Family::prevalidated(metric.name, metric.kind, Help::Raw(metric.help));
-            encoder
-                .family(&family)
-                .sample("", &[], None, (metric.read)(stats, scrapes));
+            encoder.family_trusted(&family).sample_trusted(
+                Suffix::Bare,
+                &[],
+                (metric.read)(stats, scrapes),
+            );
         }
         encoder.finish();
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -232,8 +241,8 @@ impl MetricsService {
             Label::prevalidated("promstatic_version", Text::Raw(env!("CARGO_PKG_VERSION"))),
         ];
         encoder
-            .family(&family)
-            .sample("", &labels, None, Value::Unsigned(1));
+            .family_trusted(&family)
+            .sample_trusted(Suffix::Bare, &labels, Value::Unsigned(1));
     }
 }
 

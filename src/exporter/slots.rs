@@ -437,8 +437,8 @@ mod tests {
 /// --lib loom_models` (`.ci/run` does). Each model runs once as written and once with every
 /// ordering of the protocol weakened to `Relaxed` (`crate::sync::ordering`), which must fail: that
 /// shows the model can see a broken hand-over.
-#[cfg(promstatic_loom)]
-pub(crate) mod loom_models {
+#[cfg(all(test, promstatic_loom))]
+mod loom_models {
     use super::*;
     use crate::sync::model::strong_passes_weakened_fails;
     use loom::cell::UnsafeCell;
