@@ -554,14 +554,15 @@ impl FamilyEncoder<'_, '_> {
     }
 
     /// Writes one sample: the family name, then `suffix`, the constant labels, `labels`,
-    /// and the value. The suffix is a [`Suffix`], not any text:
+    /// and the value. The suffix is a [`Suffix`], not any text, and there is no free-form
+    /// "extra" label any more (the old form below wrote whatever it was given):
     ///
-    /// ```compile_fail,E0308
+    /// ```compile_fail,E0061
     /// use promstatic::encode::{Encoder, Family, Format, Help, Kind, Value};
     /// let mut out = Vec::new();
     /// let mut encoder = Encoder::new(&mut out, Format::Text);
     /// let family = Family::new("g", Kind::Gauge, Help::Raw("x")).unwrap();
-    /// encoder.family(&family).unwrap().sample(" 1\nevil", &[], Value::Unsigned(1));
+    /// encoder.family(&family).unwrap().sample(" 1\nevil", &[], None, Value::Unsigned(1));
     /// ```
     /// Refused, with nothing written, if the suffix does not fit the family's
     /// type, a label name repeats (constant labels included), a histogram's sample carries

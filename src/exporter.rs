@@ -102,4 +102,4 @@ pub use self::error::ConfigError;
 pub use self::handle::ExporterHandle;
 pub use self::pool::ExporterBody;
 pub use self::respond::MetricsService;
-pub use self::state::ListenerState;
+pub use self::state::{ListenerState, Reason};

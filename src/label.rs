@@ -77,7 +77,6 @@ pub trait LabelValue {
 /// struct Mine;
 /// impl promstatic::LabelSet for Mine {
 ///     const ARITY: usize = 1;
-///     const ESCAPED: bool = true;
 ///     const COUNT: usize = 1;
 ///     fn series(&self) -> usize { 0 }
 ///     fn value(_: usize, _: usize) -> &'static str { "\"} 1\nevil 2\n" }

@@ -94,13 +94,53 @@ impl Default for ShardedCounter {
     }
 }
 
-/// `TAKEN[i]` is true while a live thread holds shard `i`.
-#[cfg(not(promstatic_loom))]
-static TAKEN: [AtomicBool; SHARDS] = [const { AtomicBool::new(false) }; SHARDS];
+/// Which shards are held: one table for every sharded counter of the process.
+struct Shards {
+    /// `taken[i]` is true while a live thread holds shard `i`.
+    taken: [AtomicBool; SHARDS],
+    /// Where the next claim starts looking, so claims spread instead of all probing shard 0.
+    next_probe: AtomicUsize,
+}
 
-/// Where the next claim starts looking, so claims spread instead of all probing shard 0.
 #[cfg(not(promstatic_loom))]
-static NEXT_PROBE: AtomicUsize = AtomicUsize::new(0);
+static SHARD_TABLE: Shards = Shards {
+    taken: [const { AtomicBool::new(false) }; SHARDS],
+    next_probe: AtomicUsize::new(0),
+};
+
+/// The process's shard table.
+#[cfg(not(promstatic_loom))]
+#[inline]
+fn shard_table() -> &'static Shards {
+    &SHARD_TABLE
+}
+
+/// Under the model, a fresh table per explored execution (loom's atomics belong to one
+/// execution), installed by the model test.
+#[cfg(promstatic_loom)]
+fn shard_table() -> &'static Shards {
+    let table = loom_table::INSTALLED.load(std::sync::atomic::Ordering::Acquire);
+    // SAFETY: `install` stores only pointers from `Box::leak`, never freed.
+    unsafe { table.as_ref() }.unwrap_or_else(|| panic!("loom model: no shard table installed"))
+}
+
+#[cfg(promstatic_loom)]
+mod loom_table {
+    use super::*;
+
+    pub(super) static INSTALLED: std::sync::atomic::AtomicPtr<Shards> =
+        std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+    /// A fresh table for one execution of a model (leaked: a test-only build).
+    #[cfg(test)]
+    pub(super) fn install() {
+        let table = Box::leak(Box::new(Shards {
+            taken: std::array::from_fn(|_| AtomicBool::new(false)),
+            next_probe: AtomicUsize::new(0),
+        }));
+        INSTALLED.store(table, std::sync::atomic::Ordering::Release);
+    }
+}
 
 #[cfg(not(promstatic_loom))]
 thread_local! {
@@ -110,13 +150,6 @@ thread_local! {
     static INDEX: Cell<usize> = const { Cell::new(UNCLAIMED) };
     /// Frees the shard when the thread exits; touched only when the shard is claimed.
     static GUARD: ShardGuard = const { ShardGuard { index: Cell::new(UNCLAIMED) } };
-}
-
-// The same statics under the model: loom resets them for every execution it explores.
-#[cfg(promstatic_loom)]
-loom::lazy_static! {
-    static ref TAKEN: [AtomicBool; SHARDS] = std::array::from_fn(|_| AtomicBool::new(false));
-    static ref NEXT_PROBE: AtomicUsize = AtomicUsize::new(0);
 }
 
 #[cfg(promstatic_loom)]
@@ -140,7 +173,7 @@ impl Drop for ShardGuard {
         // From here on, this thread's increments go to the overflow cell: the shard may be
         // claimed by another thread as soon as it is freed below.
         let _ = INDEX.try_with(|index| index.set(RELEASED));
-        if let Some(taken) = TAKEN.get(self.index.get()) {
+        if let Some(taken) = shard_table().taken.get(self.index.get()) {
             // Release publishes this thread's last stores to its cells to the next holder.
             taken.store(false, ordering(Ordering::Release));
         }
@@ -160,13 +193,14 @@ fn shard() -> usize {
 #[cold]
 #[inline(never)]
 fn claim() -> usize {
-    let start = NEXT_PROBE.fetch_add(1, Ordering::Relaxed);
+    let table = shard_table();
+    let start = table.next_probe.fetch_add(1, Ordering::Relaxed);
     let claimed = (0..SHARDS)
         .map(|probe| (start + probe) % SHARDS)
         .find(|&index| {
             // Acquire pairs with the release in `ShardGuard::drop`: this thread's first loads
             // of the shard's cells see the previous holder's last stores.
-            TAKEN[index]
+            table.taken[index]
                 .compare_exchange(false, true, ordering(Ordering::Acquire), Ordering::Relaxed)
                 .is_ok()
         });
@@ -175,7 +209,7 @@ fn claim() -> usize {
         // when called from another thread-local's destructor).
         Some(index) if GUARD.try_with(|guard| guard.index.set(index)).is_ok() => index,
         Some(index) => {
-            TAKEN[index].store(false, Ordering::Release);
+            table.taken[index].store(false, ordering(Ordering::Release));
             RELEASED
         }
         None => RELEASED,
@@ -309,6 +343,7 @@ mod loom_models {
     /// first has exited and freed it, takes it over and adds to the same cell. A scrape runs
     /// meanwhile.
     fn two_threads_share_one_shard() {
+        super::loom_table::install();
         let counter = Arc::new(ShardedCounter::new());
         let spawn = |amount: u64| {
             let counter = Arc::clone(&counter);

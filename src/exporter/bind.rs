@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::ListenerState;
+use super::state::{ListenerState, Reason};
 use crate::listener::{self, BindPolicy, Binding, Source, State};
 
 /// The listener, its reported state, and an override once the server itself stops
@@ -96,17 +96,17 @@ fn translate(state: State) -> ListenerState {
             ..
         } => ListenerState::Fallback {
             address: addr,
-            reason: reason.to_string(),
+            reason: Reason::fallback(reason),
         },
         State::Bound { addr, .. } => ListenerState::Bound { address: addr },
         State::Retrying {
             attempt,
             last_error,
         } => ListenerState::Retrying {
-            reason: format!("attempt {attempt} failed: {last_error}"),
+            reason: Reason::retrying(attempt, last_error),
         },
         State::Disabled { reason } => ListenerState::Disabled {
-            reason: format!("metrics endpoint disabled: {reason}"),
+            reason: Reason::listener_disabled(reason),
         },
     }
 }
@@ -123,7 +123,11 @@ mod tests {
         let endpoint = Endpoint::open(BindPolicy::new(address));
         match endpoint.state() {
             ListenerState::Disabled { reason } => {
-                assert!(reason.contains(&address.port().to_string()), "{reason}");
+                assert!(
+                    reason.to_string().contains(&address.port().to_string()),
+                    "{reason}"
+                );
+                assert!(reason.listener_error().is_some(), "{reason:?}");
             }
             other => panic!("expected disabled, got {other:?}"),
         }

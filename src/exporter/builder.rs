@@ -12,7 +12,7 @@ use super::error::ConfigError;
 use super::handle::ExporterHandle;
 use super::respond::MetricsService;
 use super::server::ServerTask;
-use super::state::ListenerState;
+use super::state::{ListenerState, Reason};
 use crate::encode::{EncodeError, Encoder};
 use crate::listener::BindPolicy;
 
@@ -307,7 +307,7 @@ impl Exporter {
         {
             Ok(runtime) => runtime,
             Err(error) => {
-                task.fail(format!("cannot create its tokio runtime: {error}"));
+                task.fail(Reason::server("cannot create its tokio runtime", error));
                 return Ok(handle);
             }
         };
@@ -317,7 +317,7 @@ impl Exporter {
         match spawned {
             Ok(thread) => handle.thread = Some(thread),
             Err(error) => {
-                let reason = format!("metrics endpoint disabled: cannot start its thread: {error}");
+                let reason = Reason::server("cannot start its thread", error);
                 log::error!(target: "promstatic", "{reason}");
                 handle.disable(reason);
             }

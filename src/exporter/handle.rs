@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::bind::Endpoint;
 use super::core::ExporterCore;
-use super::state::ListenerState;
+use super::state::{ListenerState, Reason};
 
 /// Controls a running exporter. Dropping it leaves the exporter running for the rest of the
 /// process; call [`ExporterHandle::shutdown`] to stop it.
@@ -37,7 +37,7 @@ impl ExporterHandle {
     }
 
     /// Reports, in the state the host sees, that the server cannot run.
-    pub(super) fn disable(&self, reason: String) {
+    pub(super) fn disable(&self, reason: Reason) {
         self.endpoint.set(ListenerState::Disabled { reason });
     }
 

@@ -15,7 +15,7 @@ use super::bind::Endpoint;
 use super::connection;
 use super::core::ExporterCore;
 use super::slots::{Admission, ConnectionSlots};
-use super::state::ListenerState;
+use super::state::{ListenerState, Reason};
 use super::watchdog::later;
 
 /// Everything the server future owns.
@@ -34,8 +34,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 impl ServerTask {
     /// Reports that the server cannot run, and why.
-    pub(crate) fn fail(self, what: String) {
-        let reason = format!("metrics endpoint disabled: {what}");
+    pub(crate) fn fail(self, reason: Reason) {
         log::error!(target: "promstatic", "{reason}");
         self.endpoint.set(ListenerState::Disabled { reason });
         let _ = self.closed.try_send(());
@@ -77,7 +76,10 @@ impl ServerTask {
         let listener = match TcpListener::from_std(listener) {
             Ok(listener) => listener,
             Err(error) => {
-                self.fail(format!("cannot register its socket with tokio: {error}"));
+                self.fail(Reason::server(
+                    "cannot register its socket with tokio",
+                    error,
+                ));
                 return;
             }
         };
@@ -149,7 +151,7 @@ impl ServerTask {
         // Close the socket first, so the port is free while in-flight scrapes finish.
         drop(listener);
         endpoint.set(ListenerState::Disabled {
-            reason: "metrics endpoint shut down".to_owned(),
+            reason: Reason::shut_down(),
         });
         let _ = closed.try_send(());
         let deadline = later(Instant::now(), core.config.limits.shutdown_grace);

@@ -249,7 +249,11 @@ impl ConnectionSlots {
             if let Some(index) = self.claim() {
                 return Some(Admission::Claimed(index));
             }
-            let victim = self.longest_waiting()?;
+            let Some(victim) = self.longest_waiting() else {
+                // Nobody to evict; but a connection that `claim` saw serving may have ended
+                // since, freeing its slot (the loom model found this window): look once more.
+                return self.claim().map(Admission::Claimed);
+            };
             let slot = &self.slots[victim];
             if slot.occupancy.evict() {
                 slot.evict.notify_waiters();
@@ -477,15 +481,26 @@ mod loom_models {
             drop(holder);
         });
         let newcomer = match guarded.slots.admit() {
-            Some(Admission::Inherits(index)) => loop {
-                if let Some(lease) = SlotLease::try_inherit(&guarded.slots, index) {
-                    break lease;
+            Some(Admission::Inherits(index)) => {
+                // While the hand-over is in flight the slot is promised: a third arrival
+                // finds no room, whether the victim has let go yet or not.
+                assert_eq!(
+                    guarded.slots.admit(),
+                    None,
+                    "a promised slot was given again"
+                );
+                loop {
+                    if let Some(lease) = SlotLease::try_inherit(&guarded.slots, index) {
+                        break lease;
+                    }
+                    thread::yield_now();
                 }
-                thread::yield_now();
-            },
+            }
             Some(Admission::Claimed(index)) => SlotLease::claimed(&guarded.slots, index),
             None => panic!("a newcomer was refused although the holder was evictable"),
         };
+        // The newcomer is being answered, so it cannot be evicted in turn: nobody else fits.
+        guarded.slots.slot(index).set(Phase::Responding, 0);
         write_as_holder(&guarded.data);
         assert_eq!(guarded.slots.admit(), None, "two connections in one slot");
         drop(newcomer);
