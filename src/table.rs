@@ -77,12 +77,12 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
-    /// Used by generated code; the strings are validated and escaped by the macro. The HELP
-    /// is checked again here, in the `static`'s constant evaluation, so a hand-written call
-    /// with unescaped HELP fails to compile instead of writing a broken `# HELP` line.
-    #[doc(hidden)]
+    /// Used by generated code (through [`crate::__private::descriptor`]); the strings are
+    /// validated and escaped by the macro. The HELP is checked again here, in the `static`'s
+    /// constant evaluation, so a hand-written call with unescaped HELP fails to compile
+    /// instead of writing a broken `# HELP` line.
     #[allow(clippy::too_many_arguments)]
-    pub const fn new(
+    pub(crate) const fn new(
         name: &'static str,
         kind: Kind,
         help_text: &'static str,
@@ -150,32 +150,39 @@ impl Descriptor {
     }
 }
 
-/// One element of the static table.
-#[doc(hidden)]
-pub struct Entry {
-    descriptor: Descriptor,
-    metric: &'static dyn Metric,
-}
+pub(crate) use self::link::{Entry, METRICS};
 
-impl Entry {
-    /// Used by generated code.
-    pub const fn new(descriptor: Descriptor, metric: &'static dyn Metric) -> Self {
-        Entry { descriptor, metric }
+/// The table's link-time parts. Public items in a private module: generated code reaches
+/// them only through `promstatic::__private`, which is not an API; `promstatic::table` does
+/// not expose them.
+pub(crate) mod link {
+    use super::{Descriptor, Metric, fmt};
+
+    /// One element of the static table.
+    pub struct Entry {
+        pub(crate) descriptor: Descriptor,
+        pub(crate) metric: &'static dyn Metric,
     }
-}
 
-impl fmt::Debug for Entry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Entry")
-            .field("descriptor", &self.descriptor)
-            .finish_non_exhaustive()
+    impl Entry {
+        /// Used by generated code.
+        pub const fn new(descriptor: Descriptor, metric: &'static dyn Metric) -> Self {
+            Entry { descriptor, metric }
+        }
     }
-}
 
-/// The link-time table. Generated code adds to it; nothing else should.
-#[doc(hidden)]
-#[linkme::distributed_slice]
-pub static METRICS: [Entry];
+    impl fmt::Debug for Entry {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("Entry")
+                .field("descriptor", &self.descriptor)
+                .finish_non_exhaustive()
+        }
+    }
+
+    /// The link-time table. Generated code adds to it; nothing else should.
+    #[linkme::distributed_slice]
+    pub static METRICS: [Entry];
+}
 
 /// Every declaration in the table, in link order, duplicates included.
 pub fn declarations() -> impl ExactSizeIterator<Item = &'static Descriptor> {
