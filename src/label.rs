@@ -73,7 +73,7 @@ pub trait LabelValue {
 /// implemented for tuples of up to [`MAX_LABELS`] `LabelValue`s only, whose values it
 /// writes unchecked on the scrape path).
 ///
-/// ```compile_fail,E0277
+/// ```compile_fail,E0046
 /// struct Mine;
 /// impl promstatic::LabelSet for Mine {
 ///     const ARITY: usize = 1;
@@ -82,7 +82,11 @@ pub trait LabelValue {
 ///     fn value(_: usize, _: usize) -> &'static str { "\"} 1\nevil 2\n" }
 /// }
 /// ```
-pub trait LabelSet: crate::sealed::Sealed {
+pub trait LabelSet {
+    /// Seals the trait: `Token` cannot be named outside the crate.
+    #[doc(hidden)]
+    fn sealed(_: crate::sealed::Token);
+
     /// The number of labels.
     const ARITY: usize;
     /// Whether every value of every label is escaped label-value text (checked when a family
@@ -104,9 +108,9 @@ pub const MAX_LABELS: usize = 8;
 
 macro_rules! label_set {
     ($($name:ident $position:tt),+) => {
-        impl<$($name: LabelValue),+> crate::sealed::Sealed for ($($name,)+) {}
-
         impl<$($name: LabelValue),+> LabelSet for ($($name,)+) {
+            fn sealed(_: crate::sealed::Token) {}
+
             const ARITY: usize = [$($position),+].len();
             const ESCAPED: bool = true $(&& crate::encode::all_label_values($name::VALUES))+;
             const COUNT: usize = 1 $(* $name::VALUES.len())+;

@@ -65,23 +65,20 @@ pub(crate) struct ScrapeHook(
 /// What an [`Exporter::on_scrape`] hook returns: nothing, or the [`EncodeError`] that made it
 /// stop (logged; what the hook wrote before it stays in the scrape, which is valid because
 /// a refused family or sample writes nothing). Sealed: `()` and `Result<(), EncodeError>`.
-pub trait ScrapeHookOutput: crate::sealed::Sealed {
-    /// The outcome as a `Result`.
-    fn into_result(self) -> Result<(), EncodeError>;
+pub trait ScrapeHookOutput {
+    /// The outcome as a `Result` (the token seals the trait).
+    #[doc(hidden)]
+    fn into_result(self, _: crate::sealed::Token) -> Result<(), EncodeError>;
 }
 
-impl crate::sealed::Sealed for () {}
-
 impl ScrapeHookOutput for () {
-    fn into_result(self) -> Result<(), EncodeError> {
+    fn into_result(self, _: crate::sealed::Token) -> Result<(), EncodeError> {
         Ok(())
     }
 }
 
-impl crate::sealed::Sealed for Result<(), EncodeError> {}
-
 impl ScrapeHookOutput for Result<(), EncodeError> {
-    fn into_result(self) -> Result<(), EncodeError> {
+    fn into_result(self, _: crate::sealed::Token) -> Result<(), EncodeError> {
         self
     }
 }
@@ -242,8 +239,10 @@ impl Exporter {
 
     /// Calls `hook` on every scrape, after the statics, so the host can add families whose
     /// set is known only at run time (per-tenant gauges, values read from another system).
-    /// The encoder applies the namespace and constant labels as for the statics; the hook
-    /// must not repeat a family name already exposed. It runs on the exporter's thread
+    /// The encoder applies the namespace and constant labels as for the statics; a family
+    /// name the statics (or the hook) already wrote is refused
+    /// ([`EncodeError::DuplicateFamily`]). (The `process_*` and `promstatic_*` families are
+    /// written after the hook and are not checked against it.) It runs on the exporter's thread
     /// while the scrape is rendered, so it should be quick and must not block; a later call
     /// replaces an earlier hook.
     ///
@@ -273,7 +272,7 @@ impl Exporter {
         R: ScrapeHookOutput,
     {
         self.config.on_scrape = Some(ScrapeHook(Arc::new(move |encoder| {
-            hook(encoder).into_result()
+            hook(encoder).into_result(crate::sealed::Token)
         })));
         self
     }
