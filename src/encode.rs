@@ -52,7 +52,8 @@
 //! # Ok::<(), promstatic::encode::EncodeError>(())
 //! ```
 
-pub mod escape;
+#[doc(inline)]
+pub use promstatic_syntax::escape;
 mod escaped;
 pub mod number;
 

@@ -6,9 +6,8 @@ pub use crate::table::link::{Entry, METRICS};
 pub use crate::table::{Descriptor, Metric};
 pub use linkme::{self, distributed_slice};
 
-/// A declaration's [`Descriptor`], for generated code: the macro validated the name and
-/// escaped the HELP; the HELP is checked again in constant evaluation (see
-/// `Descriptor::new`).
+/// A declaration's [`Descriptor`], for generated code: the macro validated the names and
+/// escaped the HELP; both are checked again in constant evaluation (see `Descriptor::new`).
 #[allow(clippy::too_many_arguments)]
 pub const fn descriptor(
     name: &'static str,

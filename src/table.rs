@@ -77,10 +77,10 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
-    /// Used by generated code (through [`crate::__private::descriptor`]); the strings are
-    /// validated and escaped by the macro. The HELP is checked again here, in the `static`'s
-    /// constant evaluation, so a hand-written call with unescaped HELP fails to compile
-    /// instead of writing a broken `# HELP` line.
+    /// Used by generated code (through `__private::descriptor`); the strings are validated
+    /// and escaped by the macro, and checked again here, in the `static`'s constant
+    /// evaluation, so a hand-written call with a bad name or unescaped HELP fails to compile
+    /// instead of writing a broken line.
     #[allow(clippy::too_many_arguments)]
     pub(crate) const fn new(
         name: &'static str,
@@ -92,6 +92,18 @@ impl Descriptor {
         file: &'static str,
         line: u32,
     ) -> Self {
+        // The macro checked all of this; checking again in constant evaluation makes this
+        // constructor a validating one (a failure is a compile error, never a run-time one).
+        if crate::name::validate_metric_name(name).is_err() {
+            panic!("a metric's name must be valid (see `promstatic::name`)");
+        }
+        let mut label = 0;
+        while label < labels.len() {
+            if crate::name::validate_label_name(labels[label]).is_err() {
+                panic!("a family's label names must be valid (see `promstatic::name`)");
+            }
+            label += 1;
+        }
         if EscapedHelp::new(help_text, help_openmetrics).is_err() {
             panic!("a metric's HELP must be escaped text for both formats (see `EscapedHelp`)");
         }

@@ -21,6 +21,7 @@ use super::{MAX_CONST_LABELS, pool::HasPool};
 use crate::encode::{
     Encoder, EscapedLabelValue, Family, Format, Help, Kind, Label, Suffix, Text, Value,
 };
+use crate::name::assert_label_name;
 
 const INDEX: &[u8] = b"<!DOCTYPE html>\n<html><head><title>promstatic exporter</title></head>\
 <body><h1>promstatic exporter</h1><p><a href=\"/metrics\">/metrics</a></p></body></html>\n";
@@ -237,8 +238,11 @@ impl MetricsService {
         };
         let family = Family::prevalidated(&core.build_info_name, Kind::Gauge, Help::Raw(help));
         let labels = [
-            Label::prevalidated("version", Text::Raw(version)),
-            Label::prevalidated("promstatic_version", Text::Raw(env!("CARGO_PKG_VERSION"))),
+            Label::prevalidated(const { assert_label_name("version") }, Text::Raw(version)),
+            Label::prevalidated(
+                const { assert_label_name("promstatic_version") },
+                Text::Raw(env!("CARGO_PKG_VERSION")),
+            ),
         ];
         encoder
             .family_trusted(&family)

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::encode::{Kind, Value};
+use crate::name::assert_metric_name;
 
 /// The counters behind the self-metrics, updated by the server and the scrape path with
 /// relaxed atomic operations (each is one location; no ordering with anything else is needed).
@@ -29,51 +30,52 @@ pub(crate) struct SelfMetric {
 }
 
 /// The build-info gauge's name when the host does not name its application.
-pub(crate) const DEFAULT_BUILD_INFO: &str = "promstatic_build_info";
+pub(crate) const DEFAULT_BUILD_INFO: &str = assert_metric_name("promstatic_build_info");
 
-/// Every self-metric, in exposition order (the build-info gauge is written separately: its
+/// Every self-metric, in exposition order (each name checked by the compiler,
+/// `assert_metric_name` in constant evaluation) (the build-info gauge is written separately: its
 /// name and labels come from the configuration).
 pub(crate) const SELF_METRICS: [SelfMetric; 7] = [
     SelfMetric {
-        name: "promstatic_scrapes_total",
+        name: assert_metric_name("promstatic_scrapes_total"),
         kind: Kind::Counter,
         help: "Scrapes served by this exporter, this one included.",
         read: |_, scrape| Value::Unsigned(scrape),
     },
     SelfMetric {
-        name: "promstatic_scrape_encode_seconds_total",
+        name: assert_metric_name("promstatic_scrape_encode_seconds_total"),
         kind: Kind::Counter,
         help: "Time spent encoding expositions before this one.",
         read: |stats, _| seconds(&stats.encode_nanos_total),
     },
     SelfMetric {
-        name: "promstatic_last_scrape_encode_seconds",
+        name: assert_metric_name("promstatic_last_scrape_encode_seconds"),
         kind: Kind::Gauge,
         help: "Time spent encoding the previous exposition.",
         read: |stats, _| seconds(&stats.last_encode_nanos),
     },
     SelfMetric {
-        name: "promstatic_bind_attempts_total",
+        name: assert_metric_name("promstatic_bind_attempts_total"),
         kind: Kind::Counter,
         help: "Attempts to bind the exporter's listening socket.",
         read: |stats, _| count(&stats.bind_attempts),
     },
     SelfMetric {
-        name: "promstatic_rejected_connections_total",
+        name: assert_metric_name("promstatic_rejected_connections_total"),
         kind: Kind::Counter,
         help: "Connections closed at once because the connection limit was reached and \
                every connection was being answered.",
         read: |stats, _| count(&stats.rejected_connections),
     },
     SelfMetric {
-        name: "promstatic_evicted_connections_total",
+        name: assert_metric_name("promstatic_evicted_connections_total"),
         kind: Kind::Counter,
         help: "Connections still waiting for a request head, closed at the connection limit \
                to make room for a new one.",
         read: |stats, _| count(&stats.evicted_connections),
     },
     SelfMetric {
-        name: "promstatic_failed_scrapes_total",
+        name: assert_metric_name("promstatic_failed_scrapes_total"),
         kind: Kind::Counter,
         help: "Scrapes answered 500 because rendering the exposition panicked.",
         read: |stats, _| count(&stats.failed_scrapes),
