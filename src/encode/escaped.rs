@@ -5,22 +5,12 @@
 //! no raw newline, no raw `"` where the format needs it escaped, and every `\` starting one of
 //! the context's escapes. So escaped text can never end a line early, and HELP can never
 //! inject a sample or an early `# EOF`. The constructors are `const fn`, so a constant is
-//! checked at compile time:
-//!
-//! ```
-//! use promstatic::encode::EscapedLabelValue;
-//!
-//! const QUOTED: EscapedLabelValue<'static> = match EscapedLabelValue::new(r#"say \"hi\""#) {
-//!     Ok(value) => value,
-//!     Err(_) => panic!("not escaped"),
-//! };
-//! assert_eq!(QUOTED.as_str(), r#"say \"hi\""#);
-//! assert!(EscapedLabelValue::new("two\nlines").is_err());
-//! ```
+//! checked at compile time (see [`EscapedLabelValue`]).
 
 use std::fmt;
 
-/// Why a string is not well-formed escaped text; see the [module docs](self).
+/// Why a string is not well-formed escaped text (a raw newline, a raw `"` where it must be
+/// escaped, a `\\` that starts no escape of the context).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EscapeError {
     position: usize,
@@ -124,7 +114,8 @@ const fn check(text: &str, rules: Rules) -> Result<(), EscapeError> {
     Ok(())
 }
 
-/// HELP text escaped for both formats; see the [module docs](self).
+/// HELP text escaped for both formats, checked by its only constructor; see
+/// [the encoder's guarantees](crate::encode#nothing-public-writes-an-invalid-exposition).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EscapedHelp<'a> {
     text: &'a str,
@@ -182,7 +173,19 @@ impl<'a> EscapedHelp<'a> {
 }
 
 /// A label value escaped for the inside of `"…"` (`\\`, `\n`, `\"`, the same in both
-/// formats); see the [module docs](self).
+/// formats), checked by its only constructor, a `const fn`, so a constant is checked at
+/// compile time:
+///
+/// ```
+/// use promstatic::encode::EscapedLabelValue;
+///
+/// const QUOTED: EscapedLabelValue<'static> = match EscapedLabelValue::new(r#"say \"hi\""#) {
+///     Ok(value) => value,
+///     Err(_) => panic!("not escaped"),
+/// };
+/// assert_eq!(QUOTED.as_str(), r#"say \"hi\""#);
+/// assert!(EscapedLabelValue::new("two\nlines").is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EscapedLabelValue<'a>(&'a str);
 
