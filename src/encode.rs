@@ -59,6 +59,7 @@ pub mod number;
 
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::name::{self, NameError};
 
@@ -366,7 +367,7 @@ impl<'a> Encoder<'a> {
             written: WrittenFamilies {
                 scanned_to: out.len(),
                 start: out.len(),
-                hashes: HashSet::new(),
+                hashes: HashSet::default(),
             },
             out,
             format,
@@ -497,7 +498,27 @@ struct WrittenFamilies {
     start: usize,
     /// How far the buffer has been read for `# TYPE` lines (always at a line start).
     scanned_to: usize,
-    hashes: HashSet<u64>,
+    hashes: HashSet<u64, BuildHasherDefault<AlreadyHashed>>,
+}
+
+/// The hasher of a set whose keys are hashes already (FNV-1a of a name): passes them through,
+/// so building an encoder touches no random-state thread-local.
+#[derive(Debug, Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed; this is for completeness.
+        self.0 = fnv1a(&[bytes]);
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
 }
 
 impl WrittenFamilies {
