@@ -376,6 +376,16 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// An encoder appending to `out`, whose exposition began at `exposition_start` (earlier
+    /// parts written by other encoders count for [`Encoder::family`]'s duplicate check).
+    pub(crate) fn resuming(out: &'a mut Vec<u8>, format: Format, exposition_start: usize) -> Self {
+        let mut encoder = Encoder::new(out, format);
+        let start = exposition_start.min(encoder.out.len());
+        encoder.written.start = start;
+        encoder.written.scanned_to = start;
+        encoder
+    }
+
     /// Prefixes every metric name with `prefix`, which the crate has validated (the
     /// exporter's configured namespace).
     pub(crate) fn with_namespace(mut self, prefix: &'a str) -> Self {

@@ -278,3 +278,64 @@ fn pre_escaped_label_values_are_checked() {
     );
     assert!(Label::from_text("bad name", Text::Raw("x")).is_err());
 }
+
+/// Polls an exporter response body to its end.
+fn body_text(mut body: promstatic::exporter::ExporterBody) -> String {
+    use bytes::Buf;
+    use http_body::Body;
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut bytes = Vec::new();
+    while let std::task::Poll::Ready(Some(Ok(frame))) =
+        std::pin::Pin::new(&mut body).poll_frame(&mut context)
+    {
+        if let Ok(mut data) = frame.into_data() {
+            while data.has_remaining() {
+                let chunk = data.chunk();
+                bytes.extend_from_slice(chunk);
+                let length = chunk.len();
+                data.advance(length);
+            }
+        }
+    }
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn a_scrape_hook_cannot_repeat_the_exporters_own_families() {
+    use std::sync::{Arc, Mutex};
+    let refused: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&refused);
+    let service = promstatic::exporter::Exporter::new()
+        .process_metrics(false)
+        .on_scrape(move |encoder| {
+            for name in ["promstatic_scrapes_total", "promstatic_build_info"] {
+                let kind = if name.ends_with("_total") {
+                    Kind::Counter
+                } else {
+                    Kind::Gauge
+                };
+                let mine = Family::new(name, kind, Help::Raw("Mine.")).unwrap();
+                if let Err(error) = encoder.family(&mine) {
+                    seen.lock().unwrap().push(error.to_string());
+                }
+            }
+            encoder
+                .family(&family("hook_sessions", Kind::Gauge))?
+                .sample(Suffix::Bare, &[], Value::Signed(2))
+        })
+        .service()
+        .unwrap();
+    let request = hyper::Request::get("/metrics").body(String::new()).unwrap();
+    let text = body_text(service.respond(&request).into_body());
+    let refused = refused.lock().unwrap().clone();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused[0].contains("`promstatic_scrapes_total` was already written"));
+    for name in ["promstatic_scrapes_total", "promstatic_build_info"] {
+        let headers = text
+            .lines()
+            .filter(|line| line.starts_with(&format!("# TYPE {name} ")))
+            .count();
+        assert_eq!(headers, 1, "{name}:\n{text}");
+    }
+    assert!(text.contains("\nhook_sessions 2\n"), "{text}");
+}

@@ -237,12 +237,12 @@ impl Exporter {
         self
     }
 
-    /// Calls `hook` on every scrape, after the statics, so the host can add families whose
-    /// set is known only at run time (per-tenant gauges, values read from another system).
-    /// The encoder applies the namespace and constant labels as for the statics; a family
-    /// name the statics (or the hook) already wrote is refused
-    /// ([`EncodeError::DuplicateFamily`]). (The `process_*` and `promstatic_*` families are
-    /// written after the hook and are not checked against it.) It runs on the exporter's thread
+    /// Calls `hook` on every scrape, at the end of the exposition (after the statics and
+    /// the `process_*`, build-info and `promstatic_*` families), so the host can add families
+    /// whose set is known only at run time (per-tenant gauges, values read from another
+    /// system). The encoder applies the namespace and constant labels as for the statics; a
+    /// family name already in the exposition is refused ([`EncodeError::DuplicateFamily`]).
+    /// It runs on the exporter's thread
     /// while the scrape is rendered, so it should be quick and must not block; a later call
     /// replaces an earlier hook.
     ///

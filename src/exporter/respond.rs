@@ -199,15 +199,7 @@ impl MetricsService {
             .with_namespace(&core.config.namespace)
             .with_const_labels(labels);
         crate::render_into(&mut encoder);
-        if let Some(hook) = &core.config.on_scrape
-            && let Err(error) = (hook.0)(&mut encoder)
-        {
-            log::warn!(
-                target: "promstatic",
-                "the on_scrape hook stopped early: {error}; the rest of the scrape is served"
-            );
-        }
-        // Standard names for everything below: no namespace.
+        // Standard names for the process, build-info and self metrics: no namespace.
         let mut encoder = Encoder::new(out, format).with_const_labels(labels);
         #[cfg(target_os = "linux")]
         if core.config.process_metrics {
@@ -222,6 +214,20 @@ impl MetricsService {
                 Suffix::Bare,
                 &[],
                 (metric.read)(stats, scrapes),
+            );
+        }
+        // The host's families come last, so that its encoder's duplicate check sees every
+        // family of the exposition (statics, process, build info, self-metrics): a hook
+        // family cannot repeat any of them.
+        let mut encoder = Encoder::resuming(out, format, 0)
+            .with_namespace(&core.config.namespace)
+            .with_const_labels(labels);
+        if let Some(hook) = &core.config.on_scrape
+            && let Err(error) = (hook.0)(&mut encoder)
+        {
+            log::warn!(
+                target: "promstatic",
+                "the on_scrape hook stopped early: {error}; the rest of the scrape is served"
             );
         }
         encoder.finish();
