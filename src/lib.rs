@@ -50,6 +50,7 @@
 //! * [`table`]: the link-time table, rendering, and duplicate-name detection;
 //! * [`histogram`]: [`Histogram`], bucket helpers, and why scrapes are consistent;
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
+//! * [`dynamic`]: families keyed by run-time label values, bounded, in static storage;
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics;
 //! * [`name`]: the one validator for metric and label names;
@@ -62,6 +63,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod counter;
+pub mod dynamic;
 pub mod encode;
 #[cfg(feature = "exporter")]
 pub mod exporter;
@@ -87,6 +89,9 @@ pub struct ReadmeDoctests;
 pub mod __private;
 
 pub use crate::counter::Counter;
+pub use crate::dynamic::{
+    DynCounterFamily, DynFamily, DynFloatGaugeFamily, DynGaugeFamily, DynHistogramFamily,
+};
 pub use crate::encode::Format;
 pub use crate::family::{
     CounterFamily, FloatGaugeFamily, GaugeFamily, HistogramFamily, MetricFamily,
