@@ -84,7 +84,9 @@ fn record() {
     QUERIES_TOTAL.with(Stage::Plan, Verdict::Rejected).inc_by(4);
     QUEUE_WAIT_SECONDS.observe(0.3);
     UPSTREAM_SECONDS.with(("db-1", Stage::Parse)).observe(0.005);
-    UPSTREAM_SECONDS.with(("q\"uo\\te\nd", Stage::Plan)).observe(0.5);
+    UPSTREAM_SECONDS
+        .with(("q\"uo\\te\nd", Stage::Plan))
+        .observe(0.5);
     UPSTREAM_SECONDS.with(("db-3", Stage::Execute)).observe(5.0);
     JOBS_TOTAL.with(("", 0)).inc();
     JOBS_TOTAL.with(("mail \"bulk\"", 65535)).inc_by(3);
