@@ -2,8 +2,9 @@
 //! and the Python client's OpenMetrics parser. Each check is skipped, with the reason printed,
 //! when its tool is missing, unless `PROMSTATIC_REQUIRE_TOOLS=1`, which makes that a failure.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Command;
 
 use promstatic::{CounterFamily, Format, Histogram, HistogramFamily, LabelValue, metric};
 
@@ -33,38 +34,6 @@ static QUERIES_TOTAL: CounterFamily = CounterFamily::new();
 #[metric]
 static QUEUE_WAIT_SECONDS: Histogram = Histogram::new();
 
-fn require_tools() -> bool {
-    std::env::var("PROMSTATIC_REQUIRE_TOOLS").is_ok_and(|value| value == "1")
-}
-
-/// Runs `program args` with `input` on stdin; `None` if the program is missing.
-fn run(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
-    let mut child = match Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(error) => panic!("cannot run {program}: {error}"),
-    };
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let output = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some((output.status.success(), text))
-}
-
-fn skip_or_fail(reason: &str) {
-    assert!(!require_tools(), "PROMSTATIC_REQUIRE_TOOLS=1 but {reason}");
-    println!("skipped: {reason}");
-}
-
 fn record() {
     for (index, stage) in [Stage::Parse, Stage::Plan, Stage::Execute]
         .into_iter()
@@ -89,8 +58,8 @@ fn render(format: Format) -> Vec<u8> {
 #[test]
 fn promtool_accepts_the_text_format() {
     record();
-    match run("promtool", &["check", "metrics"], &render(Format::Text)) {
-        None => skip_or_fail("promtool is not installed (apt package `prometheus`)"),
+    match support::run_with_input("promtool", &["check", "metrics"], &render(Format::Text)) {
+        None => support::skip("promtool is not installed (apt package `prometheus`)"),
         Some((ok, output)) => assert!(ok, "promtool rejected the exposition:\n{output}"),
     }
 }
@@ -115,9 +84,9 @@ fn python_client_parses_openmetrics() {
         .output()
         .is_ok_and(|output| output.status.success());
     if !has_client {
-        return skip_or_fail("python3 with `prometheus_client` is not installed");
+        return support::skip("python3 with `prometheus_client` is not installed");
     }
-    let (ok, output) = run(
+    let (ok, output) = support::run_with_input(
         "python3",
         &["-c", PARSE_OPENMETRICS],
         &render(Format::OpenMetrics),
