@@ -68,6 +68,7 @@ mod negotiate;
 mod pool;
 mod respond;
 mod server;
+mod validate;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -80,9 +81,11 @@ use std::time::Duration;
 use crate::encode::Encoder;
 use crate::listener::BindPolicy;
 use crate::name::{self, NameError};
+use crate::table::Table;
 
 pub use self::pool::{Chunk, ExporterBody, Pooled};
 pub use self::respond::MetricsService;
+pub use self::validate::OwnFamily;
 
 /// The most constant labels an exporter accepts (they are kept in a fixed array so a scrape
 /// does not allocate a list of them).
@@ -120,6 +123,8 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) gzip_min_bytes: usize,
     pub(crate) on_scrape: Option<ScrapeHook>,
+    /// The declarations served: the linked table, or a generated one in tests.
+    pub(crate) table: &'static Table,
 }
 
 /// The host's function that adds run-time families to each scrape; see
@@ -179,6 +184,7 @@ impl Exporter {
                 },
                 gzip_min_bytes: 1024,
                 on_scrape: None,
+                table: Table::linked(),
             },
         }
     }
@@ -309,6 +315,14 @@ impl Exporter {
         F: Fn(&mut Encoder<'_>) + Send + Sync + 'static,
     {
         self.config.on_scrape = Some(ScrapeHook(Arc::new(hook)));
+        self
+    }
+
+    /// Serves `table` instead of the binary's `#[metric]` statics (tests generate
+    /// declarations at run time with `Table::leak`).
+    #[doc(hidden)]
+    pub fn table(mut self, table: &'static Table) -> Self {
+        self.config.table = table;
         self
     }
 
@@ -513,6 +527,23 @@ pub enum ConfigError {
         /// Why it is invalid.
         error: NameError,
     },
+    /// A declaration, with the namespace applied, would write or reserve a name that one of
+    /// the exporter's own families writes or reserves: every scrape would hold two families
+    /// of one name.
+    NameClash {
+        /// The declared metric name.
+        metric: String,
+        /// Where it is declared (module, file and line).
+        declared_at: String,
+        /// The namespace configured (may be empty).
+        namespace: String,
+        /// The name both would occupy (a family or sample name, in either format).
+        name: String,
+        /// The exporter's family.
+        family: String,
+        /// Which part of the exporter writes that family.
+        owner: OwnFamily,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -536,6 +567,39 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::BuildInfoName { name, error } => {
                 write!(f, "build-info metric name `{name}` is invalid: {error}")
+            }
+            ConfigError::NameClash {
+                metric,
+                declared_at,
+                namespace,
+                name,
+                family,
+                owner,
+            } => {
+                write!(f, "metric `{metric}` (declared at {declared_at})")?;
+                if !namespace.is_empty() {
+                    write!(f, " with namespace `{namespace}`")?;
+                }
+                let (part, fix) = match owner {
+                    OwnFamily::Process => (
+                        "process metrics",
+                        "or turn them off with `process_metrics(false)`",
+                    ),
+                    OwnFamily::BuildInfo => (
+                        "build-info gauge",
+                        "or give `build_info` another application name",
+                    ),
+                    OwnFamily::SelfMetric => (
+                        "self-metrics",
+                        "(the `promstatic_` prefix is the exporter's own)",
+                    ),
+                };
+                write!(
+                    f,
+                    " would occupy `{name}`, as does `{family}` of the exporter's {part}: every \
+                     scrape would hold two families of one name; rename the metric or change \
+                     the namespace, {fix}"
+                )
             }
         }
     }
@@ -637,7 +701,8 @@ impl Shared {
                 error,
             }
         })?;
-        if let Err(error) = crate::check() {
+        validate::names(&config, config.table, &build_info_name)?;
+        if let Err(error) = config.table.check() {
             log::error!(target: "promstatic", "{error}");
         }
         Ok(Shared {

@@ -61,6 +61,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+mod claim;
 mod counter;
 pub mod encode;
 #[cfg(feature = "exporter")]

@@ -2,7 +2,7 @@
 //! (`::promstatic::__private::…`). Not a public API: no stability promise.
 
 pub use crate::encode::Kind;
-pub use crate::table::{Descriptor, Entry, METRICS, Metric};
+pub use crate::table::{Descriptor, Entry, METRICS, Metric, Table};
 pub use linkme::{self, distributed_slice};
 
 /// Fails to compile, with the error on the metric's type, unless `T` is a metric.

@@ -25,6 +25,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::encode::{Encoder, Family, Help, Kind, Value};
 
+/// Every family [`encode`] can write, with its type (the exporter's name-clash check reads
+/// this list; its `own_families_are_the_ones_written` test keeps it in step with `encode`).
+pub(crate) const FAMILIES: [(&str, Kind); 7] = [
+    ("process_cpu_seconds_total", Kind::Counter),
+    ("process_max_fds", Kind::Gauge),
+    ("process_open_fds", Kind::Gauge),
+    ("process_resident_memory_bytes", Kind::Gauge),
+    ("process_start_time_seconds", Kind::Gauge),
+    ("process_threads", Kind::Gauge),
+    ("process_virtual_memory_bytes", Kind::Gauge),
+];
+
 /// Writes every `process_*` family that could be read.
 pub(crate) fn encode(encoder: &mut Encoder<'_>) {
     let stat = read_stat();
@@ -305,15 +317,7 @@ mod tests {
 
     #[test]
     fn names_are_valid() {
-        for name in [
-            "process_cpu_seconds_total",
-            "process_max_fds",
-            "process_open_fds",
-            "process_resident_memory_bytes",
-            "process_start_time_seconds",
-            "process_threads",
-            "process_virtual_memory_bytes",
-        ] {
+        for (name, _) in FAMILIES {
             crate::name::validate_metric_name(name).unwrap();
         }
     }

@@ -194,7 +194,7 @@ impl MetricsService {
         let mut encoder = Encoder::new(out, format)
             .with_namespace(&shared.config.namespace)
             .with_const_labels(labels);
-        crate::render_into(&mut encoder);
+        shared.config.table.render_into(&mut encoder);
         if let Some(hook) = &shared.config.on_scrape {
             (hook.0)(&mut encoder);
         }

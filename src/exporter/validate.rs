@@ -1,0 +1,150 @@
+//! The checks that a configuration, together with the declarations it will serve, makes a
+//! valid exposition: run once when the exporter is built, so a mistake is a [`ConfigError`]
+//! at `start()` rather than an invalid scrape.
+//!
+//! * **Names.** Every family the exposition will contain — the table's declarations with the
+//!   namespace applied, `process_*`, the build-info gauge and the `promstatic_*`
+//!   self-metrics — claims its names in both formats (`src/claim.rs`); a declaration that
+//!   claims a name one of the exporter's own families claims is refused, naming both. (The
+//!   declarations among themselves are checked by the table: the first is kept and
+//!   [`crate::check`] names both, as without an exporter.)
+
+use std::collections::HashMap;
+
+use super::{Config, ConfigError};
+use crate::claim;
+use crate::encode::Kind;
+use crate::table::Table;
+
+/// The exporter's self-metrics, as the scrape writes them (`respond.rs`; the
+/// `own_families_are_the_ones_written` test keeps the two in step).
+pub(crate) const SELF_METRICS: [(&str, Kind); 7] = [
+    ("promstatic_scrapes_total", Kind::Counter),
+    ("promstatic_scrape_encode_seconds_total", Kind::Counter),
+    ("promstatic_last_scrape_encode_seconds", Kind::Gauge),
+    ("promstatic_bind_attempts_total", Kind::Counter),
+    ("promstatic_rejected_connections_total", Kind::Counter),
+    ("promstatic_evicted_connections_total", Kind::Counter),
+    ("promstatic_failed_scrapes_total", Kind::Counter),
+];
+
+/// Which part of the exporter writes a family of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnFamily {
+    /// The `process_*` metrics ([`super::Exporter::process_metrics`]).
+    Process,
+    /// The build-info gauge ([`super::Exporter::build_info`]).
+    BuildInfo,
+    /// The exporter's `promstatic_*` self-metrics.
+    SelfMetric,
+}
+
+/// The families the exporter itself writes under `config` (no namespace applies to them).
+fn own_families<'c>(config: &Config, build_info_name: &'c str) -> Vec<(&'c str, Kind, OwnFamily)> {
+    let mut families = Vec::new();
+    #[cfg(target_os = "linux")]
+    if config.process_metrics {
+        families.extend(
+            crate::process::FAMILIES
+                .iter()
+                .map(|&(name, kind)| (name, kind, OwnFamily::Process)),
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = config;
+    families.push((build_info_name, Kind::Gauge, OwnFamily::BuildInfo));
+    families.extend(
+        SELF_METRICS
+            .iter()
+            .map(|&(name, kind)| (name, kind, OwnFamily::SelfMetric)),
+    );
+    families
+}
+
+/// Refuses a declaration of `table` that, with the namespace, claims a name one of the
+/// exporter's own families claims.
+pub(super) fn names(
+    config: &Config,
+    table: &'static Table,
+    build_info_name: &str,
+) -> Result<(), ConfigError> {
+    let mut owners: HashMap<String, (&str, OwnFamily)> = HashMap::new();
+    for (name, kind, owner) in own_families(config, build_info_name) {
+        for claim in claim::claims("", name, kind) {
+            owners.entry(claim).or_insert((name, owner));
+        }
+    }
+    for descriptor in table.exported() {
+        let claims = claim::claims(&config.namespace, descriptor.name(), descriptor.kind());
+        if let Some((claim, &(family, owner))) = claims
+            .iter()
+            .find_map(|claim| owners.get(claim).map(|owner| (claim, owner)))
+        {
+            let (file, line) = descriptor.location();
+            return Err(ConfigError::NameClash {
+                metric: descriptor.name().to_owned(),
+                declared_at: format!("{} ({file}:{line})", descriptor.module_path()),
+                namespace: config.namespace.clone(),
+                name: claim.clone(),
+                family: family.to_owned(),
+                owner,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exporter::{Exporter, ExporterBody};
+    use hyper::body::{Body as _, Buf as _};
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// The body's bytes (an exposition body is ready at once: no runtime is needed).
+    fn drain(mut body: ExporterBody) -> Vec<u8> {
+        let mut context = Context::from_waker(Waker::noop());
+        let mut bytes = Vec::new();
+        while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut context) {
+            if let Ok(mut data) = frame.into_data() {
+                while data.has_remaining() {
+                    let chunk = data.chunk();
+                    bytes.extend_from_slice(chunk);
+                    let read = chunk.len();
+                    data.advance(read);
+                }
+            }
+        }
+        bytes
+    }
+
+    /// Every family of the exporter's own part of a scrape (after the table's) is in the list
+    /// the name check uses, and nothing else is.
+    #[test]
+    fn own_families_are_the_ones_written() {
+        let table = Table::leak(Vec::new());
+        let service = Exporter::new()
+            .build_info("checked_app", "1.0")
+            .table(table)
+            .service()
+            .unwrap();
+        let request = hyper::Request::get("/metrics").body(String::new()).unwrap();
+        let response = service.respond(&request);
+        let text = String::from_utf8(drain(response.into_body())).unwrap();
+        let mut written: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.split_once(' '))
+            .map(|(name, kind)| (name.to_owned(), kind.to_owned()))
+            .collect();
+        written.sort();
+        let config = Exporter::new().config;
+        let mut listed: Vec<(String, String)> = own_families(&config, "checked_app_build_info")
+            .into_iter()
+            .map(|(name, kind, _)| (name.to_owned(), format!("{kind:?}").to_lowercase()))
+            .collect();
+        listed.sort();
+        assert_eq!(written, listed);
+    }
+}
