@@ -544,6 +544,24 @@ pub enum ConfigError {
         /// Which part of the exporter writes that family.
         owner: OwnFamily,
     },
+    /// A constant label's name is one that some samples carry already (`le`, `quantile`, the
+    /// build-info gauge's labels): those samples would have the label twice.
+    ReservedLabel {
+        /// The constant label's name.
+        name: String,
+        /// Which samples carry it.
+        reason: &'static str,
+    },
+    /// A constant label's name is also a label of a declared family: its samples would have
+    /// the label twice.
+    LabelClash {
+        /// The constant label's name.
+        name: String,
+        /// The family that declares a label of that name.
+        metric: String,
+        /// Where the family is declared (module, file and line).
+        declared_at: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -601,6 +619,20 @@ impl fmt::Display for ConfigError {
                      the namespace, {fix}"
                 )
             }
+            ConfigError::ReservedLabel { name, reason } => write!(
+                f,
+                "constant label `{name}` cannot be used: `{name}` is {reason}, so those \
+                 samples would carry it twice; choose another name"
+            ),
+            ConfigError::LabelClash {
+                name,
+                metric,
+                declared_at,
+            } => write!(
+                f,
+                "constant label `{name}` is also a label of family `{metric}` (declared at \
+                 {declared_at}), whose samples would carry it twice; rename one of them"
+            ),
         }
     }
 }
@@ -702,6 +734,7 @@ impl Shared {
             }
         })?;
         validate::names(&config, config.table, &build_info_name)?;
+        validate::const_labels(&config, config.table)?;
         if let Err(error) = config.table.check() {
             log::error!(target: "promstatic", "{error}");
         }

@@ -8,6 +8,11 @@
 //!   claims a name one of the exporter's own families claims is refused, naming both. (The
 //!   declarations among themselves are checked by the table: the first is kept and
 //!   [`crate::check`] names both, as without an exporter.)
+//! * **Constant labels.** A constant label goes on every sample, so its name may not be one
+//!   another label of some sample already has: `le` (every histogram bucket), `quantile`
+//!   (reserved for summaries, as `#[metric]` reserves it), the build-info gauge's `version`
+//!   and `promstatic_version`, or a label of any declared family. Each is refused, naming
+//!   the collision, rather than left to write `le="x",le="0.1"`.
 
 use std::collections::HashMap;
 
@@ -88,6 +93,39 @@ pub(super) fn names(
                 name: claim.clone(),
                 family: family.to_owned(),
                 owner,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Label names that some sample of the exposition carries besides the constant labels, and
+/// why; a constant label may use none of them.
+pub(crate) const RESERVED_LABELS: [(&str, &str); 4] = [
+    ("le", "the bucket bound label of every histogram bucket"),
+    ("quantile", "reserved for summaries' quantiles"),
+    ("version", "a label of the build-info gauge"),
+    ("promstatic_version", "a label of the build-info gauge"),
+];
+
+/// Refuses a constant label whose name another label of some sample already has.
+pub(super) fn const_labels(config: &Config, table: &'static Table) -> Result<(), ConfigError> {
+    for (label, _) in &config.const_labels {
+        if let Some((_, why)) = RESERVED_LABELS.iter().find(|(name, _)| name == label) {
+            return Err(ConfigError::ReservedLabel {
+                name: label.clone(),
+                reason: why,
+            });
+        }
+        if let Some(descriptor) = table
+            .exported()
+            .find(|descriptor| descriptor.labels().contains(&label.as_str()))
+        {
+            let (file, line) = descriptor.location();
+            return Err(ConfigError::LabelClash {
+                name: label.clone(),
+                metric: descriptor.name().to_owned(),
+                declared_at: format!("{} ({file}:{line})", descriptor.module_path()),
             });
         }
     }
