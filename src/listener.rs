@@ -85,6 +85,8 @@ mod diagnose;
 mod engine;
 mod error;
 mod report;
+#[cfg(target_os = "linux")]
+mod sock_diag;
 mod socket;
 
 use std::fmt;
