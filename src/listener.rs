@@ -16,9 +16,11 @@
 //!
 //! 1. A listener handed in by the host ([`BindPolicy::listener`]; a tokio listener converts
 //!    with `into_std()`).
-//! 2. systemd socket activation (`LISTEN_PID` = our pid, `LISTEN_FDS`, `LISTEN_FDNAMES`; the
-//!    fd named [`BindPolicy::activation_name`], or the only one). The fd must be an open,
-//!    listening TCP socket; the variables are removed; this path never retries.
+//! 2. systemd socket activation (`LISTEN_PID` = our pid, `LISTEN_FDS`, `LISTEN_FDNAMES`): only
+//!    the fd named [`BindPolicy::activation_name`], or a single unnamed one when the host
+//!    opts in ([`BindPolicy::adopt_unnamed_activation_socket`]); any other passed socket is
+//!    the application's and is left untouched. The fd must be an open, listening TCP socket;
+//!    this path never retries.
 //! 3. The configured address, with retries (below).
 //! 4. The [`Fallback`], on the same IP.
 //! 5. Otherwise [`State::Disabled`]: the program keeps running, metrics keep recording, and
@@ -148,6 +150,7 @@ pub struct BindPolicy {
     instance: Option<String>,
     socket_activation: bool,
     activation_name: String,
+    adopt_unnamed: bool,
     host_listener: Option<TcpListener>,
     backlog: i32,
     dual_stack: bool,
@@ -167,6 +170,7 @@ impl BindPolicy {
             instance: None,
             socket_activation: true,
             activation_name: "metrics".into(),
+            adopt_unnamed: false,
             host_listener: None,
             backlog: DEFAULT_BACKLOG,
             dual_stack: true,
@@ -225,10 +229,19 @@ impl BindPolicy {
         self
     }
 
-    /// The `FileDescriptorName=` to adopt when several sockets are passed (default
-    /// `metrics`). With a single passed socket, that one is used whatever its name.
+    /// The `FileDescriptorName=` of the passed socket to adopt (default `metrics`). A passed
+    /// socket with another name, or none, is the application's and is left alone.
     pub fn activation_name(mut self, name: impl Into<String>) -> Self {
         self.activation_name = name.into();
+        self
+    }
+
+    /// Also adopt a socket passed alone whatever its name (default `false`): for a unit
+    /// whose only socket is the metrics socket and that sets no `FileDescriptorName=`.
+    /// Without this, such a socket could as well be the application's own (its HTTP port on
+    /// fd 3), which the exporter must never answer on or close.
+    pub fn adopt_unnamed_activation_socket(mut self, adopt: bool) -> Self {
+        self.adopt_unnamed = adopt;
         self
     }
 
