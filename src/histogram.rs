@@ -320,7 +320,9 @@ impl<const B: usize> Histogram<B> {
         let mut cumulative = 0u64;
         for (cell, &bound) in self.buckets.iter().zip(self.bounds.iter()) {
             cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-            writer.bucket(labels, bound, cumulative);
+            // `+ 0.0` turns a `-0.0` bound into `0.0` (IEEE 754), so the `le` label is `0`
+            // in both formats rather than `-0` and `-0.0`: another series to Prometheus.
+            writer.bucket(labels, bound + 0.0, cumulative);
         }
         cumulative = cumulative.wrapping_add(self.overflow.load(Ordering::Relaxed));
         writer.bucket(labels, f64::INFINITY, cumulative);
@@ -404,6 +406,33 @@ mod tests {
             -3.0 + 0.5 + 1.0 + 1.0000001 + 2.0 + 4.9 + 5.0 + 5.1
         );
         assert!(histogram.below_zero.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn a_negative_zero_bound_is_written_as_zero() {
+        static SIGNED_ZERO: [f64; 2] = [-0.0, 1.0];
+        let histogram = Histogram::with_bounds(&SIGNED_ZERO);
+        let descriptor = Descriptor::new(
+            "h",
+            crate::encode::Kind::Histogram,
+            "x",
+            "x",
+            &[],
+            "m",
+            "f",
+            1,
+        );
+        for (format, zero) in [
+            (Format::Text, "le=\"0\""),
+            (Format::OpenMetrics, "le=\"0.0\""),
+        ] {
+            let mut out = Vec::new();
+            let mut encoder = Encoder::new(&mut out, format);
+            histogram.encode(&descriptor, &mut encoder);
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.contains(&format!("h_bucket{{{zero}}} 0\n")), "{text}");
+            assert!(!text.contains("-0"), "{text}");
+        }
     }
 
     #[test]
