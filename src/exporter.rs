@@ -337,7 +337,9 @@ impl Exporter {
     /// dedicated OS thread with a current-thread tokio runtime. Bind failures are reported in
     /// [`ExporterHandle::state`], never returned: the host keeps running without metrics.
     ///
-    /// Only a configuration mistake (bad namespace or label) is an error.
+    /// Only a configuration that cannot make a valid exposition is an error: a bad namespace
+    /// or constant label, a constant label some samples carry already, or a declaration
+    /// whose names (with the namespace) collide with the exporter's own families.
     pub fn start(self) -> Result<ExporterHandle, ConfigError> {
         let (mut handle, parts) = self.prepare()?;
         if matches!(handle.state(), ListenerState::Disabled { .. }) {

@@ -35,6 +35,8 @@
 //! | | same executable, alive | retry within the budget, then fallback |
 //! | | a different program | fallback at once |
 //! | | holder not visible (other uid / pid namespace) | retry, then fallback; uid reported |
+//! | | a socket bound without `listen()`, its process found through the kernel's bound-inactive dump (Linux 6.8+) | as for a listener of that process (the rows above), with the socket reported |
+//! | | a socket bound without `listen()` whose process is not visible, or nothing in `/proc/net/tcp*` at all on a kernel without that dump: "bound by some process but not listening" | retry (it may be about to listen), then fallback |
 //! | | no LISTEN socket (TIME_WAIT, outgoing connection) | retry, then fallback; warns when the port is inside `ip_local_port_range` |
 //! | `EACCES`, `EPERM` | — | no retry; fallback to ports ≥ 1024 only |
 //! | `EADDRNOTAVAIL` | — | disabled at once (no port fixes an address); lists local addresses |
