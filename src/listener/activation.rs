@@ -25,9 +25,11 @@
 
 use std::io;
 use std::net::TcpListener;
-use std::os::fd::{BorrowedFd, FromRawFd, RawFd};
+use std::os::fd::{FromRawFd, RawFd};
 
 use socket2::{Domain, SockRef, Type};
+
+use crate::sys;
 
 /// The first passed fd (`SD_LISTEN_FDS_START`).
 const FIRST_FD: RawFd = 3;
@@ -172,13 +174,7 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
         problem: problem.into(),
         error,
     };
-    if !fd_is_open(fd) {
-        return Err(reject("is not open", Some(io::Error::last_os_error())));
-    }
-    {
-        // SAFETY: `fd` is open (checked above) and nothing closes it in this block.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        let socket = SockRef::from(&borrowed);
+    sys::with_open_socket(fd, |socket| {
         match socket.r#type() {
             Ok(kind) if kind == Type::STREAM => {}
             Ok(_) => return Err(reject("is a socket but not a stream (TCP) socket", None)),
@@ -190,16 +186,15 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
             Err(error) => return Err(reject("has no readable address family", Some(error))),
         }
         match socket.is_listener() {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(reject(
-                    "is not listening (listen() was never called on it)",
-                    None,
-                ));
-            }
-            Err(error) => return Err(reject("cannot be checked for SO_ACCEPTCONN", Some(error))),
+            Ok(true) => Ok(()),
+            Ok(false) => Err(reject(
+                "is not listening (listen() was never called on it)",
+                None,
+            )),
+            Err(error) => Err(reject("cannot be checked for SO_ACCEPTCONN", Some(error))),
         }
-    }
+    })
+    .unwrap_or_else(|error| Err(reject("is not open", Some(error))))?;
     // SAFETY: the fd was passed to this process through LISTEN_FDS for it to own, it is an
     // open listening TCP socket (checked above), and the variables were removed before this
     // call, so no other part of the program adopts it a second time.
@@ -219,12 +214,6 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
             ))
         }
     }
-}
-
-fn fd_is_open(fd: RawFd) -> bool {
-    // SAFETY: F_GETFD only reads the descriptor flags; it is defined for any integer and
-    // reports EBADF for a closed descriptor.
-    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
 #[cfg(test)]
@@ -311,7 +300,7 @@ mod tests {
         assert_eq!(rejected.fd, Some(987_654));
         assert_eq!(
             rejected.error.and_then(|error| error.raw_os_error()),
-            Some(libc::EBADF)
+            Some(sys::EBADF)
         );
     }
 }

@@ -27,12 +27,16 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use crate::sys::procfs::StatLine;
+
 /// `PF_EXITING` in `/proc/PID/stat`'s flags (include/linux/sched.h): the task is exiting.
 const PF_EXITING: u64 = 0x0000_0004;
 /// `TCP_LISTEN` in `/proc/net/tcp*`'s `st` column.
 const TCP_LISTEN: u8 = 0x0A;
 /// `TCP_TIME_WAIT`.
 const TCP_TIME_WAIT: u8 = 0x06;
+/// `TCP_BOUND_INACTIVE`: the state the kernel's dump gives a socket bound without listening.
+pub(crate) const TCP_BOUND_INACTIVE: u8 = 13;
 
 /// What was found out about an address already in use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,20 +189,18 @@ impl ProcFs {
     }
 }
 
-/// The kernel's dump, on kernels that have it: before 6.8 an empty dump proves nothing.
+/// The kernel's dump (Linux 6.8+), as rows like `/proc/net/tcp`'s.
 #[cfg(target_os = "linux")]
 fn system_bound_inactive(port: u16) -> io::Result<Vec<SocketRow>> {
-    let release = fs::read_to_string("/proc/sys/kernel/osrelease")?;
-    if !kernel_dumps_bound_inactive(&release) {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "kernel {} does not list bound-only sockets (6.8+)",
-                release.trim()
-            ),
-        ));
-    }
-    super::sock_diag::bound_inactive(port)
+    Ok(crate::sys::bound_inactive_sockets(port)?
+        .into_iter()
+        .map(|socket| SocketRow {
+            local: socket.local,
+            state: TCP_BOUND_INACTIVE,
+            uid: socket.uid,
+            inode: socket.inode,
+        })
+        .collect())
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -215,19 +217,6 @@ fn bound_only_rows(proc: &ProcFs, port: u16) -> Option<Vec<SocketRow>> {
             log::debug!(target: "promstatic", "sock_diag bound-inactive dump failed: {error}");
             None
         }
-    }
-}
-
-/// Whether the kernel `release` (`6.8.0-35-generic`) dumps bound-only sockets: 6.8 or later
-/// (commit 91051f003948, "tcp: Dump bound-only sockets in inet_diag").
-pub(crate) fn kernel_dumps_bound_inactive(release: &str) -> bool {
-    let mut parts = release
-        .trim()
-        .split(|ch: char| !ch.is_ascii_digit())
-        .map(|part| part.parse::<u32>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(major), Some(minor)) => (major, minor) >= (6, 8),
-        _ => false,
     }
 }
 
@@ -576,13 +565,12 @@ pub(crate) struct Stat {
     pub(crate) flags: u64,
 }
 
-/// `pid (comm) state ppid pgrp session tty_nr tpgid flags ...`; `comm` may hold spaces and
-/// parentheses, so fields are counted after the *last* `)`.
+/// Fields 3 (`state`) and 9 (`flags`) of `/proc/PID/stat`, read with the one parser of the
+/// format ([`StatLine`], which counts fields after the command name, whatever it contains).
 pub(crate) fn parse_stat(text: &str) -> Option<Stat> {
-    let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let flags = fields.nth(5)?.parse().ok()?;
+    let stat = StatLine::parse(text.as_bytes())?;
+    let state = char::from(*stat.field(3)?.first()?);
+    let flags = stat.number(9)?;
     Some(Stat { state, flags })
 }
 

@@ -282,7 +282,7 @@ fn unreadable_proc_is_unknown_not_an_error() {
 fn bound_only_dump(port: u16) -> io::Result<Vec<SocketRow>> {
     Ok(vec![SocketRow {
         local: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
-        state: crate::listener::sock_diag::TCP_BOUND_INACTIVE,
+        state: TCP_BOUND_INACTIVE,
         uid: 1000,
         inode: if port == 9911 { 1001 } else { 99_999 },
     }])

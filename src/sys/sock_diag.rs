@@ -15,8 +15,7 @@
 //! the local address and port, the owner's uid and the socket's inode (which `/proc/*/fd`
 //! maps to processes). The structures are written and read as bytes at the offsets of
 //! `include/uapi/linux/inet_diag.h`, so this file has no `unsafe`: the socket goes through
-//! `socket2`. It is the only file of the listener that speaks netlink, kept apart so it can
-//! move into a platform layer as it is.
+//! `socket2`. It is the crate's only netlink code.
 
 use std::io::{self, Read as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -24,7 +23,16 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::diagnose::SocketRow;
+/// A bound-only TCP socket as the kernel reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BoundSocket {
+    /// The address and port it is bound to.
+    pub(crate) local: SocketAddr,
+    /// Its owner's uid.
+    pub(crate) uid: u32,
+    /// Its inode, as in the `socket:[inode]` links of `/proc/PID/fd`.
+    pub(crate) inode: u64,
+}
 
 /// `NETLINK_SOCK_DIAG` (`include/uapi/linux/netlink.h`).
 const NETLINK_SOCK_DIAG: i32 = 4;
@@ -36,7 +44,7 @@ const REQUEST_DUMP: u16 = 0x0001 | 0x0300;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 /// `TCP_BOUND_INACTIVE`: the pseudo-state of a bound-only socket in a dump.
-pub(crate) const TCP_BOUND_INACTIVE: u8 = 13;
+const TCP_BOUND_INACTIVE: u8 = 13;
 /// `struct nlmsghdr`: len u32, type u16, flags u16, seq u32, pid u32.
 const HEADER: usize = 16;
 /// `struct inet_diag_req_v2`: family, protocol, ext, pad, states u32, `inet_diag_sockid`.
@@ -45,9 +53,23 @@ const REQUEST: usize = 56;
 /// expires, rqueue, wqueue, uid, inode (u32 each).
 const MESSAGE: usize = 72;
 
-/// The bound-only TCP sockets on `port`, IPv4 and IPv6, as rows like `/proc/net/tcp`'s
-/// (state [`TCP_BOUND_INACTIVE`]). An error means the dump could not be made.
-pub(crate) fn bound_inactive(port: u16) -> io::Result<Vec<SocketRow>> {
+/// The bound-only TCP sockets on `port`, IPv4 and IPv6. An error means the kernel cannot
+/// list them (before Linux 6.8: [`io::ErrorKind::Unsupported`]) or the dump failed.
+///
+/// # Notes
+/// Linux only; the kernel version is read from `/proc/sys/kernel/osrelease`. See
+/// [`sock_diag(7)`](https://man7.org/linux/man-pages/man7/sock_diag.7.html).
+pub(crate) fn bound_inactive_sockets(port: u16) -> io::Result<Vec<BoundSocket>> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")?;
+    if !kernel_dumps_bound_inactive(&release) {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "kernel {} does not list bound-only sockets (6.8+)",
+                release.trim()
+            ),
+        ));
+    }
     let socket = Socket::new(
         Domain::from(libc::AF_NETLINK),
         Type::DGRAM,
@@ -81,7 +103,7 @@ fn request(family: i32, sequence: u32) -> [u8; HEADER + REQUEST] {
 }
 
 /// Reads the answers to one dump until `NLMSG_DONE`, keeping those on `port`.
-fn read_dump(socket: &Socket, port: u16, rows: &mut Vec<SocketRow>) -> io::Result<()> {
+fn read_dump(socket: &Socket, port: u16, rows: &mut Vec<BoundSocket>) -> io::Result<()> {
     let mut buffer = vec![0u8; 32 * 1024];
     loop {
         let length = (&*socket).read(&mut buffer)?;
@@ -131,8 +153,8 @@ fn u32_at(bytes: &[u8], offset: usize) -> u32 {
     u32::from_ne_bytes(word)
 }
 
-/// A `struct inet_diag_msg` as a row; `None` if it is too short or of another family.
-pub(crate) fn parse_message(payload: &[u8]) -> Option<SocketRow> {
+/// A `struct inet_diag_msg`; `None` if it is too short or of another family.
+fn parse_message(payload: &[u8]) -> Option<BoundSocket> {
     if payload.len() < MESSAGE {
         return None;
     }
@@ -148,17 +170,39 @@ pub(crate) fn parse_message(payload: &[u8]) -> Option<SocketRow> {
         }
         _ => return None,
     };
-    Some(SocketRow {
+    Some(BoundSocket {
         local: SocketAddr::new(ip, port),
-        state: payload[1],
         uid: u32_at(payload, 64),
         inode: u64::from(u32_at(payload, 68)),
     })
 }
 
+/// Whether the kernel `release` (`6.8.0-35-generic`) dumps bound-only sockets: 6.8 or later
+/// (commit 91051f003948, "tcp: Dump bound-only sockets in inet_diag").
+pub(crate) fn kernel_dumps_bound_inactive(release: &str) -> bool {
+    let mut parts = release
+        .trim()
+        .split(|ch: char| !ch.is_ascii_digit())
+        .map(|part| part.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (6, 8),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_versions() {
+        assert!(kernel_dumps_bound_inactive("6.8.0-35-generic\n"));
+        assert!(kernel_dumps_bound_inactive("6.18.44-fc-v1045"));
+        assert!(kernel_dumps_bound_inactive("7.0"));
+        assert!(!kernel_dumps_bound_inactive("6.7.12"));
+        assert!(!kernel_dumps_bound_inactive("5.15.0-1-amd64"));
+        assert!(!kernel_dumps_bound_inactive("garbage"));
+    }
 
     #[test]
     fn a_message_becomes_a_row() {
@@ -169,9 +213,9 @@ mod tests {
         payload[8..12].copy_from_slice(&[127, 0, 0, 1]);
         payload[64..68].copy_from_slice(&1000u32.to_ne_bytes());
         payload[68..72].copy_from_slice(&424242u32.to_ne_bytes());
-        let row = parse_message(&payload).unwrap();
-        assert_eq!(row.local, "127.0.0.1:9464".parse().unwrap());
-        assert_eq!((row.state, row.uid, row.inode), (13, 1000, 424242));
+        let socket = parse_message(&payload).unwrap();
+        assert_eq!(socket.local, "127.0.0.1:9464".parse().unwrap());
+        assert_eq!((socket.uid, socket.inode), (1000, 424242));
         assert_eq!(parse_message(&payload[..MESSAGE - 1]), None);
     }
 
@@ -180,7 +224,7 @@ mod tests {
     #[test]
     fn the_kernel_reports_a_bound_only_socket() {
         let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        if !super::super::diagnose::kernel_dumps_bound_inactive(&release) {
+        if !kernel_dumps_bound_inactive(&release) {
             println!("skipped: kernel {release} predates bound-inactive dumps (6.8)");
             return;
         }
@@ -189,7 +233,7 @@ mod tests {
             .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
             .unwrap();
         let local = socket.local_addr().unwrap().as_socket().unwrap();
-        let rows = bound_inactive(local.port()).unwrap();
+        let rows = bound_inactive_sockets(local.port()).unwrap();
         assert!(
             rows.iter().any(|row| row.local == local && row.inode != 0),
             "{rows:?}"
