@@ -167,6 +167,28 @@ pub(crate) fn select(
     Ok(Selection::NotForMetrics)
 }
 
+/// Whether `socket` is a listening IPv4/IPv6 stream socket; else what it is, and the error of
+/// the check that failed. Used for passed sockets and for the host's listener alike.
+pub(crate) fn check_listening(
+    socket: SockRef<'_>,
+) -> Result<(), (&'static str, Option<io::Error>)> {
+    match socket.r#type() {
+        Ok(kind) if kind == Type::STREAM => {}
+        Ok(_) => return Err(("is a socket but not a stream (TCP) socket", None)),
+        Err(error) => return Err(("is not a socket", Some(error))),
+    }
+    match socket.domain() {
+        Ok(domain) if domain == Domain::IPV4 || domain == Domain::IPV6 => {}
+        Ok(_) => return Err(("is not an IPv4 or IPv6 socket", None)),
+        Err(error) => return Err(("has no readable address family", Some(error))),
+    }
+    match socket.is_listener() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(("is not listening (listen() was never called on it)", None)),
+        Err(error) => Err(("cannot be checked for SO_ACCEPTCONN", Some(error))),
+    }
+}
+
 /// Takes ownership of `fd` if it is an open, listening IPv4/IPv6 stream socket.
 pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
     let reject = |problem: &str, error: Option<io::Error>| Rejected {
@@ -175,29 +197,15 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
         error,
     };
     sys::with_open_socket(fd, |socket| {
-        match socket.r#type() {
-            Ok(kind) if kind == Type::STREAM => {}
-            Ok(_) => return Err(reject("is a socket but not a stream (TCP) socket", None)),
-            Err(error) => return Err(reject("is not a socket", Some(error))),
-        }
-        match socket.domain() {
-            Ok(domain) if domain == Domain::IPV4 || domain == Domain::IPV6 => {}
-            Ok(_) => return Err(reject("is not an IPv4 or IPv6 socket", None)),
-            Err(error) => return Err(reject("has no readable address family", Some(error))),
-        }
-        match socket.is_listener() {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(reject(
-                "is not listening (listen() was never called on it)",
-                None,
-            )),
-            Err(error) => Err(reject("cannot be checked for SO_ACCEPTCONN", Some(error))),
-        }
+        check_listening(socket).map_err(|(problem, error)| reject(problem, error))
     })
     .unwrap_or_else(|error| Err(reject("is not open", Some(error))))?;
-    // SAFETY: the fd was passed to this process through LISTEN_FDS for it to own, it is an
-    // open listening TCP socket (checked above), and the variables were removed before this
-    // call, so no other part of the program adopts it a second time.
+    // SAFETY: the fd was passed to this process through LISTEN_FDS for the metrics listener
+    // (its LISTEN_FDNAMES entry says so, or the host opted in to a single unnamed socket) and
+    // it is an open listening TCP socket (checked above). It has one owner: when it was the
+    // only socket passed the variables were removed before this call, so nothing else
+    // adopts it; when several were passed they stay for the application's own sockets,
+    // whose names tell it this one is not among them.
     let listener = unsafe { TcpListener::from_raw_fd(fd) };
     let socket = SockRef::from(&listener);
     let configured = socket

@@ -450,8 +450,8 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
     };
 
     if let Some(listener) = policy.host_listener.take() {
-        let outcome = match listener
-            .set_nonblocking(true)
+        let outcome = match host_listener_checked(&listener)
+            .and_then(|()| listener.set_nonblocking(true))
             .and_then(|()| listener.local_addr())
         {
             Ok(addr) => Outcome::Bound {
@@ -511,6 +511,25 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
         };
         finish(&shared, &no_reports, Outcome::Disabled(reason));
     }
+}
+
+/// A host's listener must be a listening TCP socket, as a passed one must (a `TcpListener`
+/// can be made from any descriptor, a connected stream's included): `SO_ACCEPTCONN` and
+/// friends, where the platform has them.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn host_listener_checked(listener: &TcpListener) -> std::io::Result<()> {
+    activation::check_listening(socket2::SockRef::from(listener)).map_err(|(problem, error)| {
+        let detail = error.map_or_else(String::new, |error| format!(" ({error})"));
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it {problem}{detail}"),
+        )
+    })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn host_listener_checked(_listener: &TcpListener) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
