@@ -554,6 +554,15 @@ pub enum ConfigError {
         /// Which samples carry it.
         reason: &'static str,
     },
+    /// A limit under which no scrape can ever be served.
+    ImpossibleLimit {
+        /// The builder method (`max_connections`, `max_header_bytes`, ...).
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// Why nothing could be served, and what to give instead.
+        why: &'static str,
+    },
     /// A constant label's name is also a label of a declared family: its samples would have
     /// the label twice.
     LabelClash {
@@ -621,6 +630,11 @@ impl fmt::Display for ConfigError {
                      the namespace, {fix}"
                 )
             }
+            ConfigError::ImpossibleLimit {
+                setting,
+                value,
+                why,
+            } => write!(f, "`{setting}` of {value} can never serve a scrape: {why}"),
             ConfigError::ReservedLabel { name, reason } => write!(
                 f,
                 "constant label `{name}` cannot be used: `{name}` is {reason}, so those \
@@ -737,6 +751,7 @@ impl Shared {
         })?;
         validate::names(&config, config.table, &build_info_name)?;
         validate::const_labels(&config, config.table)?;
+        validate::limits(&config)?;
         if let Err(error) = config.table.check() {
             log::error!(target: "promstatic", "{error}");
         }

@@ -13,6 +13,9 @@
 //!   (reserved for summaries, as `#[metric]` reserves it), the build-info gauge's `version`
 //!   and `promstatic_version`, or a label of any declared family. Each is refused, naming
 //!   the collision, rather than left to write `le="x",le="0.1"`.
+//! * **Limits.** A limit under which no scrape can ever be served — no connection allowed,
+//!   a request head cap below the shortest request for `/metrics`, no time to read a request
+//!   head or to send a response — is refused rather than reported as `Bound`.
 
 use std::collections::HashMap;
 
@@ -95,6 +98,52 @@ pub(super) fn names(
                 owner,
             });
         }
+    }
+    Ok(())
+}
+
+/// The shortest request head that asks for `/metrics`: `GET /metrics HTTP/1.0` and the blank
+/// line, CRLF-terminated. A cap below it answers every request 431.
+pub(crate) const MIN_HEADER_BYTES: usize = "GET /metrics HTTP/1.0\r\n\r\n".len();
+
+/// Refuses a limit under which no scrape can be served.
+pub(super) fn limits(config: &Config) -> Result<(), ConfigError> {
+    let limits = &config.limits;
+    let impossible = |setting: &'static str, value: String, why: &'static str| {
+        Err(ConfigError::ImpossibleLimit {
+            setting,
+            value,
+            why,
+        })
+    };
+    if limits.max_connections == 0 {
+        return impossible(
+            "max_connections",
+            "0".into(),
+            "no connection could ever be accepted; give at least 1",
+        );
+    }
+    if limits.max_header_bytes < MIN_HEADER_BYTES {
+        return impossible(
+            "max_header_bytes",
+            limits.max_header_bytes.to_string(),
+            "every request head is longer (`GET /metrics HTTP/1.0` alone takes 25 bytes), so \
+             every request would be answered 431; give at least 25 (the default is 8 KiB)",
+        );
+    }
+    if limits.header_read.is_zero() {
+        return impossible(
+            "header_read_timeout",
+            "0 s".into(),
+            "every connection would time out before its request head arrives",
+        );
+    }
+    if limits.response.is_zero() {
+        return impossible(
+            "response_timeout",
+            "0 s".into(),
+            "every response would time out before it is sent",
+        );
     }
     Ok(())
 }
