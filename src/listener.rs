@@ -363,7 +363,9 @@ impl Shared {
     fn publish(&self, state: State, listener: Option<TcpListener>) {
         let mut inner = self.lock();
         inner.state = state;
-        if listener.is_some() {
+        // Checked under the lock that `Binding::cancel` sets the flag under: a listener
+        // bound after a cancellation is closed here (when `listener` drops), never kept.
+        if listener.is_some() && !self.cancelled.load(Ordering::Relaxed) {
             inner.listener = listener;
         }
         drop(inner);
@@ -372,6 +374,20 @@ impl Shared {
 }
 
 impl Binding {
+    /// Stops the retries and closes the listener if it was not handed over (the exporter's
+    /// shutdown: the port must be free whether or not its server ever took the socket).
+    /// Returns whether the listener had been handed over by [`Binding::wait`].
+    pub(crate) fn cancel(&self) -> bool {
+        let mut inner = self.shared.lock();
+        self.shared.cancelled.store(true, Ordering::Relaxed);
+        let listener = inner.listener.take();
+        let handed_over = inner.handed_over;
+        drop(inner);
+        self.shared.changed.notify_all();
+        drop(listener);
+        handed_over
+    }
+
     /// The current state; never waits for an outcome.
     pub fn state(&self) -> State {
         self.shared.lock().state.clone()

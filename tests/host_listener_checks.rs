@@ -62,7 +62,7 @@ fn the_exporter_does_not_report_bound_on_a_host_listener_that_is_not_listening()
     let handle = Exporter::new().listener_policy(policy).start().unwrap();
     let state = handle.state();
     assert!(
-        matches!(&state, ListenerState::Disabled { reason } if reason.contains("it is not listening")),
+        matches!(&state, ListenerState::Disabled { reason } if reason.to_string().contains("it is not listening")),
         "{state:?}"
     );
     assert_eq!(handle.local_addr(), None);

@@ -34,20 +34,31 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How often the server looks whether the listener's background retries have finished.
 const LISTENER_POLL: Duration = Duration::from_millis(25);
 
+/// What the state says once the exporter is shut down, whenever that was signalled.
+pub(crate) const SHUT_DOWN: &str = "metrics endpoint shut down";
+
 impl Parts {
-    /// Reports that the server cannot run, and why.
+    /// Reports that the server cannot run, and why; the port is released.
     pub(crate) fn fail(self, what: String) {
         let reason = format!("metrics endpoint disabled: {what}");
         log::error!(target: "promstatic", "{reason}");
-        self.endpoint.set(ListenerState::Disabled { reason });
+        self.endpoint.stop(ListenerState::Disabled { reason });
         let _ = self.closed.try_send(());
     }
 
     /// Waits for the listener (its retries run on their own thread), registers it with the
     /// current runtime, serves until shutdown is signalled, then drains.
     pub(crate) async fn run(self) {
+        if let Some(problem) = runtime_problem() {
+            self.fail(problem);
+            return;
+        }
         let listener = loop {
             if self.shared.shutdown.is_requested() {
+                // The handle has released the port already; this is for the record.
+                self.endpoint.stop(ListenerState::Disabled {
+                    reason: SHUT_DOWN.to_owned(),
+                });
                 let _ = self.closed.try_send(());
                 return;
             }
@@ -65,10 +76,23 @@ impl Parts {
             .stats
             .bind_attempts
             .store(self.endpoint.attempts(), Ordering::Relaxed);
-        let listener = match TcpListener::from_std(listener) {
-            Ok(listener) => listener,
-            Err(error) => {
+        // tokio panics (rather than fail) when its runtime has no IO driver; the socket moves
+        // into the closure and is closed as the panic unwinds, so the port is released.
+        let registered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            TcpListener::from_std(listener)
+        }));
+        let listener = match registered {
+            Ok(Ok(listener)) => listener,
+            Ok(Err(error)) => {
                 self.fail(format!("cannot register its socket with tokio: {error}"));
+                return;
+            }
+            Err(_) => {
+                self.fail(
+                    "the tokio runtime running the exporter has no IO driver: build it with \
+                     `enable_io()` (or `enable_all()`)"
+                        .to_owned(),
+                );
                 return;
             }
         };
@@ -143,7 +167,7 @@ impl Parts {
         // Close the socket first, so the port is free while in-flight scrapes finish.
         drop(listener);
         endpoint.set(ListenerState::Disabled {
-            reason: "metrics endpoint shut down".to_owned(),
+            reason: SHUT_DOWN.to_owned(),
         });
         let _ = closed.try_send(());
         let deadline = later(Instant::now(), shared.config.limits.shutdown_grace);
@@ -151,6 +175,26 @@ impl Parts {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
+}
+
+/// Why the current context cannot run the server, if it cannot: no tokio runtime at all, or
+/// one without the time driver (the IO driver is checked when the socket is registered).
+/// tokio reports both by panicking where a timer is created, so the check creates one
+/// under `catch_unwind` (the panic message still goes through the panic hook, once).
+fn runtime_problem() -> Option<String> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Some(
+            "its future was polled outside a tokio runtime: spawn it on a tokio runtime with \
+             the IO and time drivers (`enable_all()`)"
+                .to_owned(),
+        );
+    }
+    let timer = std::panic::catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO)));
+    timer.is_err().then(|| {
+        "the tokio runtime running the exporter has no time driver: build it with \
+         `enable_time()` (or `enable_all()`)"
+            .to_owned()
+    })
 }
 
 /// `instant + duration`, saturating instead of panicking when a limit is set to something
