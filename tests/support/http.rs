@@ -90,7 +90,32 @@ pub fn request(
     stream.write_all(head.as_bytes()).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
-    parse(&raw, method == "HEAD").0
+    let mut response = parse(&raw, method == "HEAD").0;
+    if response
+        .header("transfer-encoding")
+        .is_some_and(|value| value.eq_ignore_ascii_case("chunked"))
+    {
+        // Servers other than ours (Prometheus' API) stream large bodies in chunks.
+        response.body = dechunk(&response.body);
+    }
+    response
+}
+
+/// The payload of a complete chunked body (chunk extensions and trailers ignored).
+fn dechunk(mut chunked: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = find(chunked, b"\r\n").expect("a chunk-size line");
+        let size_text = std::str::from_utf8(&chunked[..line_end]).unwrap();
+        let size_text = size_text.split(';').next().unwrap().trim();
+        let size = usize::from_str_radix(size_text, 16).expect("a hexadecimal chunk size");
+        if size == 0 {
+            return body;
+        }
+        let data = &chunked[line_end + 2..];
+        body.extend_from_slice(&data[..size]);
+        chunked = &data[size + 2..];
+    }
 }
 
 /// Reads one response from a kept-alive connection.
@@ -193,24 +218,34 @@ pub fn require_tool(name: &str) -> Option<std::path::PathBuf> {
     found
 }
 
-/// The demo example's binary, built if `cargo test` did not build it already.
+/// The demo example's binary, built (or brought up to date) once per test binary.
+///
+/// `cargo test` builds examples, but `cargo test --test NAME` alone does not, and a stale
+/// demo would test old code: so ask cargo once, which is instant when it is current.
 pub fn demo_binary() -> std::path::PathBuf {
-    let executable = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test> -> target/<profile>/examples/demo
-    let profile = executable.parent().unwrap().parent().unwrap();
-    let demo = profile
-        .join("examples")
-        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
-    if !demo.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "--example", "demo"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    demo
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let executable = std::env::current_exe().unwrap();
+            // target/<profile>/deps/<test> -> target/<profile>/examples/demo
+            let profile = executable.parent().unwrap().parent().unwrap();
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut build = std::process::Command::new(cargo);
+            build
+                .args(["build", "--example", "demo"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if profile.file_name().is_some_and(|name| name == "release") {
+                build.arg("--release");
+            }
+            assert!(
+                build.status().unwrap().success(),
+                "building the demo failed"
+            );
+            profile
+                .join("examples")
+                .join(format!("demo{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
 }
 
 /// A child process that is killed (by its pid, through `Child::kill`) if the test ends early.
@@ -247,8 +282,14 @@ impl Drop for Spawned {
 
 /// Starts the demo with `arguments`; stdout and stderr are piped.
 pub fn spawn_demo(arguments: &[&str]) -> Spawned {
+    spawn_demo_with_env(arguments, &[])
+}
+
+/// [`spawn_demo`] with extra environment variables.
+pub fn spawn_demo_with_env(arguments: &[&str], env: &[(&str, &std::path::Path)]) -> Spawned {
     let child = std::process::Command::new(demo_binary())
         .args(arguments)
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -291,5 +332,79 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Prometheus server started by a test: loopback, a free port, its TSDB in `directory`,
+/// its stderr kept for the failure message. Killed by its pid (through `Child::kill`) when
+/// dropped, pass or fail.
+pub struct Prometheus {
+    pub web: SocketAddr,
+    server: Spawned,
+}
+
+impl Prometheus {
+    /// Starts `binary` with 1 s scrape and evaluation intervals and `scrape_configs` (YAML
+    /// list items, indented by two spaces) as its scrape configs.
+    pub fn start(
+        binary: &std::path::Path,
+        directory: &std::path::Path,
+        scrape_configs: &str,
+    ) -> Prometheus {
+        let config = directory.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n{scrape_configs}"
+            ),
+        )
+        .unwrap();
+        let web = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let child = std::process::Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                directory.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={web}"))
+            .arg("--log.level=warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        Prometheus {
+            web,
+            server: Spawned { child },
+        }
+    }
+
+    /// The body of `GET path` on the web API; `None` while the server does not accept
+    /// connections or is not ready yet (503). Panics with its stderr if it has exited.
+    pub fn get(&mut self, path: &str) -> Option<String> {
+        if let Some(status) = self.server.child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = self.server.child.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            panic!("prometheus exited early ({status}):\n{stderr}");
+        }
+        TcpStream::connect_timeout(&self.web, Duration::from_secs(2)).ok()?;
+        let response = request(self.web, "GET", path, &[]);
+        match response.status {
+            200 => Some(response.text()),
+            503 => None,
+            status => panic!("GET {path}: status {status}: {}", response.text()),
+        }
     }
 }
