@@ -377,6 +377,10 @@ impl Exporter {
     /// tokio runtime (it needs tokio's IO and time drivers) instead of starting a thread. The
     /// future ends after [`ExporterHandle::signal_shutdown`] once in-flight scrapes have
     /// finished (or the grace period ran out); if the listener is disabled it ends at once.
+    /// Polled outside a tokio runtime, or on one without the IO or the time driver, it ends
+    /// at once too, with the port released and a [`ListenerState::Disabled`] that names the
+    /// missing driver (tokio reports a missing driver by panicking where it is first used;
+    /// the future catches that panic, whose message the panic hook still prints).
     pub fn into_future(
         self,
     ) -> Result<
@@ -465,8 +469,11 @@ impl ExporterHandle {
     }
 
     /// Asks the server to stop without waiting: the listening socket is closed promptly and
-    /// in-flight scrapes finish. For the [`Exporter::into_future`] form, await the future's
-    /// task after this.
+    /// in-flight scrapes finish. From this call on the state says shut down, whenever it is
+    /// made: right after [`Exporter::start`], or before an [`Exporter::into_future`] future
+    /// was ever polled, the port is released here (a connecting client is refused) and
+    /// pending bind retries stop. For the [`Exporter::into_future`] form, await the
+    /// future's task after this.
     pub fn signal_shutdown(&self) {
         self.stop();
     }
