@@ -3,8 +3,8 @@
 //! reserved suffixes and the exporter's own family names, label names, histogram bounds and
 //! observations including `NaN`, `±Inf` and negative values) served through the exporter's
 //! handler. For every set-up, either building the exporter reports the problem (a
-//! `ConfigError`), or the scrape in both formats passes the strict oracle and holds every
-//! exported declaration.
+//! `ConfigError`), or the scrape in both formats passes the strict parser
+//! (`promstatic::conformance`) and holds every exported declaration.
 //!
 //! Declarations are generated as `#[metric]` would accept them (a valid name; counters and
 //! only counters end in `_total`; no `le` label on a histogram, no `quantile`, no repeated
@@ -17,20 +17,16 @@
 
 #![cfg(feature = "exporter")]
 
-mod support;
-
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
 
-use hyper::body::{Body as _, Buf as _};
 use promstatic::__private::{Descriptor, Entry, Kind, Metric, Table};
-use promstatic::exporter::{Exporter, ExporterBody};
+use promstatic::conformance;
+use promstatic::encode::Format;
+use promstatic::exporter::Exporter;
 use promstatic::family::MetricFamily;
 use promstatic::{Counter, Gauge, Histogram, LabelValue};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};
-use support::oracle::{self, Dialect};
 
 /// The label values of generated families; only their positions are used (families are
 /// filled through `iter`), so the variants are never named.
@@ -319,22 +315,6 @@ fn table(declarations: &[Declaration]) -> &'static Table {
     Table::leak(entries)
 }
 
-fn drain(mut body: ExporterBody) -> Vec<u8> {
-    let mut context = Context::from_waker(Waker::noop());
-    let mut bytes = Vec::new();
-    while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut context) {
-        if let Ok(mut data) = frame.into_data() {
-            while data.has_remaining() {
-                let chunk = data.chunk();
-                bytes.extend_from_slice(chunk);
-                let read = chunk.len();
-                data.advance(read);
-            }
-        }
-    }
-    bytes
-}
-
 static SERVED: AtomicUsize = AtomicUsize::new(0);
 static REFUSED: AtomicUsize = AtomicUsize::new(0);
 
@@ -359,26 +339,17 @@ fn check(setup: &Setup) -> Result<(), String> {
         }
         Err(error) => return Err(format!("an error without a message: {error:?}")),
     };
-    for (accept, dialect) in [
-        ("text/plain", Dialect::Text),
-        (
-            "application/openmetrics-text; version=1.0.0",
-            Dialect::OpenMetrics,
-        ),
-    ] {
-        let request = hyper::Request::get("/metrics")
-            .header("accept", accept)
-            .body(String::new())
-            .map_err(|error| error.to_string())?;
-        let body = drain(service.respond(&request).into_body());
-        let shown = || String::from_utf8_lossy(&body).into_owned();
-        let model = oracle::parse(&body, dialect)
-            .map_err(|error| format!("{dialect:?}: {error}\n{}", shown()))?;
+    for format in [Format::Text, Format::OpenMetrics] {
+        let model = match conformance::scrape_service(&service, format) {
+            Ok(scraped) => scraped.exposition,
+            Err(error) => return Err(format!("{format:?}: {error}")),
+        };
+        let shown = || format!("{:#?}", model.families);
         // Every exported declaration is in the scrape, under its namespaced family name.
         for descriptor in table.exported() {
             let name = descriptor.name();
-            let family = match (descriptor.kind(), dialect) {
-                (Kind::Counter, Dialect::OpenMetrics) => name
+            let family = match (descriptor.kind(), format) {
+                (Kind::Counter, Format::OpenMetrics) => name
                     .strip_suffix("_total")
                     .filter(|base| !base.is_empty())
                     .unwrap_or(name),
@@ -386,7 +357,7 @@ fn check(setup: &Setup) -> Result<(), String> {
             };
             let family = format!("{}{family}", setup.namespace);
             if !model.families.iter().any(|f| f.name == family) {
-                return Err(format!("{dialect:?}: {family} is missing\n{}", shown()));
+                return Err(format!("{format:?}: {family} is missing\n{}", shown()));
             }
         }
     }

@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::Once;
 
 use promstatic::{Format, Histogram, HistogramFamily, LabelValue, metric};
@@ -110,12 +109,8 @@ for family in parse(sys.stdin.read()):
 
 #[test]
 fn python_parsers_accept_both_formats() {
-    let has_client = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !has_client {
-        return support::skip("python3 with `prometheus_client` is not installed");
+    if support::require_python_module("prometheus_client").is_none() {
+        return;
     }
     for (format, parser) in [(Format::Text, "text"), (Format::OpenMetrics, "openmetrics")] {
         let exposition = render(format);

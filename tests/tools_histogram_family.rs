@@ -2,9 +2,8 @@
 //! and the Python client's OpenMetrics parser. Each check is skipped, with the reason printed,
 //! when its tool is missing, unless `PROMSTATIC_REQUIRE_TOOLS=1`, which makes that a failure.
 
-mod support;
-
-use std::process::Command;
+#[path = "support/tools.rs"]
+mod tools;
 
 use promstatic::{CounterFamily, Format, Histogram, HistogramFamily, LabelValue, metric};
 
@@ -58,8 +57,8 @@ fn render(format: Format) -> Vec<u8> {
 #[test]
 fn promtool_accepts_the_text_format() {
     record();
-    match support::run_with_input("promtool", &["check", "metrics"], &render(Format::Text)) {
-        None => support::skip("promtool is not installed (apt package `prometheus`)"),
+    match tools::run_with_input("promtool", &["check", "metrics"], &render(Format::Text)) {
+        None => tools::skip("promtool is not installed (apt package `prometheus`)"),
         Some((ok, output)) => assert!(ok, "promtool rejected the exposition:\n{output}"),
     }
 }
@@ -79,14 +78,10 @@ print(len(families))
 #[test]
 fn python_client_parses_openmetrics() {
     record();
-    let has_client = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !has_client {
-        return support::skip("python3 with `prometheus_client` is not installed");
+    if tools::require_python_module("prometheus_client").is_none() {
+        return;
     }
-    let (ok, output) = support::run_with_input(
+    let (ok, output) = tools::run_with_input(
         "python3",
         &["-c", PARSE_OPENMETRICS],
         &render(Format::OpenMetrics),
