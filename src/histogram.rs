@@ -81,7 +81,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::encode::{Encoder, FamilyEncoder, Format, Label, Value};
+use crate::encode::{Encoder, FamilyEncoder, Format, Label, Suffix, Value};
 use crate::gauge::FloatGauge;
 use crate::table::{Descriptor, Metric};
 
@@ -322,22 +322,24 @@ impl<const B: usize> Histogram<B> {
             cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
             // `+ 0.0` turns a `-0.0` bound into `0.0` (IEEE 754), so the `le` label is `0`
             // in both formats rather than `-0` and `-0.0`: another series to Prometheus.
-            writer.bucket(labels, bound + 0.0, cumulative);
+            writer.bucket_trusted(labels, bound + 0.0, cumulative);
         }
         cumulative = cumulative.wrapping_add(self.overflow.load(Ordering::Relaxed));
-        writer.bucket(labels, f64::INFINITY, cumulative);
+        writer.bucket_trusted(labels, f64::INFINITY, cumulative);
         // Acquire pairs with the observers' release: see the module docs.
         let sum = self.sum.load(Ordering::Acquire);
         if writer.format() == Format::Text || self.sum_is_counter() {
-            writer.sample("_sum", labels, None, Value::Float(sum));
-            writer.sample("_count", labels, None, Value::Unsigned(cumulative));
+            writer.sample_trusted(Suffix::Sum, labels, Value::Float(sum));
+            writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
         }
     }
 }
 
+impl<const B: usize> crate::sealed::Sealed for Histogram<B> {}
+
 impl<const B: usize> Metric for Histogram<B> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        let mut writer = encoder.family(&descriptor.family());
+        let mut writer = encoder.family_trusted(&descriptor.family());
         self.encode_series(&mut writer, &[]);
     }
 }

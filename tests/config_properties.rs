@@ -19,7 +19,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use promstatic::__private::{Descriptor, Entry, Kind, Metric, Table};
+use promstatic::__private::{Entry, Kind, Metric, Table};
 use promstatic::conformance;
 use promstatic::encode::Format;
 use promstatic::exporter::Exporter;
@@ -299,7 +299,7 @@ fn table(declarations: &[Declaration]) -> &'static Table {
             };
             let name: &'static str = Box::leak(declaration.name.clone().into_boxed_str());
             let labels: &'static [&'static str] = Box::leak(declaration.labels.clone().into());
-            let descriptor = Descriptor::new(
+            let descriptor = promstatic::__private::descriptor(
                 name,
                 kind,
                 "Generated.",

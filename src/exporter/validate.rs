@@ -19,22 +19,11 @@
 
 use std::collections::HashMap;
 
-use super::{Config, ConfigError};
+use super::builder::Config;
+use super::error::ConfigError;
 use crate::claim;
 use crate::encode::Kind;
 use crate::table::Table;
-
-/// The exporter's self-metrics, as the scrape writes them (`respond.rs`; the
-/// `own_families_are_the_ones_written` test keeps the two in step).
-pub(crate) const SELF_METRICS: [(&str, Kind); 7] = [
-    ("promstatic_scrapes_total", Kind::Counter),
-    ("promstatic_scrape_encode_seconds_total", Kind::Counter),
-    ("promstatic_last_scrape_encode_seconds", Kind::Gauge),
-    ("promstatic_bind_attempts_total", Kind::Counter),
-    ("promstatic_rejected_connections_total", Kind::Counter),
-    ("promstatic_evicted_connections_total", Kind::Counter),
-    ("promstatic_failed_scrapes_total", Kind::Counter),
-];
 
 /// Which part of the exporter writes a family of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,9 +51,9 @@ fn own_families<'c>(config: &Config, build_info_name: &'c str) -> Vec<(&'c str, 
     let _ = config;
     families.push((build_info_name, Kind::Gauge, OwnFamily::BuildInfo));
     families.extend(
-        SELF_METRICS
+        super::self_metrics::SELF_METRICS
             .iter()
-            .map(|&(name, kind)| (name, kind, OwnFamily::SelfMetric)),
+            .map(|metric| (metric.name, metric.kind, OwnFamily::SelfMetric)),
     );
     families
 }
