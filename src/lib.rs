@@ -56,6 +56,7 @@
 //! * [`name`]: the one validator for metric and label names;
 //! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback);
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * `facade` (feature `facade`): a `metrics` 0.24 recorder whose series the exporter serves;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
 
 #![deny(missing_docs)]
@@ -67,6 +68,8 @@ pub mod dynamic;
 pub mod encode;
 #[cfg(feature = "exporter")]
 pub mod exporter;
+#[cfg(feature = "facade")]
+pub mod facade;
 pub mod family;
 mod gauge;
 pub mod histogram;

@@ -231,30 +231,39 @@ pub fn render_into(encoder: &mut Encoder<'_>) {
     }
     // After the table: the self-metric of dynamic families (written only if there is one).
     crate::dynamic::encode_overflows(encoder, exported());
+    // Then the `metrics` facade's families, once it is installed.
+    #[cfg(feature = "facade")]
+    crate::facade::encode(encoder);
 }
 
 /// Checks the table for metric names that collide; see the module docs.
+///
+/// With the `facade` feature, a name recorded through the `metrics` facade that a
+/// `#[metric]` static also writes is reported too: the static is exported, the facade metric
+/// is the one left out, and its [`Site`] says it came through the facade (line 0).
 pub fn check() -> Result<(), DuplicateMetricNames> {
     let order = order();
-    if order.duplicates.is_empty() {
+    #[allow(unused_mut)]
+    let mut collisions: Vec<Collision> = order
+        .duplicates
+        .iter()
+        .filter_map(|&(kept, dropped)| {
+            let kept = &METRICS.get(kept as usize)?.descriptor;
+            let dropped = &METRICS.get(dropped as usize)?.descriptor;
+            Some(Collision {
+                kept_name: kept.name,
+                kept: kept.site(),
+                dropped_name: dropped.name,
+                dropped: dropped.site(),
+            })
+        })
+        .collect();
+    #[cfg(feature = "facade")]
+    collisions.extend(crate::facade::static_collisions());
+    if collisions.is_empty() {
         return Ok(());
     }
-    Err(DuplicateMetricNames {
-        collisions: order
-            .duplicates
-            .iter()
-            .filter_map(|&(kept, dropped)| {
-                let kept = &METRICS.get(kept as usize)?.descriptor;
-                let dropped = &METRICS.get(dropped as usize)?.descriptor;
-                Some(Collision {
-                    kept_name: kept.name,
-                    kept: kept.site(),
-                    dropped_name: dropped.name,
-                    dropped: dropped.site(),
-                })
-            })
-            .collect(),
-    })
+    Err(DuplicateMetricNames { collisions })
 }
 
 /// Where a metric was declared.
@@ -270,6 +279,11 @@ pub struct Site {
 
 impl fmt::Display for Site {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Line 0 is no source line: a metric created at run time (the `metrics` facade),
+        // whose `file` says how it was made.
+        if self.line == 0 {
+            return write!(f, "{} ({})", self.module_path, self.file);
+        }
         write!(f, "{} ({}:{})", self.module_path, self.file, self.line)
     }
 }
@@ -381,7 +395,7 @@ impl Order {
 }
 
 /// The family and sample names a declaration writes, in either format.
-fn claimed_names(descriptor: &Descriptor) -> Vec<String> {
+pub(crate) fn claimed_names(descriptor: &Descriptor) -> Vec<String> {
     let name = descriptor.name;
     let base = match descriptor.kind {
         Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
