@@ -592,7 +592,6 @@ fn check_new_name(
             descriptor.module_path(),
         );
         let _ = ARENA.name_slots[slot].static_conflict.set(conflict);
-        count(Refusal::StaticDuplicate);
         return NameSlot::STATIC_DUPLICATE;
     }
     for claim in &claims {
@@ -613,7 +612,6 @@ fn check_new_name(
                      type, or the same name with or without `_total`) already writes; it is \
                      left out of every scrape: give the two metrics distinct names",
                 );
-                count(Refusal::NameConflict);
                 return NameSlot::NAME_CONFLICT;
             }
         }
@@ -651,10 +649,8 @@ fn count(refusal: Refusal) {
 #[cold]
 #[inline(never)]
 fn refuse(refusal: Refusal, name: &str, why: &str) -> Registered {
-    // Collisions are counted once, when the name is checked, and logged there.
-    if !matches!(refusal, Refusal::NameConflict | Refusal::StaticDuplicate) {
-        count(refusal);
-    }
+    count(refusal);
+    // Collisions were logged once, when the name was checked.
     if matches!(
         refusal,
         Refusal::InvalidName | Refusal::InvalidLabel | Refusal::NameTableFull
