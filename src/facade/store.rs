@@ -502,8 +502,11 @@ fn overflow(
         Err(other) => return refuse(other, name, "see the earlier error for this name"),
     };
     let slot = &ARENA.name_slots[slot];
-    if !slot.overflow_used.load(Ordering::Relaxed) {
-        slot.overflow_used.store(true, Ordering::Relaxed);
+    // The load keeps the common case a read of a shared line; the swap makes the warning
+    // once per name even when threads overflow together.
+    if !slot.overflow_used.load(Ordering::Relaxed)
+        && !slot.overflow_used.swap(true, Ordering::Relaxed)
+    {
         log::warn!(
             target: "promstatic",
             "metric `{name}` (metrics facade): a label set got no series ({}); its updates go \
