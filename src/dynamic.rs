@@ -230,7 +230,8 @@ macro_rules! family_constructor {
     };
 }
 
-impl<L: DynLabelSet, M, const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
+// The constructor asks nothing of `L`, so a bad label type is reported once, by `Metric`.
+impl<L, M, const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
     DynFamily<L, M, CAPACITY, TABLE, BYTES>
 {
     // loom's atomics have no `const fn new` (see `crate::sync`).
@@ -238,7 +239,11 @@ impl<L: DynLabelSet, M, const CAPACITY: usize, const TABLE: usize, const BYTES: 
     family_constructor!(const);
     #[cfg(promstatic_loom)]
     family_constructor!();
+}
 
+impl<L: DynLabelSet, M, const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
+    DynFamily<L, M, CAPACITY, TABLE, BYTES>
+{
     /// The series for these label values (a tuple, in declaration order), created on first
     /// use; the overflow series if it cannot be created (see the [module
     /// docs](self#overflow-never-loss)).

@@ -108,7 +108,8 @@ const REFUSED_LABEL_TYPES: &[(&str, &str)] = &[
 /// The label type as the family's type parameter (`&str` becomes `&'static str`; values of
 /// any lifetime are accepted by `with`), or why it cannot be a dynamic label.
 pub(crate) fn dynamic_label_type(ty: &Type) -> Result<Type, String> {
-    const EXPECTED: &str = "a dynamic family's label types are `&str`, an integer type         (`u8`..`u64`, `usize`, `i8`..`i64`, `isize`), `bool`, or an enum deriving `LabelValue`";
+    let shown = type_text(ty).replace("& ", "&");
+    const EXPECTED: &str = "a dynamic family's label types are `&str`, an integer type (`u8`..`u64`, `usize`, `i8`..`i64`, `isize`), `bool`, or an enum deriving `LabelValue`";
     match ty {
         Type::Reference(reference) => match &*reference.elem {
             Type::Path(path)
@@ -137,8 +138,7 @@ pub(crate) fn dynamic_label_type(ty: &Type) -> Result<Type, String> {
                     .find(|(refused, _)| *refused == name)
                 {
                     Some((_, instead)) => Err(format!(
-                        "`{}` cannot be a label type: {instead}; {EXPECTED}",
-                        type_text(ty)
+                        "`{shown}` cannot be a label type: {instead}; {EXPECTED}"
                     )),
                     // Any other path must be a `LabelValue` enum: the trait bound checks it.
                     None => Ok(ty.clone()),

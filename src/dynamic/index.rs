@@ -32,9 +32,13 @@
 //!
 //! If the compare-exchange fails, another thread filled that entry first; the loser loads it
 //! (`Acquire`) and compares, as in a lookup. When both inserted the same key, the loser
-//! returns the winner's series and marks its own claimed series `ABANDONED`: so two threads
-//! inserting the same new label set always end with exactly one series, at the price of one
-//! series (and the key's bytes) of capacity lost per losing thread. When the keys differ it
+//! returns the winner's series and gives its own claim back: so two threads inserting the
+//! same new label set always end with exactly one series. Giving back is one
+//! compare-exchange per counter (`reserved` from `series + 1` to `series`, `bytes_used` from
+//! the range's end to its start), which succeeds when nobody claimed after the loser; then
+//! the next insert reuses the storage. Otherwise the series is marked `ABANDONED` (never
+//! exported) and that series and its bytes are lost to the family: at most one per losing
+//! thread, and only when a third insert claimed in between. When the keys differ the loser
 //! probes on with its claim. Nobody ever waits: each step either succeeds or tells the thread
 //! what another thread already finished. The protocol is model-checked with loom
 //! (`tests/loom_dynamic.rs`, which drives this very code through `crate::sync`).
@@ -99,17 +103,32 @@ impl Slot {
     const CLAIMED: u8 = 1;
     /// In the table and exported.
     const PUBLISHED: u8 = 2;
-    /// Claimed by an insert that lost the race to the same key: never used.
+    /// Claimed by an insert that lost the race to the same key and could not give it back:
+    /// never used.
     const ABANDONED: u8 = 3;
 }
 
 /// An empty table entry.
 const EMPTY: u64 = 0;
 
+/// Storage claimed by one insert: a series number and its key's bytes.
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    series: usize,
+    offset: usize,
+    len: usize,
+}
+
 /// The anchor of the hash seed: its address differs from run to run under address-space
 /// randomisation, and stays the same while the process runs (a family may be moved, the
 /// seed must not change).
 static SEED_ANCHOR: u8 = 0;
+
+/// The hash seed of this process.
+#[inline]
+fn seed() -> u64 {
+    std::ptr::addr_of!(SEED_ANCHOR) as u64
+}
 
 /// A bounded, lock-free map from label sets to series numbers; see the [module
 /// docs](self).
@@ -210,12 +229,12 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
     ) -> Result<Found, Full> {
         let mut admit = Some(admit);
-        let hash = key::hash(std::ptr::addr_of!(SEED_ANCHOR) as u64, parts);
+        let hash = key::hash(seed(), parts);
         let tag = hash >> 32;
         let mask = TABLE - 1;
         let mut position = hash as usize & mask;
         // A claimed series with its key written, kept across probe steps after a lost race.
-        let mut claim: Option<usize> = None;
+        let mut claim: Option<Claim> = None;
         for _ in 0..TABLE {
             let Some(entry) = self.entries.get(position) else {
                 break;
@@ -224,8 +243,8 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
             let mut current = entry.load(Ordering::Acquire);
             loop {
                 if current == EMPTY {
-                    let series = match claim {
-                        Some(series) => series,
+                    let mine = match claim {
+                        Some(mine) => mine,
                         None => {
                             if let Some(admit) = admit.take() {
                                 admit(parts)?;
@@ -233,20 +252,20 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
                             self.claim(parts)?
                         }
                     };
-                    let filled = (tag << 32) | (series as u64 + 1);
+                    let filled = (tag << 32) | (mine.series as u64 + 1);
                     // Release on success: publishes the key written by `claim` to lookups.
                     // Acquire on failure: the winner's key is complete when we compare it.
                     match entry.compare_exchange(EMPTY, filled, Ordering::AcqRel, Ordering::Acquire)
                     {
                         Ok(_) => {
-                            self.publish(series);
+                            self.publish(mine.series);
                             return Ok(Found {
-                                series,
+                                series: mine.series,
                                 inserted: true,
                             });
                         }
                         Err(now) => {
-                            claim = Some(series);
+                            claim = Some(mine);
                             current = now;
                             continue;
                         }
@@ -256,7 +275,7 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
                     let series = (current as u32 as usize).wrapping_sub(1);
                     if self.key_matches(series, parts) {
                         if let Some(mine) = claim {
-                            self.abandon(mine);
+                            self.give_back(mine);
                         }
                         return Ok(Found {
                             series,
@@ -270,15 +289,21 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         }
         // Not reached: at most CAPACITY < TABLE entries are ever filled.
         if let Some(mine) = claim {
-            self.abandon(mine);
+            self.give_back(mine);
         }
         Err(Full::Capacity)
+    }
+
+    /// Where the probe for `parts` starts: for model tests that need two keys to meet.
+    #[doc(hidden)]
+    pub fn home(parts: &[LabelText<'_>]) -> usize {
+        key::hash(seed(), parts) as usize & (TABLE - 1)
     }
 
     /// Claims a series number and bytes for `parts` and writes the key there.
     #[cold]
     #[inline(never)]
-    fn claim(&self, parts: &[LabelText<'_>]) -> Result<usize, Full> {
+    fn claim(&self, parts: &[LabelText<'_>]) -> Result<Claim, Full> {
         let len = key::stored_len(parts).ok_or(Full::ValueLength)?;
         // Cheap refusals first, so a full index costs no read-modify-write.
         if self.reserved.load(Ordering::Relaxed) >= CAPACITY {
@@ -287,24 +312,25 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         if self.bytes_used.load(Ordering::Relaxed) + len > BYTES {
             return Err(Full::LabelBytes);
         }
-        // Relaxed: a claim only needs the counter's atomicity (each number to one thread);
-        // what the claimer writes is published by the entry's compare-exchange.
+        // Acquire: when the number (or, below, the range) was given back by a losing insert,
+        // its last writes to them (Release in `give_back`) happen before ours. What the
+        // claimer writes is published to others by the entry's compare-exchange.
         let series = self
             .reserved
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |reserved| {
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |reserved| {
                 (reserved < CAPACITY).then_some(reserved + 1)
             })
             .map_err(|_| Full::Capacity)?;
         let offset =
             match self
                 .bytes_used
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                .fetch_update(Ordering::Acquire, Ordering::Relaxed, |used| {
                     used.checked_add(len).filter(|&end| end <= BYTES)
                 }) {
                 Ok(offset) => offset,
                 Err(_) => {
                     // The series was claimed for nothing: the bytes ran out in between.
-                    self.abandon(series);
+                    self.give_back_series(series);
                     return Err(Full::LabelBytes);
                 }
             };
@@ -323,7 +349,11 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         slot.offset.store(offset as u32, Ordering::Relaxed);
         slot.len.store(len as u32, Ordering::Relaxed);
         slot.state.store(Slot::CLAIMED, Ordering::Relaxed);
-        Ok(series)
+        Ok(Claim {
+            series,
+            offset,
+            len,
+        })
     }
 
     /// Marks a series whose entry this thread filled as exported.
@@ -335,9 +365,33 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         }
     }
 
-    /// Gives up a claimed series that will never be in the table.
-    fn abandon(&self, series: usize) {
-        if let Some(slot) = self.series.get(series) {
+    /// Gives back a claim whose key lost the race to the same key (see the [module
+    /// docs](self#lookup-and-insert)); its bytes were never published, so nobody reads them.
+    #[cold]
+    fn give_back(&self, claim: Claim) {
+        // Release: our writes to the range happen before a later claimer's (Acquire).
+        let _ = self.bytes_used.compare_exchange(
+            claim.offset + claim.len,
+            claim.offset,
+            Ordering::Release,
+            Ordering::Relaxed,
+        );
+        self.give_back_series(claim.series);
+    }
+
+    /// Gives back a claimed series number, or abandons it if another was claimed since.
+    fn give_back_series(&self, series: usize) {
+        let Some(slot) = self.series.get(series) else {
+            return;
+        };
+        slot.state.store(Slot::FREE, Ordering::Relaxed);
+        // Release: the FREE store (and the slot's place) happen before the next claimer's
+        // stores to this slot, which it makes after its Acquire claim reads this value.
+        if self
+            .reserved
+            .compare_exchange(series + 1, series, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
             slot.state.store(Slot::ABANDONED, Ordering::Relaxed);
         }
     }

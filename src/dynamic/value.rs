@@ -14,7 +14,7 @@ use crate::label::{LabelValue, MAX_LABELS};
 /// lifetime), the integer types, `bool`, and every [`LabelValue`] enum.
 pub trait DynLabel: 'static {
     /// What a lookup passes for this label.
-    type Value<'a>: Copy;
+    type Value<'a>;
     /// Scratch space the value is formatted into (nothing for text).
     type Buffer: Default;
 
@@ -59,7 +59,7 @@ macro_rules! integer_label {
 
 integer_label!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
-impl<T: LabelValue + Copy + 'static> DynLabel for T {
+impl<T: LabelValue + 'static> DynLabel for T {
     type Value<'a> = T;
     type Buffer = ();
 
@@ -74,7 +74,7 @@ pub trait DynLabelSet: 'static {
     /// The number of labels.
     const ARITY: usize;
     /// What a lookup passes: a tuple of the labels' values.
-    type Values<'a>: Copy;
+    type Values<'a>;
 
     /// Calls `visit` with the values as key parts, in declaration order.
     fn with_parts<R>(values: &Self::Values<'_>, visit: impl FnOnce(&[LabelText<'_>]) -> R) -> R;
