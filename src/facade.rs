@@ -328,6 +328,21 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// Claims the facade for this process (a later install or build is
+    /// [`InstallError::AlreadyInstalled`]) and returns its recorder *without* installing it as
+    /// `metrics`' global one: to wrap it in `metrics-util` layers or a fan-out, or to use it
+    /// with `metrics::set_default_local_recorder`. Its series are served as an installed
+    /// recorder's are; there is no endpoint (see [`Builder::install_recorder`]).
+    pub fn build_recorder(self) -> Result<FacadeRecorder, InstallError> {
+        let config = checked_config(self.max_series, self.default_bounds, self.patterns)?;
+        claim_install()?;
+        let config: &'static Config = Box::leak(Box::new(config));
+        let _ = CONFIG.set(config);
+        Ok(FacadeRecorder { config })
+    }
+}
+
 fn checked_config(
     max_series: usize,
     default_bounds: Vec<f64>,
@@ -401,7 +416,7 @@ fn claim_install() -> Result<(), InstallError> {
 /// Makes `config` the facade's and installs the recorder as `metrics`' global one.
 fn set_recorder(config: Config) -> Result<(), InstallError> {
     let config: &'static Config = Box::leak(Box::new(config));
-    if metrics::set_global_recorder(Recorder { config }).is_err() {
+    if metrics::set_global_recorder(FacadeRecorder { config }).is_err() {
         INSTALLING.store(false, Ordering::Release);
         return Err(InstallError::OtherRecorder);
     }
@@ -505,13 +520,14 @@ impl std::error::Error for InstallError {
     }
 }
 
-/// The `metrics::Recorder` of the facade; installed by [`Builder`].
+/// The `metrics::Recorder` of the facade: installed by [`Builder::install`] and
+/// [`Builder::install_recorder`], or returned by [`Builder::build_recorder`] to compose.
 #[derive(Debug, Clone, Copy)]
-struct Recorder {
+pub struct FacadeRecorder {
     config: &'static Config,
 }
 
-impl Recorder {
+impl FacadeRecorder {
     #[inline]
     fn register(
         &self,
@@ -533,7 +549,7 @@ impl Recorder {
     }
 }
 
-impl metrics::Recorder for Recorder {
+impl metrics::Recorder for FacadeRecorder {
     fn describe_counter(
         &self,
         key: metrics::KeyName,

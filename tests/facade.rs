@@ -305,6 +305,8 @@ fn a_second_install_is_an_error_and_bad_configurations_are_errors() {
     assert!(error.to_string().contains("already installed"), "{error}");
     let error = Builder::new().listen("127.0.0.1:0").install().unwrap_err();
     assert_eq!(error, InstallError::AlreadyInstalled);
+    let error = Builder::new().build_recorder().unwrap_err();
+    assert_eq!(error, InstallError::AlreadyInstalled);
 
     let error = Builder::new()
         .listen("localhost:notaport")
