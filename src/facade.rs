@@ -30,9 +30,10 @@
 //! # Semantics
 //!
 //! * **Counters** are exported with `_total`, in both formats the same way as a `#[metric]`
-//!   counter: `counter!("requests")` and `counter!("requests_total")` are one counter,
-//!   `requests_total` (in OpenMetrics the family is `requests` and its sample
-//!   `requests_total`). `increment` adds; `absolute` sets the counter *to at least* the value
+//!   counter: `counter!("requests")` is exported as `requests_total` (in OpenMetrics the
+//!   family is `requests` and its sample `requests_total`). Since `requests` and
+//!   `requests_total` are then one name, a program uses one spelling: the first registered
+//!   is kept, the other refused (`name_conflict`, logged once). `increment` adds; `absolute` sets the counter *to at least* the value
 //!   (the `metrics` contract: callers mirroring an external total may race, so an older,
 //!   smaller value never lowers it).
 //! * **Gauges** are `f64`: `increment`, `decrement` and `set`.
@@ -539,6 +540,7 @@ impl FacadeRecorder {
         match store::register(
             self.config,
             kind,
+            key.get_hash(),
             key.name(),
             labels,
             metadata.module_path(),

@@ -95,7 +95,7 @@ fn counters_get_total_in_both_formats_and_labels_in_any_order_are_one_series() {
     facade();
     metrics::describe_counter!("facade_frames", "Frames \"rendered\".\nBy scene.");
     metrics::counter!("facade_frames", "scene" => "intro", "gpu" => "0").increment(2);
-    metrics::counter!("facade_frames_total", "gpu" => "0", "scene" => "intro").increment(3);
+    metrics::counter!("facade_frames", "gpu" => "0", "scene" => "intro").increment(3);
     metrics::counter!("facade_frames", "scene" => "a\"b\\c\nd").increment(1);
     assert_eq!(
         family(&render(Format::Text), "facade_frames_total"),
@@ -111,6 +111,19 @@ fn counters_get_total_in_both_formats_and_labels_in_any_order_are_one_series() {
          facade_frames_total{scene=\"a\\\"b\\\\c\\nd\"} 1\n\
          facade_frames_total{gpu=\"0\",scene=\"intro\"} 5\n"
     );
+}
+
+#[test]
+fn one_counter_name_has_one_spelling() {
+    facade();
+    metrics::counter!("facade_spelled_total").increment(1);
+    let before = refused("name_conflict");
+    metrics::counter!("facade_spelled").increment(100);
+    metrics::counter!("facade_spelled").increment(100);
+    assert_eq!(refused("name_conflict"), before + 2);
+    let text = render(Format::Text);
+    assert!(text.contains("\nfacade_spelled_total 1\n"), "{text}");
+    assert_eq!(logs_mentioning("counter `facade_spelled` recorded"), 1);
 }
 
 #[test]

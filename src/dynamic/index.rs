@@ -228,8 +228,33 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         parts: &[LabelText<'_>],
         admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
     ) -> Result<Found, Full> {
+        self.probe(key::hash(seed(), parts), parts, admit)
+    }
+
+    /// [`find_or_insert_reporting`](Self::find_or_insert_reporting) with a hash the caller
+    /// already has (the `metrics` facade uses the hash `metrics::Key` computed at compile
+    /// time). The hash must be a function of the key's value — equal parts, equal hash — or
+    /// one key could get two series; it is mixed with the per-process seed here. Identity is
+    /// still decided by comparing bytes, so a poor hash costs probes, never a wrong series.
+    #[inline]
+    pub fn find_or_insert_hashed(
+        &self,
+        hash: u64,
+        parts: &[LabelText<'_>],
+        admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
+    ) -> Result<Found, Full> {
+        self.probe(key::finish(seed() ^ hash), parts, admit)
+    }
+
+    /// The lookup and insert, from the key's final (seeded, mixed) hash.
+    #[inline]
+    fn probe(
+        &self,
+        hash: u64,
+        parts: &[LabelText<'_>],
+        admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
+    ) -> Result<Found, Full> {
         let mut admit = Some(admit);
-        let hash = key::hash(seed(), parts);
         let tag = hash >> 32;
         let mask = TABLE - 1;
         let mut position = hash as usize & mask;

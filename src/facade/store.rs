@@ -188,6 +188,9 @@ pub(crate) struct NameSlot {
     pub(crate) overflow: Cell,
     pub(crate) overflow_buckets: Buckets,
     pub(crate) overflow_used: AtomicBool,
+    /// A counter's spelling: `SPELLED_TOTAL` (`x_total`) or `SPELLED_BARE` (`x`), fixed by
+    /// its first registration (0 until then).
+    spelling: AtomicU8,
 }
 
 /// A facade name that a `#[metric]` static already exports.
@@ -203,6 +206,8 @@ impl NameSlot {
     pub(crate) const EXPORTED: u8 = 1;
     pub(crate) const NAME_CONFLICT: u8 = 2;
     pub(crate) const STATIC_DUPLICATE: u8 = 3;
+    const SPELLED_TOTAL: u8 = 1;
+    const SPELLED_BARE: u8 = 2;
 
     /// The newest series of the name plus one (0: none).
     pub(crate) fn head_acquire(&self) -> u32 {
@@ -220,6 +225,7 @@ impl NameSlot {
             overflow: Cell::new(),
             overflow_buckets: [const { AtomicU64::new(0) }; MAX_BOUNDS + 1],
             overflow_used: AtomicBool::new(false),
+            spelling: AtomicU8::new(0),
         }
     }
 }
@@ -282,24 +288,49 @@ pub(crate) enum Registered {
 pub(crate) type Labels<'k> = &'k [metrics::Label];
 
 /// Resolves a key to its series' handle; see the module docs.
+///
+/// `hash` is `metrics::Key::get_hash()`: computed when the key was built (at compile time
+/// for the macros' static keys) and independent of label order, so it is a function of the
+/// key's value as the index requires, and the hit path hashes nothing.
 #[inline]
 pub(crate) fn register(
     config: &'static Config,
     kind: SeriesKind,
+    hash: u64,
     name: &str,
     labels: Labels<'_>,
     module_path: Option<&str>,
 ) -> Registered {
-    let base = kind.base(name);
-    let mut parts = [LabelText::Raw(""); 2 + 2 * MAX_KEY_LABELS];
-    let Some(used) = key_parts(kind, base, labels, &mut parts) else {
-        return refuse(Refusal::InvalidLabel, name, "it has more than 16 labels");
+    // Most keys have a few labels: a short array to fill, the long one only when needed.
+    if labels.len() <= 4 {
+        register_with::<10>(config, kind, hash, name, labels, module_path)
+    } else {
+        register_with::<{ 2 + 2 * MAX_KEY_LABELS }>(config, kind, hash, name, labels, module_path)
+    }
+}
+
+#[inline(always)]
+fn register_with<const PARTS: usize>(
+    config: &'static Config,
+    kind: SeriesKind,
+    hash: u64,
+    name: &str,
+    labels: Labels<'_>,
+    module_path: Option<&str>,
+) -> Registered {
+    let mut parts = [LabelText::Raw(""); PARTS];
+    let Some(used) = key_parts(kind, name, labels, &mut parts) else {
+        return refuse(
+            Refusal::InvalidLabel,
+            name,
+            Some("it has more than 16 labels"),
+        );
     };
-    let parts = &parts[..used];
+    let parts = parts.get(..used).unwrap_or(&[]);
     let mut refused = None;
-    let found = ARENA.series.find_or_insert_reporting(parts, |parts| {
+    let found = ARENA.series.find_or_insert_hashed(hash, parts, |parts| {
         // Only a key not seen before gets here: validation stays off the hit path.
-        if let Err(reason) = admit(kind, base, parts) {
+        if let Err(reason) = admit(kind, name, parts) {
             refused = Some(reason);
             return Err(Full::Refused);
         }
@@ -314,7 +345,9 @@ pub(crate) fn register(
     });
     match found {
         Ok(found) => {
-            let cell = &ARENA.cells[found.series];
+            let Some(cell) = ARENA.cells.get(found.series) else {
+                return Registered::Refused;
+            };
             // Acquire: the handle was published (Release) after its `Arc` was built.
             let handle = cell.handle.load(Ordering::Acquire);
             if !handle.is_null() {
@@ -323,7 +356,7 @@ pub(crate) fn register(
             first_registration(config, kind, name, found.series, module_path)
         }
         Err(Full::Refused) => match refused {
-            Some((refusal, why)) => refuse(refusal, name, &why),
+            Some((refusal, why)) => refuse(refusal, name, Some(&why)),
             None => Registered::Refused,
         },
         Err(Full::Capacity) => overflow(config, kind, name, Refusal::SeriesCap, module_path),
@@ -333,23 +366,25 @@ pub(crate) fn register(
     }
 }
 
-/// Writes `[kind, base, label name, label value, …]` into `parts`, labels sorted by name;
-/// `None` if there are too many labels.
+/// Writes `[kind, name, label name, label value, …]` into `parts`, labels sorted by name;
+/// `None` if they do not fit.
 #[inline]
 fn key_parts<'k>(
     kind: SeriesKind,
-    base: &'k str,
+    name: &'k str,
     labels: Labels<'k>,
-    parts: &mut [LabelText<'k>; 2 + 2 * MAX_KEY_LABELS],
+    parts: &mut [LabelText<'k>],
 ) -> Option<usize> {
-    if labels.len() > MAX_KEY_LABELS {
+    let used = 2 + 2 * labels.len();
+    if labels.len() > MAX_KEY_LABELS || used > parts.len() {
         return None;
     }
-    parts[0] = LabelText::Raw(kind.tag());
-    parts[1] = LabelText::Raw(base);
+    let (head, pairs) = parts.split_at_mut(2);
+    head[0] = LabelText::Raw(kind.tag());
+    head[1] = LabelText::Raw(name);
     let sorted = labels.windows(2).all(|pair| pair[0].key() <= pair[1].key());
     if sorted {
-        for (pair, label) in parts[2..].chunks_exact_mut(2).zip(labels) {
+        for (pair, label) in pairs.chunks_exact_mut(2).zip(labels) {
             pair[0] = LabelText::Raw(label.key());
             pair[1] = LabelText::Raw(label.value());
         }
@@ -359,7 +394,7 @@ fn key_parts<'k>(
         for (position, slot) in order.iter_mut().enumerate().take(labels.len()) {
             *slot = position as u8;
         }
-        let order = &mut order[..labels.len()];
+        let order = order.get_mut(..labels.len())?;
         for i in 1..order.len() {
             let mut j = i;
             while j > 0 && labels[order[j - 1] as usize].key() > labels[order[j] as usize].key() {
@@ -367,13 +402,13 @@ fn key_parts<'k>(
                 j -= 1;
             }
         }
-        for (pair, &position) in parts[2..].chunks_exact_mut(2).zip(order.iter()) {
-            let label = &labels[position as usize];
+        for (pair, &position) in pairs.chunks_exact_mut(2).zip(order.iter()) {
+            let label = labels.get(position as usize)?;
             pair[0] = LabelText::Raw(label.key());
             pair[1] = LabelText::Raw(label.value());
         }
     }
-    Some(2 + 2 * labels.len())
+    Some(used)
 }
 
 /// Checks a new key: a valid name, valid distinct label names, none reserved.
@@ -456,7 +491,7 @@ fn first_registration(
 ) -> Registered {
     let slot = match resolve_name(config, kind, name, module_path) {
         Ok(slot) => slot,
-        Err(refusal) => return refuse(refusal, name, "see the earlier error for this name"),
+        Err(refusal) => return refuse_name(refusal, name),
     };
     let cell = &ARENA.cells[series];
     // One thread links the series (the first to set its name); the others go on at once.
@@ -499,7 +534,7 @@ fn overflow(
     count(refusal);
     let slot = match resolve_name(config, kind, name, module_path) {
         Ok(slot) => slot,
-        Err(other) => return refuse(other, name, "see the earlier error for this name"),
+        Err(other) => return refuse_name(other, name),
     };
     let slot = &ARENA.name_slots[slot];
     // The load keeps the common case a read of a shared line; the swap makes the warning
@@ -553,12 +588,45 @@ pub(crate) fn resolve_name(
         // Release: a scrape that sees EXPORTED (Acquire) sees the rest of the slot.
         slot.status.store(status, Ordering::Release);
     }
+    if kind == SeriesKind::Counter {
+        check_spelling(slot, name, &exported)?;
+    }
     match slot.status.load(Ordering::Acquire) {
         NameSlot::NAME_CONFLICT => Err(Refusal::NameConflict),
         NameSlot::STATIC_DUPLICATE => Err(Refusal::StaticDuplicate),
         // PENDING: its inserter is checking it right now; this registration goes on (if the
         // name turns out to collide, the series is simply never exported).
         _ => Ok(found.series),
+    }
+}
+
+/// `x` and `x_total` are one counter in Prometheus (both are exported as `x_total`): the
+/// first spelling registered is kept and the other refused, since their series would have
+/// the same names and could not both be exported.
+fn check_spelling(slot: &NameSlot, name: &str, exported: &str) -> Result<(), Refusal> {
+    let mine = if name == exported {
+        NameSlot::SPELLED_TOTAL
+    } else {
+        NameSlot::SPELLED_BARE
+    };
+    match slot
+        .spelling
+        .compare_exchange(0, mine, Ordering::Relaxed, Ordering::Relaxed)
+    {
+        Ok(_) => Ok(()),
+        Err(first) if first == mine => Ok(()),
+        Err(_) => {
+            log_once(Refusal::NameConflict, name, |name| {
+                log::error!(
+                    target: "promstatic",
+                    "counter `{name}` recorded through the `metrics` facade is exported as \
+                     `{exported}`, and the other spelling of that name is already registered; \
+                     its updates are not recorded: use one spelling at every call site \
+                     (`{exported}` is the Prometheus convention)"
+                )
+            });
+            Err(Refusal::NameConflict)
+        }
     }
 }
 
@@ -639,7 +707,7 @@ pub(crate) fn describe(
             }
         }
         Err(refusal) => {
-            let _ = refuse(refusal, name, "it was described but cannot be exported");
+            let _ = refuse_name(refusal, name);
         }
     }
 }
@@ -648,40 +716,51 @@ fn count(refusal: Refusal) {
     ARENA.refused[refusal as usize].fetch_add(1, Ordering::Relaxed);
 }
 
-/// Counts a refused registration and logs it once per name.
+/// Counts a refused registration and, with `why`, logs it once per name and reason.
 #[cold]
 #[inline(never)]
-fn refuse(refusal: Refusal, name: &str, why: &str) -> Registered {
+fn refuse(refusal: Refusal, name: &str, why: Option<&str>) -> Registered {
     count(refusal);
-    // Collisions were logged once, when the name was checked.
-    if matches!(
-        refusal,
-        Refusal::InvalidName | Refusal::InvalidLabel | Refusal::NameTableFull
-    ) {
-        let tag = [refusal.label(), name];
-        let parts = tag.map(LabelText::Raw);
-        match ARENA.logged.find_or_insert_reporting(&parts, |_| Ok(())) {
-            Ok(found) if found.inserted => log::error!(
+    if let Some(why) = why {
+        log_once(refusal, name, |name| {
+            log::error!(
                 target: "promstatic",
-                "metric `{}` recorded through the `metrics` facade is not exported: {why} \
+                "metric `{name}` recorded through the `metrics` facade is not exported: {why} \
                  ({}). Names and label names must match [a-zA-Z_][a-zA-Z0-9_]* and not start \
                  with `__`; nothing is renamed for you. Logged once per name; \
                  promstatic_facade_refused_total counts every refused registration.",
-                name.escape_debug(),
                 refusal.label(),
-            ),
-            Ok(_) => {}
-            Err(_) => {
-                if !ARENA.logged_full.swap(true, Ordering::Relaxed) {
-                    log::error!(
-                        target: "promstatic",
-                        "more than {LOGGED} metric names were refused by the `metrics` \
-                         facade; further ones are counted in promstatic_facade_refused_total \
-                         but not logged"
-                    );
-                }
+            )
+        });
+    }
+    Registered::Refused
+}
+
+/// A registration refused because its name cannot be exported (the reason was logged when
+/// the name was checked, or is logged here for the reasons that are not checked there).
+fn refuse_name(refusal: Refusal, name: &str) -> Registered {
+    let why = match refusal {
+        Refusal::NameTableFull => Some("every one of the facade's name slots is taken"),
+        Refusal::InvalidName => Some("the name is invalid"),
+        _ => None,
+    };
+    refuse(refusal, name, why)
+}
+
+/// Runs `log` the first time `(refusal, name)` is seen (up to `LOGGED` of them).
+fn log_once(refusal: Refusal, name: &str, log: impl FnOnce(std::str::EscapeDebug<'_>)) {
+    let parts = [refusal.label(), name].map(LabelText::Raw);
+    match ARENA.logged.find_or_insert_reporting(&parts, |_| Ok(())) {
+        Ok(found) if found.inserted => log(name.escape_debug()),
+        Ok(_) => {}
+        Err(_) => {
+            if !ARENA.logged_full.swap(true, Ordering::Relaxed) {
+                log::error!(
+                    target: "promstatic",
+                    "more than {LOGGED} metric names were refused by the `metrics` facade; \
+                     further ones are counted in promstatic_facade_refused_total but not logged"
+                );
             }
         }
     }
-    Registered::Refused
 }
