@@ -382,7 +382,9 @@ fn key_parts<'k>(
     let (head, pairs) = parts.split_at_mut(2);
     head[0] = LabelText::Raw(kind.tag());
     head[1] = LabelText::Raw(name);
-    let sorted = labels.windows(2).all(|pair| pair[0].key() <= pair[1].key());
+    let sorted = labels
+        .windows(2)
+        .all(|pair| !label_less(pair[1].key(), pair[0].key()));
     if sorted {
         for (pair, label) in pairs.chunks_exact_mut(2).zip(labels) {
             pair[0] = LabelText::Raw(label.key());
@@ -397,7 +399,12 @@ fn key_parts<'k>(
         let order = order.get_mut(..labels.len())?;
         for i in 1..order.len() {
             let mut j = i;
-            while j > 0 && labels[order[j - 1] as usize].key() > labels[order[j] as usize].key() {
+            while j > 0
+                && label_less(
+                    labels[order[j] as usize].key(),
+                    labels[order[j - 1] as usize].key(),
+                )
+            {
                 order.swap(j - 1, j);
                 j -= 1;
             }
@@ -409,6 +416,16 @@ fn key_parts<'k>(
         }
     }
     Some(used)
+}
+
+/// `left < right` as strings; the first bytes decide without a `memcmp` call in the usual
+/// case of label names that start differently.
+#[inline]
+fn label_less(left: &str, right: &str) -> bool {
+    match (left.as_bytes().first(), right.as_bytes().first()) {
+        (Some(a), Some(b)) if a != b => a < b,
+        _ => left < right,
+    }
 }
 
 /// Checks a new key: a valid name, valid distinct label names, none reserved.
