@@ -7,8 +7,8 @@
 //! keys; no byte value is special, so NUL bytes and empty strings are ordinary values.
 //!
 //! A lookup does not escape anything. A raw part is compared with a stored part that escaping
-//! did not change by one `memcmp`; only a stored part that contains escapes is compared by
-//! [`raw_matches_escaped`], byte by byte.
+//! did not change as plain bytes (short ones by word, without a call to `memcmp`); only a
+//! stored part that contains escapes is compared by `raw_matches_escaped`, byte by byte.
 
 /// The longest escaped part a key can store (its length must fit the prefix's 15 bits).
 pub const MAX_ESCAPED_PART: usize = LENGTH_MASK as usize;
