@@ -781,3 +781,113 @@ fn log_once(refusal: Refusal, name: &str, log: impl FnOnce(std::str::EscapeDebug
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts_of(labels: &[metrics::Label]) -> Option<Vec<String>> {
+        let mut parts = [LabelText::Raw(""); 2 + 2 * MAX_KEY_LABELS];
+        let used = key_parts(SeriesKind::Counter, "jobs_total", labels, &mut parts)?;
+        Some(
+            parts[..used]
+                .iter()
+                .map(|part| match part {
+                    LabelText::Raw(text) | LabelText::Escaped(text) => (*text).to_owned(),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn labels_are_sorted_by_name_whatever_the_call_site_order() {
+        let given = [
+            metrics::Label::new("zone", "b"),
+            metrics::Label::new("a", "1"),
+            metrics::Label::new("ab", "2"),
+            metrics::Label::new("aa", "3"),
+        ];
+        let expected = [
+            "c",
+            "jobs_total",
+            "a",
+            "1",
+            "aa",
+            "3",
+            "ab",
+            "2",
+            "zone",
+            "b",
+        ];
+        assert_eq!(parts_of(&given).unwrap(), expected);
+        let mut reversed = given.clone();
+        reversed.reverse();
+        assert_eq!(parts_of(&reversed).unwrap(), expected);
+        assert_eq!(parts_of(&[]).unwrap(), ["c", "jobs_total"]);
+    }
+
+    #[test]
+    fn too_many_labels_do_not_fit() {
+        let labels: Vec<metrics::Label> = (0..=MAX_KEY_LABELS)
+            .map(|index| metrics::Label::new(format!("l{index}"), "v"))
+            .collect();
+        assert_eq!(parts_of(&labels), None);
+        assert!(parts_of(&labels[..MAX_KEY_LABELS]).is_some());
+        let mut short = [LabelText::Raw(""); 10];
+        assert_eq!(
+            key_parts(SeriesKind::Gauge, "g", &labels[..5], &mut short),
+            None,
+            "five labels need the long array"
+        );
+    }
+
+    #[test]
+    fn label_order_is_string_order() {
+        for (left, right) in [("a", "b"), ("a", "ab"), ("", "a"), ("ab", "b"), ("Z", "a")] {
+            assert!(label_less(left, right), "{left} < {right}");
+            assert!(!label_less(right, left), "{right} > {left}");
+        }
+        assert!(!label_less("same", "same"));
+    }
+
+    #[test]
+    fn admission_refuses_bad_and_reserved_names() {
+        let key = |labels: &[&str]| -> Vec<LabelText<'static>> {
+            let mut parts = vec![LabelText::Raw("h"), LabelText::Raw("x")];
+            for label in labels {
+                let label: &'static str = Box::leak(label.to_string().into_boxed_str());
+                parts.extend([LabelText::Raw(label), LabelText::Raw("v")]);
+            }
+            parts
+        };
+        let refusal =
+            |kind, name, labels: &[&str]| admit(kind, name, &key(labels)).err().map(|e| e.0);
+        assert_eq!(refusal(SeriesKind::Histogram, "x", &["a", "b"]), None);
+        assert_eq!(
+            refusal(SeriesKind::Histogram, "x.y", &[]),
+            Some(Refusal::InvalidName)
+        );
+        assert_eq!(
+            refusal(SeriesKind::Histogram, "__x", &[]),
+            Some(Refusal::InvalidName)
+        );
+        assert_eq!(
+            refusal(SeriesKind::Histogram, "x", &["le"]),
+            Some(Refusal::InvalidLabel)
+        );
+        assert_eq!(refusal(SeriesKind::Gauge, "x", &["le"]), None);
+        assert_eq!(
+            refusal(SeriesKind::Gauge, "x", &[OVERFLOW_LABEL]),
+            Some(Refusal::InvalidLabel)
+        );
+        assert_eq!(
+            refusal(SeriesKind::Gauge, "x", &["a", "a"]),
+            Some(Refusal::InvalidLabel)
+        );
+        assert_eq!(
+            refusal(SeriesKind::Gauge, "x", &["bad label"]),
+            Some(Refusal::InvalidLabel)
+        );
+        assert_eq!(refusal(SeriesKind::Counter, "x_total", &[]), None);
+    }
+}
