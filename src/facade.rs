@@ -77,6 +77,10 @@
 //!   by histograms;
 //! * up to [`MAX_NAMES`] names, each with its HELP, unit and one overflow series.
 //!
+//! That is between 4 and 5 MiB of zero-initialised static memory (checked by a unit test):
+//! address space, of which the pages are touched only as series are used, so a program with a
+//! few hundred series pays for what it uses and a label flood cannot make it grow.
+//!
 //! A registration whose series exists is one lookup in the index (hash, probe, compare the
 //! key bytes) and one `Arc` clone of the series' handle, which `metrics` requires; the update
 //! itself is one relaxed atomic operation (a compare-exchange loop for `f64` sums). Only a
@@ -426,7 +430,8 @@ fn set_recorder(config: Config) -> Result<(), InstallError> {
     Ok(())
 }
 
-/// The installed facade: the exporter's handle, if it has an endpoint.
+/// The installed facade: the exporter's handle, if it has an endpoint. Dropping it leaves the
+/// endpoint running for the rest of the process (as with [`ExporterHandle`]).
 #[derive(Debug)]
 pub struct Facade {
     exporter: Option<ExporterHandle>,

@@ -891,3 +891,13 @@ mod tests {
         assert_eq!(refusal(SeriesKind::Counter, "x_total", &[]), None);
     }
 }
+
+#[cfg(test)]
+mod size {
+    /// The figure the facade docs quote (address space; pages are touched only as used).
+    #[test]
+    fn the_arena_is_about_four_and_a_half_mebibytes() {
+        let size = std::mem::size_of::<super::Arena>();
+        assert!((4 << 20..5 << 20).contains(&size), "{size} bytes");
+    }
+}
