@@ -4,8 +4,6 @@
 
 #![cfg(feature = "facade")]
 
-#[path = "support/http.rs"]
-mod http;
 mod support;
 
 use std::sync::{Mutex, OnceLock};
@@ -13,6 +11,7 @@ use std::sync::{Mutex, OnceLock};
 use promstatic::exporter::Exporter;
 use promstatic::facade::{Builder, DEFAULT_HELP, InstallError, Matcher, REFUSED_METRIC};
 use promstatic::{Counter, Format, metric};
+use support::http;
 use support::oracle::{self, Dialect};
 
 /// A static the facade also tries to define.

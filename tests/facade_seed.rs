@@ -9,7 +9,7 @@
 mod http;
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -255,12 +255,8 @@ fn with_no_fallback_it_stays_disabled_names_the_holder_and_keeps_recording() {
 
 #[test]
 fn killed_and_restarted_at_once_it_binds_its_own_port_on_the_first_attempt() {
-    // A free port for this test: bound by the OS, then released for the program.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A free port for this test (the suite's one helper for it), released for the program.
+    let port = http::free_port();
     let own = SocketAddr::from(([127, 0, 0, 1], port));
     let spawn = || {
         Process::spawn(Command::new(example_binary()).args([
