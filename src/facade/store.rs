@@ -506,18 +506,21 @@ fn first_registration(
     series: usize,
     module_path: Option<&str>,
 ) -> Registered {
-    let slot = match resolve_name(config, kind, name, module_path) {
-        Ok(slot) => slot,
+    let (slot, name_slot) = match resolve_name(config, kind, name, module_path) {
+        Ok(found) => found,
         Err(refusal) => return refuse_name(refusal, name),
     };
-    let cell = &ARENA.cells[series];
+    // Series numbers come from the index, below its capacity: always in bounds.
+    let (Some(cell), Some(buckets)) = (ARENA.cells.get(series), ARENA.buckets.get(series)) else {
+        return Registered::Refused;
+    };
     // One thread links the series (the first to set its name); the others go on at once.
     if cell
         .name
         .compare_exchange(0, slot as u32 + 1, Ordering::Relaxed, Ordering::Relaxed)
         .is_ok()
     {
-        let list = &ARENA.name_slots[slot].head;
+        let list = &name_slot.head;
         let mut head = list.load(Ordering::Relaxed);
         loop {
             cell.next.store(head, Ordering::Relaxed);
@@ -534,7 +537,7 @@ fn first_registration(
         }
     }
     let bounds = config.bounds_for(kind, name);
-    let built = Arc::new(Handle::new(&cell.value, &ARENA.buckets[series], bounds));
+    let built = Arc::new(Handle::new(&cell.value, buckets, bounds));
     Registered::Handle(publish_handle(&cell.handle, built))
 }
 
@@ -550,10 +553,9 @@ fn overflow(
 ) -> Registered {
     count(refusal);
     let slot = match resolve_name(config, kind, name, module_path) {
-        Ok(slot) => slot,
+        Ok((_, slot)) => slot,
         Err(other) => return refuse_name(other, name),
     };
-    let slot = &ARENA.name_slots[slot];
     // The load keeps the common case a read of a shared line; the swap makes the warning
     // once per name even when threads overflow together.
     if !slot.overflow_used.load(Ordering::Relaxed)
@@ -588,7 +590,7 @@ pub(crate) fn resolve_name(
     kind: SeriesKind,
     name: &str,
     module_path: Option<&str>,
-) -> Result<usize, Refusal> {
+) -> Result<(usize, &'static NameSlot), Refusal> {
     let base = kind.base(name);
     let exported = kind.exported(base);
     let parts = [LabelText::Raw(kind.tag()), LabelText::Raw(&exported)];
@@ -599,7 +601,10 @@ pub(crate) fn resolve_name(
         Err(Full::Refused) => return Err(Refusal::InvalidName),
         Err(_) => return Err(Refusal::NameTableFull),
     };
-    let slot = &ARENA.name_slots[found.series];
+    // Slot numbers come from the index, below its capacity: always in bounds.
+    let Some(slot) = ARENA.name_slots.get(found.series) else {
+        return Err(Refusal::NameTableFull);
+    };
     if found.inserted {
         let status = check_new_name(config, kind, base, &exported, found.series, module_path);
         // Release: a scrape that sees EXPORTED (Acquire) sees the rest of the slot.
@@ -613,7 +618,7 @@ pub(crate) fn resolve_name(
         NameSlot::STATIC_DUPLICATE => Err(Refusal::StaticDuplicate),
         // PENDING: its inserter is checking it right now; this registration goes on (if the
         // name turns out to collide, the series is simply never exported).
-        _ => Ok(found.series),
+        _ => Ok((found.series, slot)),
     }
 }
 
@@ -679,7 +684,9 @@ fn check_new_name(
             descriptor.name(),
             descriptor.module_path(),
         );
-        let _ = ARENA.name_slots[slot].static_conflict.set(conflict);
+        if let Some(slot) = ARENA.name_slots.get(slot) {
+            let _ = slot.static_conflict.set(conflict);
+        }
         return NameSlot::STATIC_DUPLICATE;
     }
     for claim in &claims {
@@ -688,7 +695,9 @@ fn check_new_name(
             // Not reached: a name makes at most 4 claims and there are 4 per name slot.
             continue;
         };
-        let owner = &ARENA.claim_owners[index];
+        let Some(owner) = ARENA.claim_owners.get(index) else {
+            continue;
+        };
         match owner.compare_exchange(0, slot as u32 + 1, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => {}
             Err(other) if other == slot as u32 + 1 => {}
@@ -716,8 +725,7 @@ pub(crate) fn describe(
     description: &str,
 ) {
     match resolve_name(config, kind, name, None) {
-        Ok(slot) => {
-            let slot = &ARENA.name_slots[slot];
+        Ok((_, slot)) => {
             let _ = slot.help.set(description.into());
             if let Some(unit) = unit {
                 let _ = slot.unit.set(unit.as_str());
