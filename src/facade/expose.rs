@@ -7,7 +7,9 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::encode::{Encoder, Family, FamilyEncoder, Help, Kind, Label, Text, Value};
+use crate::encode::{
+    Encoder, EscapedLabelValue, Family, FamilyEncoder, Help, Kind, Label, Suffix, Text, Value,
+};
 use crate::table::{Collision, Site};
 
 use super::Config;
@@ -22,7 +24,10 @@ pub const REFUSED_METRIC: &str = "promstatic_facade_refused_total";
 /// Names and label names come from validated keys and values were escaped when the series
 /// was created: the one place this module builds encoder labels from stored text.
 fn stored_label<'a>(name: &'a str, escaped_value: &'a str) -> Label<'a> {
-    Label::prevalidated(name, Text::Escaped(escaped_value))
+    Label::prevalidated(
+        name,
+        Text::Escaped(EscapedLabelValue::trusted(escaped_value)),
+    )
 }
 
 /// Writes every exported facade family, then the facade's self-metric.
@@ -55,11 +60,11 @@ pub(crate) fn encode(config: &'static Config, encoder: &mut Encoder<'_>) {
              in the name's overflow series).",
         ),
     );
-    let mut writer = encoder.family(&family);
+    let mut writer = encoder.family_trusted(&family);
     for refusal in Refusal::ALL {
         let count = ARENA.refused[refusal as usize].load(Ordering::Relaxed);
         let labels = [stored_label("reason", refusal.label())];
-        writer.sample("", &labels, None, Value::Unsigned(count));
+        writer.sample_trusted(Suffix::Bare, &labels, Value::Unsigned(count));
     }
 }
 
@@ -80,7 +85,7 @@ fn encode_name(
     }
     let help = slot.help.get().map_or(DEFAULT_HELP, |help| help);
     let family = Family::prevalidated(exported, kind.kind(), Help::Raw(help));
-    let mut writer = encoder.family(&family);
+    let mut writer = encoder.family_trusted(&family);
     if let Some(unit) = slot.unit.get() {
         // A unit the name does not end with cannot be declared (OpenMetrics); it is left out
         // rather than renaming the metric.
@@ -137,22 +142,24 @@ fn write_series(
 ) {
     let value = cell.value.load(Ordering::Relaxed);
     match kind {
-        SeriesKind::Counter => writer.sample("", labels, None, Value::Unsigned(value)),
-        SeriesKind::Gauge => writer.sample("", labels, None, Value::Float(f64::from_bits(value))),
+        SeriesKind::Counter => writer.sample_trusted(Suffix::Bare, labels, Value::Unsigned(value)),
+        SeriesKind::Gauge => {
+            writer.sample_trusted(Suffix::Bare, labels, Value::Float(f64::from_bits(value)))
+        }
         SeriesKind::Histogram => {
             // Each bucket is loaded once and `_count` is the running total of those loads,
             // so `le="+Inf"` equals `_count` and no bucket decreases (see `histogram`).
             let mut cumulative = 0u64;
             for (cell, &bound) in buckets.iter().zip(bounds) {
                 cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-                writer.bucket(labels, bound, cumulative);
+                writer.bucket_trusted(labels, bound, cumulative);
             }
             if let Some(past) = buckets.get(bounds.len()) {
                 cumulative = cumulative.wrapping_add(past.load(Ordering::Relaxed));
             }
-            writer.bucket(labels, f64::INFINITY, cumulative);
-            writer.sample("_sum", labels, None, Value::Float(f64::from_bits(value)));
-            writer.sample("_count", labels, None, Value::Unsigned(cumulative));
+            writer.bucket_trusted(labels, f64::INFINITY, cumulative);
+            writer.sample_trusted(Suffix::Sum, labels, Value::Float(f64::from_bits(value)));
+            writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
         }
     }
 }
