@@ -372,6 +372,8 @@ where
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
         let names = descriptor.labels();
         let arity = names.len().min(L::ARITY).min(MAX_LABELS);
+        // The descriptor was validated by `#[metric]`, and the table's duplicate check already
+        // ran over every name, so the trusted path applies (as for typed families).
         let mut writer = encoder.family_trusted(&descriptor.family());
         self.index.for_each(|series, parts| {
             let Some(cell) = self.cells.get(series) else {
