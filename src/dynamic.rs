@@ -96,7 +96,7 @@ use crate::histogram::Histogram;
 use crate::label::MAX_LABELS;
 use crate::table::{Descriptor, Metric};
 
-pub use self::index::{Full, SeriesIndex, table_size};
+pub use self::index::{Found, Full, SeriesIndex, table_size};
 pub use self::key::LabelText;
 pub use self::value::{DynLabel, DynLabelSet};
 

@@ -687,6 +687,32 @@ impl FamilyEncoder<'_, '_> {
         Ok(())
     }
 
+    /// Writes `# UNIT` for this family in OpenMetrics (nothing in text 0.0.4, which has no
+    /// unit line); call it before the first sample. OpenMetrics requires the family name to
+    /// end with `_` and the unit, so the line is written only when it does: `false` says it
+    /// was not. `unit` must be a valid metric-name fragment (`[a-zA-Z0-9_]`), checked here.
+    pub fn unit(&mut self, unit: &str) -> bool {
+        let fits = !unit.is_empty()
+            && unit
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+            && self
+                .base
+                .strip_suffix(unit)
+                .is_some_and(|rest| rest.ends_with('_'));
+        if !fits || self.encoder.format != Format::OpenMetrics {
+            return fits;
+        }
+        let out = &mut *self.encoder.out;
+        out.extend_from_slice(b"# UNIT ");
+        out.extend_from_slice(self.encoder.namespace.as_bytes());
+        out.extend_from_slice(self.base.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(unit.as_bytes());
+        out.push(b'\n');
+        true
+    }
+
     /// Writes one `_bucket` sample of a histogram: `labels`, then `le` with the bound spelled
     /// as the format wants it (`0.5`, `1` in text 0.0.4; canonical `1.0` in OpenMetrics;
     /// `+Inf` in both), then the cumulative count. Refused, with nothing written, for a

@@ -63,6 +63,7 @@
 //!   [what happens on each error](crate::listener#what-happens-on-each-error),
 //!   [platforms](crate::listener#platforms));
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * `facade` (feature `facade`): a `metrics` 0.24 recorder whose series the exporter serves;
 //! * `conformance` (feature `conformance`): the strict parser and proptest strategies, for
 //!   property tests of your own metrics;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
@@ -87,6 +88,8 @@ pub mod encode;
 #[cfg(feature = "exporter")]
 #[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
 pub mod exporter;
+#[cfg(feature = "facade")]
+pub mod facade;
 pub mod family;
 mod gauge;
 pub mod histogram;

@@ -300,8 +300,22 @@ pub fn render_native_out_of_range(encoder: &mut Encoder<'_>) {
 /// This checks the declarations among themselves. The exporter checks them against its own
 /// families (`process_*`, `*_build_info`, `promstatic_*`) with its namespace applied when it
 /// starts, and refuses a configuration under which they would collide.
+///
+/// With the `facade` feature, a name recorded through the `metrics` facade that a
+/// `#[metric]` static also writes is reported too: the static is exported, the facade metric
+/// is the one left out, and its [`Site`] says it came through the facade (line 0).
 pub fn check() -> Result<(), DuplicateMetricNames> {
-    Table::linked().check()
+    #[allow(unused_mut)]
+    let mut collisions = match Table::linked().check() {
+        Ok(()) => Vec::new(),
+        Err(error) => error.collisions,
+    };
+    #[cfg(feature = "facade")]
+    collisions.extend(crate::facade::static_collisions());
+    if collisions.is_empty() {
+        return Ok(());
+    }
+    Err(DuplicateMetricNames { collisions })
 }
 
 /// A table of metrics: the one the linker gathered ([`METRICS`]), or one built at run time
@@ -379,6 +393,9 @@ impl Table {
         }
         // After the table: the self-metric of dynamic families (written only if there is one).
         crate::dynamic::encode_overflows(encoder, exported());
+        // Then the `metrics` facade's families, once it is installed.
+        #[cfg(feature = "facade")]
+        crate::facade::encode(encoder);
     }
 
     /// The collisions among the declarations; see [`check`].
@@ -463,6 +480,11 @@ pub struct Site {
 
 impl fmt::Display for Site {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Line 0 is no source line: a metric created at run time (the `metrics` facade),
+        // whose `file` says how it was made.
+        if self.line == 0 {
+            return write!(f, "{} ({})", self.module_path, self.file);
+        }
         write!(f, "{} ({}:{})", self.module_path, self.file, self.line)
     }
 }

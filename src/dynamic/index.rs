@@ -72,6 +72,16 @@ pub enum Full {
     Refused,
 }
 
+/// A key's series, and whether the lookup that returned it inserted it
+/// ([`SeriesIndex::find_or_insert_reporting`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    /// The series number, in `0..CAPACITY`.
+    pub series: usize,
+    /// Whether this lookup created the series (true for exactly one lookup per key).
+    pub inserted: bool,
+}
+
 /// The table size for `capacity` series: the power of two at least twice the capacity.
 pub const fn table_size(capacity: usize) -> usize {
     let wanted = if capacity == 0 { 1 } else { capacity * 2 };
@@ -203,8 +213,48 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         parts: &[LabelText<'_>],
         admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
     ) -> Result<usize, Full> {
+        self.find_or_insert_reporting(parts, admit)
+            .map(|found| found.series)
+    }
+
+    /// [`find_or_insert_checked`](Self::find_or_insert_checked), also saying whether this
+    /// call inserted the key. Exactly one call per key ever returns `inserted: true` (the
+    /// one whose compare-exchange published it), so an owner can do one-time set-up for a
+    /// new series there without a flag of its own; other threads may already find the series
+    /// before that set-up is done, and must not depend on it.
+    #[inline]
+    pub fn find_or_insert_reporting(
+        &self,
+        parts: &[LabelText<'_>],
+        admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
+    ) -> Result<Found, Full> {
+        self.probe(key::hash(seed(), parts), parts, admit)
+    }
+
+    /// [`find_or_insert_reporting`](Self::find_or_insert_reporting) with a hash the caller
+    /// already has (the `metrics` facade uses the hash `metrics::Key` computed at compile
+    /// time). The hash must be a function of the key's value — equal parts, equal hash — or
+    /// one key could get two series; it is mixed with the per-process seed here. Identity is
+    /// still decided by comparing bytes, so a poor hash costs probes, never a wrong series.
+    #[inline]
+    pub fn find_or_insert_hashed(
+        &self,
+        hash: u64,
+        parts: &[LabelText<'_>],
+        admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
+    ) -> Result<Found, Full> {
+        self.probe(key::finish(seed() ^ hash), parts, admit)
+    }
+
+    /// The lookup and insert, from the key's final (seeded, mixed) hash.
+    #[inline]
+    fn probe(
+        &self,
+        hash: u64,
+        parts: &[LabelText<'_>],
+        admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
+    ) -> Result<Found, Full> {
         let mut admit = Some(admit);
-        let hash = key::hash(seed(), parts);
         let tag = hash >> 32;
         let mask = TABLE - 1;
         let mut position = hash as usize & mask;
@@ -234,7 +284,10 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
                     {
                         Ok(_) => {
                             self.publish(mine.series);
-                            return Ok(mine.series);
+                            return Ok(Found {
+                                series: mine.series,
+                                inserted: true,
+                            });
                         }
                         Err(now) => {
                             claim = Some(mine);
@@ -249,7 +302,10 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
                         if let Some(mine) = claim {
                             self.give_back(mine);
                         }
-                        return Ok(series);
+                        return Ok(Found {
+                            series,
+                            inserted: false,
+                        });
                     }
                 }
                 break;
@@ -407,6 +463,31 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
                 })
             };
         }
+    }
+
+    /// Calls `visit` with the key parts (escaped) of `series`, if it is published; `None`
+    /// otherwise (never claimed, abandoned, or its insert has not marked it published yet).
+    pub fn with_parts<R>(
+        &self,
+        series: usize,
+        visit: impl FnOnce(StoredParts<'_>) -> R,
+    ) -> Option<R> {
+        let slot = self.series.get(series)?;
+        // Acquire: pairs with `publish`, so the key bytes and place are visible.
+        if slot.state.load(Ordering::Acquire) != Slot::PUBLISHED {
+            return None;
+        }
+        let offset = slot.offset.load(Ordering::Relaxed) as usize;
+        let len = slot.len.load(Ordering::Relaxed) as usize;
+        if offset + len > BYTES {
+            return None;
+        }
+        // SAFETY: as in `for_each`: PUBLISHED was loaded with Acquire and stored (Release)
+        // after the key was written; in bounds (checked above); never written again.
+        Some(unsafe {
+            self.bytes
+                .read(offset, len, |stored| visit(StoredParts::new(stored)))
+        })
     }
 
     /// The number of published series.

@@ -7,8 +7,8 @@
 //! keys; no byte value is special, so NUL bytes and empty strings are ordinary values.
 //!
 //! A lookup does not escape anything. A raw part is compared with a stored part that escaping
-//! did not change by one `memcmp`; only a stored part that contains escapes is compared by
-//! `raw_matches_escaped`, byte by byte.
+//! did not change as plain bytes (short ones by word, without a call to `memcmp`); only a
+//! stored part that contains escapes is compared by `raw_matches_escaped`, byte by byte.
 
 /// The longest escaped part a key can store (its length must fit the prefix's 15 bits).
 pub const MAX_ESCAPED_PART: usize = LENGTH_MASK as usize;
@@ -77,9 +77,9 @@ impl LabelText<'_> {
     fn matches(&self, stored: &[u8], changed: bool) -> bool {
         match self {
             // Unchanged by escaping, `stored` is its own raw text.
-            LabelText::Raw(text) if !changed => text.as_bytes() == stored,
+            LabelText::Raw(text) if !changed => bytes_equal(text.as_bytes(), stored),
             LabelText::Raw(text) => raw_matches_escaped(text.as_bytes(), stored),
-            LabelText::Escaped(text) => text.as_bytes() == stored,
+            LabelText::Escaped(text) => bytes_equal(text.as_bytes(), stored),
         }
     }
 }
@@ -217,11 +217,38 @@ pub(crate) fn hash(seed: u64, parts: &[LabelText<'_>]) -> u64 {
             mix(u64::from_le_bytes(word) ^ 0xFF);
         }
     }
-    // Final avalanche (from splitmix64), so both halves of the result depend on every byte.
+    finish(state)
+}
+
+/// The final avalanche (from splitmix64), so both halves of the result depend on every bit.
+#[inline]
+pub(crate) fn finish(state: u64) -> u64 {
     let mut z = state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// Whether two byte strings are equal; short ones (label names and values usually are)
+/// without a call to `memcmp`.
+#[inline]
+fn bytes_equal(left: &[u8], right: &[u8]) -> bool {
+    let len = left.len();
+    if len != right.len() {
+        return false;
+    }
+    let word = |bytes: &[u8], at: usize| {
+        bytes
+            .get(at..at + 8)
+            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
+            .map(u64::from_ne_bytes)
+    };
+    match len {
+        // Two overlapping words cover 8..=16 bytes.
+        8..=16 => word(left, 0) == word(right, 0) && word(left, len - 8) == word(right, len - 8),
+        0..8 => left.iter().zip(right).all(|(a, b)| a == b),
+        _ => left == right,
+    }
 }
 
 #[cfg(test)]
