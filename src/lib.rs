@@ -52,12 +52,24 @@
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
 //! * [`dynamic`]: families keyed by run-time label values, bounded, in static storage;
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
-//! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics;
-//! * [`name`]: the one validator for metric and label names;
-//! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback);
+//! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics; its
+//!   [`escape`](crate::encode::escape) rules are the ones the macro applies at compile time;
+//! * [`name`]: the one validator for metric and label names ([the rules](crate::name#the-rules),
+//!   shared with the macro; [checked at compile time](crate::name#checked-at-compile-time)
+//!   for names written in the source);
+//! * [`listener`] (feature `listener`, implied by `exporter`): obtaining the metrics listener
+//!   ([where it comes from](crate::listener#where-the-listener-comes-from-in-order),
+//!   [what happens on each error](crate::listener#what-happens-on-each-error),
+//!   [platforms](crate::listener#platforms));
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
+//!
+//! The name validator and the escaping rules live in `promstatic-syntax`, a dependency-free
+//! crate that `promstatic-macros` uses too; [`name`] and [`encode::escape`] re-export it. Every
+//! call into the operating system is in the private `sys` module (`src/sys/`), compiled only
+//! with the `listener` feature: without default features the crate depends on no `libc`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -66,17 +78,23 @@ mod counter;
 pub mod dynamic;
 pub mod encode;
 #[cfg(feature = "exporter")]
+#[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
 pub mod exporter;
 pub mod family;
 mod gauge;
 pub mod histogram;
 pub mod label;
+#[cfg(feature = "listener")]
+#[cfg_attr(docsrs, doc(cfg(feature = "listener")))]
 pub mod listener;
-pub mod name;
+#[doc(inline)]
+pub use promstatic_syntax::name;
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 mod process;
 mod sharded;
 mod sync;
+#[cfg(feature = "listener")]
+mod sys;
 pub mod table;
 
 /// The README's examples, compiled as doctests so they cannot rot.

@@ -57,7 +57,14 @@
 //!   is [`Holder::Unknown`] (it reads `/proc`), treated like an invisible holder, and socket
 //!   activation is not looked for.
 //! * Windows: not supported yet (the module uses Unix errno values and `getifaddrs`, and
-//!   would need `SO_EXCLUSIVEADDRUSE`).
+//!   would need `SO_EXCLUSIVEADDRUSE`); building the `listener` feature there is a compile
+//!   error that says so.
+//!
+//! The module calls the OS only through the crate's private `sys` layer (`src/sys/unix.rs`
+//! for errno values, `getifaddrs`, `gethostname` and the descriptor checks of socket
+//! activation; `src/sys/procfs.rs` for the `/proc/PID/stat` format), so a port is a new
+//! `src/sys/` file rather than edits here. Socket options go through `socket2`, which
+//! documents each one per OS.
 //!
 //! # Example
 //!
@@ -88,7 +95,7 @@ mod report;
 mod socket;
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -439,44 +446,4 @@ pub fn open(policy: BindPolicy) -> Binding {
     });
     engine::start(policy, Arc::clone(&shared));
     Binding { shared }
-}
-
-/// The machine's addresses (for the `EADDRNOTAVAIL` message).
-fn local_addresses() -> Vec<IpAddr> {
-    let mut addresses = Vec::new();
-    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: `getifaddrs` fills `list` with a linked list it allocates, or fails and leaves
-    // it untouched.
-    if unsafe { libc::getifaddrs(&mut list) } != 0 {
-        return addresses;
-    }
-    let mut cursor = list;
-    while !cursor.is_null() {
-        // SAFETY: `cursor` is a node of the list returned by `getifaddrs`, not yet freed.
-        let entry = unsafe { &*cursor };
-        if !entry.ifa_addr.is_null() {
-            // SAFETY: `ifa_addr` is non-null and points to a sockaddr whose family says how
-            // large it is; we read the larger structure only for the matching family.
-            let address = unsafe {
-                match i32::from((*entry.ifa_addr).sa_family) {
-                    libc::AF_INET => {
-                        let v4 = &*entry.ifa_addr.cast::<libc::sockaddr_in>();
-                        Some(IpAddr::from(u32::from_be(v4.sin_addr.s_addr).to_be_bytes()))
-                    }
-                    libc::AF_INET6 => {
-                        let v6 = &*entry.ifa_addr.cast::<libc::sockaddr_in6>();
-                        Some(IpAddr::from(v6.sin6_addr.s6_addr))
-                    }
-                    _ => None,
-                }
-            };
-            if let Some(address) = address.filter(|address| !addresses.contains(address)) {
-                addresses.push(address);
-            }
-        }
-        cursor = entry.ifa_next;
-    }
-    // SAFETY: `list` came from a successful `getifaddrs` and is freed exactly once.
-    unsafe { libc::freeifaddrs(list) };
-    addresses
 }

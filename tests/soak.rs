@@ -1,8 +1,14 @@
 //! Soak: 4 writer threads hammer counters, a sharded counter, histograms and label families
 //! while a client scrapes `/metrics` over HTTP every 10 ms. Every scrape must parse with the
 //! strict oracle (which checks every histogram invariant), no counter may go backwards, no
-//! scrape may take longer than 50 ms, and the final values must equal exactly what the
-//! writers counted.
+//! scrape may hang, and the final values must equal exactly what the writers counted.
+//!
+//! Scrape latency is printed, not asserted: on a loaded 2-core machine a healthy scrape can
+//! take tens of milliseconds while the writers and other test binaries hold both cores, so a
+//! tight latency bound would fail for reasons that have nothing to do with promstatic. Speed
+//! is measured by the criterion benches (`benches/peers`, the writer and HTTP rows). What this
+//! test does bound is a hang — a scrape waiting on a lock or a lost wake-up — which takes
+//! seconds, not milliseconds, however busy the machine is.
 //!
 //! `PROMSTATIC_SOAK_SECONDS` sets the duration (default 60; CI uses less).
 
@@ -60,7 +66,8 @@ static SOAK_ROUTE_SECONDS: HistogramFamily = HistogramFamily::new();
 
 const WRITERS: u64 = 4;
 const SCRAPE_EVERY: Duration = Duration::from_millis(10);
-const SCRAPE_LIMIT: Duration = Duration::from_millis(50);
+/// Longer than any scrape of a working exporter on a busy machine; a scrape this slow is stuck.
+const HANG_LIMIT: Duration = Duration::from_secs(5);
 
 fn duration() -> Duration {
     let seconds = std::env::var("PROMSTATIC_SOAK_SECONDS")
@@ -245,8 +252,8 @@ fn soak_every_scrape_is_valid_and_nothing_is_lost() {
     );
     assert!(scrapes > 0);
     assert!(
-        slowest <= SCRAPE_LIMIT,
-        "slowest scrape {slowest:?} > {SCRAPE_LIMIT:?}"
+        slowest <= HANG_LIMIT,
+        "a scrape took {slowest:?} (> {HANG_LIMIT:?}): the scrape path is stuck, not slow"
     );
     handle.shutdown();
 }

@@ -16,6 +16,7 @@ use super::backoff::{self, Backoff};
 use super::diagnose::{self, Diagnosis, Holder};
 use super::socket::{self, BuildError, Options};
 use super::{BindPolicy, DYING_BUDGET, Fallback, ListenerError, Shared, Source, State, report};
+use crate::sys;
 
 /// What the loop needs from the system.
 pub(super) struct Env {
@@ -29,7 +30,7 @@ impl Env {
         Self {
             build: Box::new(socket::build),
             diagnose: Box::new(diagnose::diagnose),
-            local_addresses: super::local_addresses,
+            local_addresses: sys::local_addresses,
         }
     }
 }
@@ -120,8 +121,10 @@ impl Run {
                 Ok(listener) => return Verdict::Bound(listener),
                 Err(error) => error,
             };
+            // Raw errno values, named by `sys` for this target (their numbers differ between
+            // Unix systems); `io::ErrorKind` has no kind for several of them.
             let code = error.error.raw_os_error();
-            if code == Some(libc::EAFNOSUPPORT) && is_v6_wildcard(self.addr) {
+            if code == Some(sys::EAFNOSUPPORT) && is_v6_wildcard(self.addr) {
                 let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), self.addr.port());
                 log::warn!(
                     "IPv6 is not supported here ({}); listening on {v4} instead of {}",
@@ -137,7 +140,7 @@ impl Run {
 
     fn classify(&mut self, error: BuildError) -> Verdict {
         match error.error.raw_os_error() {
-            Some(libc::EADDRINUSE) => {
+            Some(sys::EADDRINUSE) => {
                 let diagnosis = (self.env.diagnose)(self.addr, self.options.dual_stack);
                 if let (Holder::NoListener { .. }, Some((low, high))) =
                     (&diagnosis.holder, diagnosis.ephemeral_range)
@@ -170,12 +173,12 @@ impl Run {
                     },
                 }
             }
-            Some(libc::EACCES | libc::EPERM) => Verdict::Fallback {
+            Some(sys::EACCES | sys::EPERM) => Verdict::Fallback {
                 error,
                 diagnosis: None,
                 privileged_only: true,
             },
-            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => Verdict::Retry {
+            Some(sys::EMFILE | sys::ENFILE | sys::ENOBUFS | sys::ENOMEM) => Verdict::Retry {
                 error,
                 diagnosis: None,
                 dying: false,
@@ -195,7 +198,7 @@ impl Run {
         elapsed: Duration,
         gave_up: bool,
     ) -> ListenerError {
-        let local_addresses = if error.error.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+        let local_addresses = if error.error.raw_os_error() == Some(sys::EADDRNOTAVAIL) {
             (self.env.local_addresses)()
         } else {
             Vec::new()
@@ -339,7 +342,7 @@ impl Run {
                 Err(failure) => {
                     let try_next = matches!(
                         failure.error.raw_os_error(),
-                        Some(libc::EADDRINUSE | libc::EACCES)
+                        Some(sys::EADDRINUSE | sys::EACCES)
                     );
                     last = Some(failure.error);
                     if !try_next {

@@ -33,7 +33,7 @@ pub(crate) fn write_file_sd(
     configured_port: u16,
 ) -> io::Result<()> {
     let target = SocketAddr::new(target_ip(bound.ip()), bound.port());
-    let host = hostname();
+    let host = crate::sys::hostname();
     let instance = file_sd
         .instance
         .clone()
@@ -109,21 +109,6 @@ fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&temporary);
     }
     written
-}
-
-/// The host name (`gethostname`), or an empty string.
-pub(crate) fn hostname() -> String {
-    let mut buffer = [0u8; 256];
-    // SAFETY: the pointer and length describe `buffer`, which outlives the call.
-    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if status != 0 {
-        return String::new();
-    }
-    let end = buffer
-        .iter()
-        .position(|&byte| byte == 0)
-        .unwrap_or(buffer.len());
-    String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
 #[cfg(test)]
