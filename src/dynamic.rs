@@ -244,7 +244,6 @@ impl<L, M, const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
 impl<L: DynLabelSet, M, const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
     DynFamily<L, M, CAPACITY, TABLE, BYTES>
 {
-
     /// The series for these label values (a tuple, in declaration order), created on first
     /// use; the overflow series if it cannot be created (see the [module
     /// docs](self#overflow-never-loss)).

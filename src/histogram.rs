@@ -265,6 +265,14 @@ impl<const B: usize> Histogram<B> {
         self.sum.get()
     }
 
+    /// Each bucket's own count (not cumulative), in bound order, then the `+Inf` cell's.
+    pub(crate) fn cell_counts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.buckets
+            .iter()
+            .chain(std::iter::once(&self.overflow))
+            .map(|cell| cell.load(Ordering::Relaxed))
+    }
+
     /// Writes this histogram's samples with `labels` (a family's series, or none).
     pub(crate) fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
         // Each cell is loaded once; every count below derives from these loads (see the

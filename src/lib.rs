@@ -62,6 +62,10 @@
 //!   [what happens on each error](crate::listener#what-happens-on-each-error),
 //!   [platforms](crate::listener#platforms));
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * [`tower`] (feature `tower`): a tower `Layer` recording the OpenTelemetry HTTP server
+//!   metrics (requests, duration to the end of the body, in flight) by method, route, status;
+//! * [`testing`]: reading a metric's value, deltas for tests that share a static, and the
+//!   exposition of one metric for golden tests;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
 //!
 //! The name validator and the escaping rules live in `promstatic-syntax`, a dependency-free
@@ -96,6 +100,10 @@ mod sync;
 #[cfg(feature = "listener")]
 mod sys;
 pub mod table;
+pub mod testing;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]
