@@ -63,6 +63,7 @@
 //! neither the accept loop, nor the exporter thread, nor the host is affected.
 
 mod bind;
+mod bytes_body;
 mod gzip;
 mod negotiate;
 mod pool;
@@ -81,6 +82,7 @@ use crate::encode::Encoder;
 use crate::listener::BindPolicy;
 use crate::name::{self, NameError};
 
+pub use self::bytes_body::BytesBody;
 pub use self::pool::{Chunk, ExporterBody, Pooled};
 pub use self::respond::MetricsService;
 

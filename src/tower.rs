@@ -10,23 +10,42 @@
 //! | `http.server.active_requests` (UpDownCounter, `{request}`) | [`http_server_active_requests`](HTTP_SERVER_ACTIVE_REQUESTS) | gauge | method |
 //! | none (see below) | [`http_server_requests_total`](HTTP_SERVER_REQUESTS_TOTAL) | counter | as the histogram |
 //!
-//! ```no_run
-//! # #[cfg(any())] mod hidden {
-//! use axum::extract::MatchedPath;
-//! use axum::{Router, routing::get};
-//! use promstatic::tower::HttpMetricsLayer;
+//! With axum (the crate does not depend on it; this is `examples/axum.rs`, the whole
+//! server, with `/metrics` in the same router):
 //!
-//! let app: Router = Router::new()
-//!     .route("/users/{id}", get(|| async { "a user" }))
+//! ```text
+//! /// axum's `MatchedPath` has `as_str` but not `AsRef<str>`: a newtype lends it (no copy).
+//! #[derive(Clone)]
+//! struct Route(MatchedPath);
+//! impl AsRef<str> for Route {
+//!     fn as_ref(&self) -> &str { self.0.as_str() }
+//! }
+//!
+//! let app = Router::new()
+//!     .route("/users/{id}", get(user))
 //!     // `Router::layer` runs after routing, so `MatchedPath` (the template, not the raw
 //!     // path) is there; cloning it bumps a reference count.
-//!     .layer(HttpMetricsLayer::new().route(|request: &axum::extract::Request| {
-//!         request.extensions().get::<MatchedPath>().cloned()
+//!     .layer(HttpMetricsLayer::new().route(|request: &Request| {
+//!         request.extensions().get::<MatchedPath>().cloned().map(Route)
 //!     }));
-//! # }
 //! ```
 //!
-//! `examples/axum.rs` is the whole server, with `/metrics` in the same router.
+//! Any tower HTTP service works the same way; the route can be any text type:
+//!
+//! ```
+//! use promstatic::tower::HttpMetricsLayer;
+//! use tower_layer::Layer;
+//! # #[derive(Clone)] struct App;
+//! #[derive(Clone, Copy)]
+//! struct Template(&'static str);
+//!
+//! let layer = HttpMetricsLayer::new().route(|request: &http::Request<()>| {
+//!     // Put there by the router; `None` records the fixed empty route.
+//!     request.extensions().get::<Template>().map(|template| template.0)
+//! });
+//! let service = layer.layer(App);
+//! # let _ = service;
+//! ```
 //!
 //! # The convention
 //!
@@ -67,8 +86,9 @@
 //! response body: the last frame returned by the body (`poll_frame` returning `None`, or
 //! the body reporting `is_end_stream` after a frame), an error from the body, or the body
 //! being dropped. So a streamed or slow-to-send response is measured in full, not only the
-//! time to its head. A response whose body is empty from the start is recorded when the
-//! head is returned.
+//! time to its head. A response whose body is empty from the start, or that HTTP sends
+//! without one (to HEAD; 1xx, 204, 304), is recorded when the head is returned: a server
+//! drops such a body unread, which is not a cancellation.
 //!
 //! # Cancelled requests
 //!
@@ -348,6 +368,17 @@ impl<T: AsRef<str>> Pending<T> {
         }
     }
 
+    /// Whether HTTP forbids a body in this response (RFC 9110 §6.4.1), so a server drops it
+    /// unsent: a response to HEAD, 1xx, 204 No Content, 304 Not Modified.
+    fn bodiless(&self) -> bool {
+        self.method == Method::Head
+            || self.status.is_some_and(|status| {
+                status.is_informational()
+                    || status == StatusCode::NO_CONTENT
+                    || status == StatusCode::NOT_MODIFIED
+            })
+    }
+
     /// Records the request with `error` as its error type, or (`None`) as a success, whose
     /// error type is the status code when it is a 5xx.
     fn record(&mut self, error: Option<&'static str>) {
@@ -414,8 +445,10 @@ where
                 let (parts, inner) = response.into_parts();
                 if let Some(pending) = pending.as_mut() {
                     pending.status = Some(parts.status);
-                    // Nothing will be polled from an empty body: the request ends here.
-                    if inner.is_end_stream() {
+                    // Nothing will be polled from an empty body, and a server sends none
+                    // for HEAD, 1xx, 204 and 304 (it drops the body unread): the request
+                    // ends with its head.
+                    if inner.is_end_stream() || pending.bodiless() {
                         pending.record(None);
                     }
                 }

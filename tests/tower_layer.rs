@@ -293,6 +293,36 @@ fn an_empty_body_ends_the_request_with_its_head() {
 }
 
 #[test]
+fn head_and_not_modified_responses_end_with_their_head() {
+    let requests = testing::snapshot(&HTTP_SERVER_REQUESTS_TOTAL);
+    let durations = testing::snapshot(&HTTP_SERVER_REQUEST_DURATION_SECONDS);
+    // A server drops these bodies unread (HTTP sends none): not a cancellation.
+    let mut head = layer().layer(Handler(respond(200, &[Ok("not sent")])));
+    drop(complete(head.call(request(http::Method::HEAD, "/bodiless"))).unwrap());
+    let mut cached = layer().layer(Handler(respond(304, &[Ok("not sent")])));
+    drop(complete(cached.call(request(http::Method::HEAD, "/bodiless"))).unwrap());
+    let mut get_cached = layer().layer(Handler(respond(304, &[Ok("not sent")])));
+    drop(complete(get_cached.call(request(http::Method::GET, "/bodiless"))).unwrap());
+    for labels in [
+        ["HEAD", "/bodiless", "200", ""],
+        ["HEAD", "/bodiless", "304", ""],
+        ["GET", "/bodiless", "304", ""],
+    ] {
+        assert_eq!(
+            recorded(&requests, &durations, &labels),
+            (1, 1),
+            "{labels:?}"
+        );
+    }
+    let cancelled = requests.delta();
+    let cancelled = cancelled
+        .series()
+        .iter()
+        .filter(|(labels, _)| labels[1] == "/bodiless" && labels[3] == "cancelled");
+    assert_eq!(cancelled.count(), 0);
+}
+
+#[test]
 fn unknown_methods_and_missing_routes_have_fixed_labels() {
     let requests = testing::snapshot(&HTTP_SERVER_REQUESTS_TOTAL);
     let mut service = HttpMetricsLayer::new().layer(Handler(respond(200, &[])));

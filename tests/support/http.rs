@@ -195,22 +195,50 @@ pub fn require_tool(name: &str) -> Option<std::path::PathBuf> {
 
 /// The demo example's binary, built if `cargo test` did not build it already.
 pub fn demo_binary() -> std::path::PathBuf {
+    example_binary("demo", &[])
+}
+
+/// An example's binary (`features` are the ones its `required-features` need), built if
+/// `cargo test` did not build it already.
+pub fn example_binary(name: &str, features: &[&str]) -> std::path::PathBuf {
     let executable = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test> -> target/<profile>/examples/demo
+    // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
     let profile = executable.parent().unwrap().parent().unwrap();
-    let demo = profile
+    let binary = profile
         .join("examples")
-        .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
-    if !demo.is_file() {
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    // `cargo test --test X` builds no example, so an existing binary may be stale: cargo
+    // decides (a no-op when it is up to date).
+    {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "--example", "demo"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let mut command = std::process::Command::new(cargo);
+        command
+            .args(["build", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile
+            .file_name()
+            .is_some_and(|profile| profile == "release")
+        {
+            command.arg("--release");
+        }
+        if !features.is_empty() {
+            command.args(["--features", &features.join(",")]);
+        }
+        assert!(command.status().unwrap().success());
     }
-    demo
+    binary
+}
+
+/// Starts an example with `arguments`; stdin, stdout and stderr are piped.
+pub fn spawn_example(name: &str, features: &[&str], arguments: &[&str]) -> Spawned {
+    let child = std::process::Command::new(example_binary(name, features))
+        .args(arguments)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    Spawned { child }
 }
 
 /// A child process that is killed (by its pid, through `Child::kill`) if the test ends early.
