@@ -56,9 +56,9 @@
 //! tests did no longer matters. What a test running *at the same time* does to the same
 //! series still shows in the delta: give each test its own series (its own label value in
 //! a dynamic family, as above with a tier per test) or its own static, or run those tests
-//! one after another. Series of a family that the test did not touch have a delta of zero
-//! and are left out of [`FamilyValue::get`]'s view only if they were zero to begin with;
-//! [`FamilyValue::series`] lists every series.
+//! one after another. A family's delta has every series of the family, those the test did
+//! not touch at zero; [`FamilyValue::get`] is `None` only for a label set the family does
+//! not have (yet).
 //!
 //! Reading allocates (the family and histogram values are `Vec`s): these helpers are for
 //! tests, never for the hot path.
