@@ -133,8 +133,11 @@ fn complete<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// What one poll of a body gives.
+type Polled<B> = Poll<Option<Result<Frame<<B as Body>::Data>, <B as Body>::Error>>>;
+
 /// Polls the body for its next frame once.
-fn next_frame<B: Body + Unpin>(body: &mut B) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+fn next_frame<B: Body + Unpin>(body: &mut B) -> Polled<B> {
     Pin::new(body).poll_frame(&mut Context::from_waker(Waker::noop()))
 }
 
