@@ -137,6 +137,8 @@ pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into,
 /// #[metric(buckets = [0.01, 0.1, 1])]     a histogram's bounds (number literals)
 /// #[metric(buckets = MY_BOUNDS)]          … or a const `[f64; N]` (see `histogram`)
 /// #[metric(labels(method: Method, …))]    a family's labels, each type a `LabelValue`
+/// #[metric(labels(route: &str, code: u16), capacity = 512)]   a dynamic family (run-time values)
+/// #[metric(…, label_bytes = 65536, max_value_len = 256)]       its optional limits
 /// #[metric(crate = ::path::to::promstatic)]  where generated code finds this crate
 /// ```
 ///
@@ -146,8 +148,11 @@ pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into,
 /// with `__`.
 ///
 /// Metric types: [`Counter`], [`ShardedCounter`], [`Gauge`], [`FloatGauge`], [`Histogram`],
-/// and the families [`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
-/// [`HistogramFamily`]. For a family, or a histogram with `buckets`, write the short form
+/// the families [`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
+/// [`HistogramFamily`], and the dynamic families [`DynCounterFamily`], [`DynGaugeFamily`],
+/// [`DynFloatGaugeFamily`], [`DynHistogramFamily`] (see [`dynamic`]: label types `&str`,
+/// integers, `bool` and `LabelValue` enums; `capacity` required, `1..=16777216`;
+/// `max_value_len` in `1..=4096`). For a family, or a histogram with `buckets`, write the short form
 /// `static X: CounterFamily = CounterFamily::new();` — the attribute writes the generic
 /// arguments (label types, number of series, number of bounds) and the storage of every
 /// series. Bounds must be non-empty, finite and strictly increasing; label names must be

@@ -22,7 +22,9 @@ fn key(text: &str) -> [LabelText<'_>; 1] {
 }
 
 /// What a scrape sees: (series, its values joined).
-fn scrape(index: &Index) -> Vec<(usize, String)> {
+fn scrape<const C: usize, const T: usize, const B: usize>(
+    index: &SeriesIndex<C, T, B>,
+) -> Vec<(usize, String)> {
     let mut seen = Vec::new();
     index.for_each(|series, parts| seen.push((series, parts.collect::<Vec<_>>().join("|"))));
     seen
@@ -32,19 +34,24 @@ fn scrape(index: &Index) -> Vec<(usize, String)> {
 fn two_threads_inserting_the_same_new_key_make_one_series() {
     loom::model(|| {
         let index = Arc::new(Index::new());
-        let threads: Vec<_> = (0..2)
-            .map(|_| {
-                let index = Arc::clone(&index);
-                thread::spawn(move || index.find_or_insert(&key("a")))
-            })
-            .collect();
+        // One inserter on its own thread, one on the model's main thread, and a scrape on a
+        // third (loom explores more schedules of spawned threads against the main one).
+        let other = {
+            let index = Arc::clone(&index);
+            thread::spawn(move || index.find_or_insert(&key("a")))
+        };
+        let scraper = {
+            let index = Arc::clone(&index);
+            thread::spawn(move || scrape(&index))
+        };
+        let mine = index.find_or_insert(&key("a"));
         // A concurrent scrape sees nothing or the one complete series.
-        let during = scrape(&index);
+        let during = scraper.join().unwrap();
         assert!(
             during.is_empty() || during == [(during[0].0, "a".to_owned())],
             "{during:?}"
         );
-        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let results = [mine, other.join().unwrap()];
         let series = results[0].unwrap();
         assert_eq!(
             results[1],
@@ -77,18 +84,19 @@ fn two_threads_inserting_different_keys_on_one_probe_path_make_two_series() {
         .expect("a key with the same probe start");
     loom::model(move || {
         let index = Arc::new(Index::new());
-        let threads: Vec<_> = [first.clone(), second.clone()]
-            .into_iter()
-            .map(|text| {
-                let index = Arc::clone(&index);
-                thread::spawn(move || (index.find_or_insert(&key(&text)), text))
-            })
-            .collect();
-        let during = scrape(&index);
-        for (_, text) in &during {
+        let other = {
+            let (index, second) = (Arc::clone(&index), second.clone());
+            thread::spawn(move || index.find_or_insert(&key(&second)))
+        };
+        let scraper = {
+            let index = Arc::clone(&index);
+            thread::spawn(move || scrape(&index))
+        };
+        let mine = index.find_or_insert(&key(&first));
+        for (_, text) in &scraper.join().unwrap() {
             assert!(*text == first || *text == second, "torn key {text:?}");
         }
-        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let results = [(mine, &first), (other.join().unwrap(), &second)];
         let (Ok(one), Ok(two)) = (results[0].0, results[1].0) else {
             panic!("both fit: {results:?}");
         };
