@@ -66,6 +66,8 @@
 //!   metrics (requests, duration to the end of the body, in flight) by method, route, status;
 //! * [`testing`]: reading a metric's value, deltas for tests that share a static, and the
 //!   exposition of one metric for golden tests;
+//! * `conformance` (feature `conformance`): the strict parser and proptest strategies, for
+//!   property tests of your own metrics;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
 //!
 //! The name validator and the escaping rules live in `promstatic-syntax`, a dependency-free
@@ -78,6 +80,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod counter;
 pub mod dynamic;
 pub mod encode;

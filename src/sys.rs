@@ -8,7 +8,7 @@
 //!
 //! | file | compiled on | what |
 //! |---|---|---|
-//! | `sys/unix.rs` | every Unix | errno values, `sysconf`, `getrlimit`, `gethostname`, `getifaddrs`, descriptor checks for socket activation |
+//! | `sys/unix.rs` | every Unix | errno values, `sysconf`, `getrlimit`, `gethostname`, `geteuid`, `getifaddrs`, descriptor checks for socket activation |
 //! | `sys/linux.rs` | Linux, with the `exporter` feature | `/proc/self/*` reads without allocating (`getdents64`) |
 //! | `sys/procfs.rs` | everywhere the listener is | text formats of Linux's `/proc` (pure parsing, no system call), so the holder diagnosis can be tested on fixture trees on any host |
 //!

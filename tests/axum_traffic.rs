@@ -4,16 +4,15 @@
 
 #![cfg(all(feature = "tower", unix))]
 
-#[path = "support/http.rs"]
-mod http;
 mod support;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use http::{connect, demo_address, read_response, request, spawn_example};
-use support::oracle::{self, Dialect};
+use promstatic::conformance;
+use promstatic::encode::Format;
+use support::http::{connect, demo_address, read_response, request, spawn_example};
 
 const CLIENTS: usize = 8;
 const REQUESTS_PER_CLIENT: usize = 400;
@@ -99,7 +98,7 @@ fn every_request_is_counted_once_by_route_and_status() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    oracle::parse(text.as_bytes(), Dialect::Text).expect("a valid exposition");
+    conformance::parse(Format::Text, text.as_bytes()).expect("a valid exposition");
 
     for (labels, &count) in &sent {
         let requests = sample(&text, &series("http_server_requests_total", labels));
@@ -127,7 +126,7 @@ fn every_request_is_counted_once_by_route_and_status() {
         "/metrics",
         &[("Accept", "application/openmetrics-text;version=1.0.0")],
     );
-    oracle::parse(&openmetrics.body, Dialect::OpenMetrics).expect("valid OpenMetrics");
+    conformance::parse(Format::OpenMetrics, &openmetrics.body).expect("valid OpenMetrics");
 
     let status = example
         .terminate(Duration::from_secs(20))

@@ -4,16 +4,15 @@
 
 #![cfg(all(feature = "exporter", unix))]
 
-#[path = "support/http.rs"]
-mod http;
 mod support;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use http::{Spawned, demo_address, request, spawn_example};
-use support::oracle::{self, Dialect};
+use promstatic::conformance;
+use promstatic::encode::Format;
+use support::http::{Spawned, demo_address, request, spawn_example};
 
 /// The value of the sample line that starts with `series ` (name and labels as written).
 fn sample(exposition: &str, series: &str) -> Option<f64> {
@@ -32,7 +31,7 @@ fn scrape_until(address: SocketAddr, ready: impl Fn(&str) -> bool) -> String {
         assert_eq!(response.status, 200);
         let text = response.text();
         if ready(&text) {
-            oracle::parse(text.as_bytes(), Dialect::Text).expect("a valid exposition");
+            conformance::parse(Format::Text, text.as_bytes()).expect("a valid exposition");
             return text;
         }
         assert!(
@@ -140,7 +139,7 @@ fn hyper_service_serves_the_application_and_metrics_on_one_port() {
         "{:?}",
         openmetrics.headers
     );
-    oracle::parse(&openmetrics.body, Dialect::OpenMetrics).expect("valid OpenMetrics");
+    conformance::parse(Format::OpenMetrics, &openmetrics.body).expect("valid OpenMetrics");
     stops_on_sigterm(example);
 }
 

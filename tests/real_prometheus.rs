@@ -10,29 +10,13 @@
 #[path = "support/http.rs"]
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Spawned, TempDir, demo_address, request, require_tool, spawn_demo};
+use support::{Prometheus, TempDir, demo_address, require_tool, spawn_demo};
 
 /// Prometheus 2.42 may wait up to one scrape interval plus a start-up delay before its first
 /// scrape; this bounds the whole wait.
 const BUDGET: Duration = Duration::from_secs(25);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn query(prometheus: SocketAddr, path: &str) -> String {
-    let response = request(prometheus, "GET", path, &[]);
-    assert_eq!(response.status, 200, "{}", response.text());
-    response.text()
-}
 
 #[test]
 fn prometheus_scrapes_the_demo() {
@@ -51,31 +35,14 @@ fn prometheus_scrapes_the_demo() {
     let target = demo_address(&mut demo);
     let listed = std::fs::read_to_string(&targets).unwrap();
     assert!(listed.contains(&format!("\"{target}\"")), "{listed}");
-    let config = directory.0.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: demo\n    file_sd_configs:\n      - files: ['{}']\n",
+    let mut server = Prometheus::start(
+        &binary,
+        &directory.0,
+        &format!(
+            "  - job_name: demo\n    file_sd_configs:\n      - files: ['{}']\n",
             targets.display()
         ),
-    )
-    .unwrap();
-    let web = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let server = Command::new(binary)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            directory.0.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={web}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = Spawned { child: server };
+    );
 
     let started = Instant::now();
     let mut up = String::new();
@@ -85,25 +52,16 @@ fn prometheus_scrapes_the_demo() {
             started.elapsed() < BUDGET,
             "Prometheus did not report the demo in {BUDGET:?}; last answers:\n{up}\n{requests}"
         );
-        if let Some(status) = server.child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            use std::io::Read;
-            let _ = server
-                .child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr);
-            panic!("prometheus exited early ({status}):\n{stderr}");
-        }
         std::thread::sleep(Duration::from_millis(250));
-        if std::net::TcpStream::connect(web).is_err() {
+        let (Some(up_now), Some(requests_now)) = (
+            server.get("/api/v1/query?query=up"),
+            server.get("/api/v1/query?query=demo_requests_total"),
+        ) else {
             continue;
-        }
-        up = query(web, "/api/v1/query?query=up");
-        requests = query(web, "/api/v1/query?query=demo_requests_total");
-        // The file_sd file sets `job="promstatic-demo"`, overriding the scrape job's name.
-        let is_up = up.contains("\"job\":\"promstatic-demo\"") && up.contains(",\"1\"]");
+        };
+        (up, requests) = (up_now, requests_now);
+        // The file_sd file sets no `job`: the scrape config's `job_name` applies.
+        let is_up = up.contains("\"job\":\"demo\"") && up.contains(",\"1\"]");
         let has_value = requests.contains("\"__name__\":\"demo_requests_total\"")
             && requests.contains("\"value\":[");
         if is_up && has_value {
@@ -115,7 +73,7 @@ fn prometheus_scrapes_the_demo() {
     // Prometheus keys metadata by the family name it parsed. In OpenMetrics a counter family
     // is named without `_total`, so the key `demo_requests` also proves that the exporter
     // negotiated OpenMetrics with this Prometheus (text 0.0.4 would give `demo_requests_total`).
-    let metadata = query(web, "/api/v1/metadata");
+    let metadata = server.get("/api/v1/metadata").expect("Prometheus is ready");
     let at = metadata
         .find("\"demo_requests\":[")
         .unwrap_or_else(|| panic!("no metadata for the demo_requests family in {metadata}"));
@@ -130,4 +88,5 @@ fn prometheus_scrapes_the_demo() {
     // Stop only what this test started: the server (by pid, via Child::kill) and the demo.
     drop(server);
     assert!(demo.terminate(Duration::from_secs(10)).unwrap().success());
+    assert!(!targets.exists(), "a clean exit removes the file_sd target");
 }

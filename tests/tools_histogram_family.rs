@@ -2,6 +2,9 @@
 //! and the Python client's OpenMetrics parser. Each check is skipped, with the reason printed,
 //! when its tool is missing, unless `PROMSTATIC_REQUIRE_TOOLS=1`, which makes that a failure.
 
+#[path = "support/tools.rs"]
+mod tools;
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
@@ -44,10 +47,6 @@ static UPSTREAM_SECONDS: DynHistogramFamily = DynHistogramFamily::new();
 #[metric(labels(queue: &str, shard: u16), capacity = 8)]
 static JOBS_TOTAL: DynCounterFamily = DynCounterFamily::new();
 
-fn require_tools() -> bool {
-    std::env::var("PROMSTATIC_REQUIRE_TOOLS").is_ok_and(|value| value == "1")
-}
-
 /// Runs `program args` with `input` on stdin; `None` if the program is missing.
 fn run(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
     let mut child = match Command::new(program)
@@ -71,11 +70,6 @@ fn run(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
     Some((output.status.success(), text))
 }
 
-fn skip_or_fail(reason: &str) {
-    assert!(!require_tools(), "PROMSTATIC_REQUIRE_TOOLS=1 but {reason}");
-    println!("skipped: {reason}");
-}
-
 fn record() {
     for (index, stage) in [Stage::Parse, Stage::Plan, Stage::Execute]
         .into_iter()
@@ -90,7 +84,9 @@ fn record() {
     QUERIES_TOTAL.with(Stage::Plan, Verdict::Rejected).inc_by(4);
     QUEUE_WAIT_SECONDS.observe(0.3);
     UPSTREAM_SECONDS.with(("db-1", Stage::Parse)).observe(0.005);
-    UPSTREAM_SECONDS.with(("q\"uo\\te\nd", Stage::Plan)).observe(0.5);
+    UPSTREAM_SECONDS
+        .with(("q\"uo\\te\nd", Stage::Plan))
+        .observe(0.5);
     UPSTREAM_SECONDS.with(("db-3", Stage::Execute)).observe(5.0);
     JOBS_TOTAL.with(("", 0)).inc();
     JOBS_TOTAL.with(("mail \"bulk\"", 65535)).inc_by(3);
@@ -106,7 +102,7 @@ fn render(format: Format) -> Vec<u8> {
 fn promtool_accepts_the_text_format() {
     record();
     match run("promtool", &["check", "metrics"], &render(Format::Text)) {
-        None => skip_or_fail("promtool is not installed (apt package `prometheus`)"),
+        None => tools::skip("promtool is not installed (apt package `prometheus`)"),
         Some((ok, output)) => assert!(ok, "promtool rejected the exposition:\n{output}"),
     }
 }
@@ -136,12 +132,8 @@ print(len(families))
 #[test]
 fn python_client_parses_openmetrics() {
     record();
-    let has_client = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !has_client {
-        return skip_or_fail("python3 with `prometheus_client` is not installed");
+    if tools::require_python_module("prometheus_client").is_none() {
+        return;
     }
     let (ok, output) = run(
         "python3",

@@ -90,6 +90,18 @@ pub(crate) fn hostname() -> String {
     String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
+/// The effective user id (`geteuid`): the owner the listener requires of its instance-name
+/// claim directory.
+///
+/// # Platform notes
+///
+/// POSIX ([`geteuid(2)`](https://man7.org/linux/man-pages/man2/geteuid.2.html)); always
+/// succeeds.
+pub(crate) fn effective_uid() -> u32 {
+    // SAFETY: `geteuid` has no preconditions, touches no memory of ours and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// The machine's IPv4 and IPv6 interface addresses (`getifaddrs`), each once, in the order
 /// the system lists them; empty when they cannot be read.
 ///
