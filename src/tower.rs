@@ -99,6 +99,10 @@
 //! returned by the wrapped service is `service_error` with no status code; an error from the
 //! body stream is `body_error` with the head's code.
 //!
+//! Enabling the feature adds the three families to every exposition of the binary, at zero
+//! until the layer records (the in-flight gauge shows its ten methods, the two dynamic
+//! families only their overflow series).
+//!
 //! # Cost and cardinality
 //!
 //! Nothing is boxed, locked or allocated per request by the layer: the response future and
@@ -420,11 +424,18 @@ pin_project! {
     }
 }
 
-impl<F, T: AsRef<str>> std::fmt::Debug for ResponseFuture<F, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
+/// `Debug` without the wrapped value (futures and bodies rarely implement it).
+macro_rules! opaque_debug {
+    ($type:ident) => {
+        impl<I, T: AsRef<str>> std::fmt::Debug for $type<I, T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($type)).finish_non_exhaustive()
+            }
+        }
+    };
 }
+
+opaque_debug!(ResponseFuture);
 
 impl<F, T, B, E> Future for ResponseFuture<F, T>
 where
@@ -477,11 +488,7 @@ pin_project! {
     }
 }
 
-impl<B, T: AsRef<str>> std::fmt::Debug for MeteredBody<B, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MeteredBody").finish_non_exhaustive()
-    }
-}
+opaque_debug!(MeteredBody);
 
 impl<B, T: AsRef<str>> MeteredBody<B, T> {
     /// The wrapped body.
