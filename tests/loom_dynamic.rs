@@ -9,6 +9,12 @@
 //! missing `Release`/`Acquire` pair) fails the model as a data race, on top of the checks
 //! below: exactly one series per label set, the right bytes under it, and a scrape that only
 //! ever sees complete, published series.
+//!
+//! The models with three threads (two inserters and a scrape) bound loom's search to three
+//! preemptions per execution, the usual bound (most concurrency bugs need two or fewer);
+//! `LOOM_MAX_PREEMPTIONS` overrides it. Weakening the entry's publishing compare-exchange
+//! to `Relaxed` makes `two_threads_inserting_the_same_new_key_make_one_series` fail, which
+//! shows that the model can fail.
 #![cfg(promstatic_loom)]
 
 use loom::sync::Arc;
@@ -16,6 +22,15 @@ use loom::thread;
 use promstatic::dynamic::{Full, LabelText, SeriesIndex};
 
 type Index = SeriesIndex<2, 4, 16>;
+
+/// Runs `model` under loom with at most three preemptions (unless `LOOM_MAX_PREEMPTIONS`).
+fn bounded(model: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(model);
+}
 
 fn key(text: &str) -> [LabelText<'_>; 1] {
     [LabelText::Raw(text)]
@@ -32,7 +47,7 @@ fn scrape<const C: usize, const T: usize, const B: usize>(
 
 #[test]
 fn two_threads_inserting_the_same_new_key_make_one_series() {
-    loom::model(|| {
+    bounded(|| {
         let index = Arc::new(Index::new());
         // One inserter on its own thread, one on the model's main thread, and a scrape on a
         // third (loom explores more schedules of spawned threads against the main one).
@@ -82,7 +97,7 @@ fn two_threads_inserting_different_keys_on_one_probe_path_make_two_series() {
         .map(|i| format!("b{i}"))
         .find(|candidate| Index::home(&key(candidate)) == Index::home(&key(&first)))
         .expect("a key with the same probe start");
-    loom::model(move || {
+    bounded(move || {
         let index = Arc::new(Index::new());
         let other = {
             let (index, second) = (Arc::clone(&index), second.clone());

@@ -8,7 +8,7 @@
 //!
 //! A lookup does not escape anything. A raw part is compared with a stored part that escaping
 //! did not change by one `memcmp`; only a stored part that contains escapes is compared by
-//! [`raw_matches_escaped`], byte by byte.
+//! `raw_matches_escaped`, byte by byte.
 
 /// The longest escaped part a key can store (its length must fit the prefix's 15 bits).
 pub const MAX_ESCAPED_PART: usize = LENGTH_MASK as usize;

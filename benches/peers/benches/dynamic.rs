@@ -181,14 +181,11 @@ fn hit_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("dynamic_hit");
     for arity in [1usize, 2, 3] {
         let names = &["route", "code", "method"][..arity];
-        let prometheus = {
-            let vec = prometheus::IntCounterVec::new(
-                prometheus::Opts::new(format!("prom_dyn{arity}_total"), "Requests."),
-                names,
-            )
-            .unwrap();
-            vec
-        };
+        let prometheus = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(format!("prom_dyn{arity}_total"), "Requests."),
+            names,
+        )
+        .unwrap();
         let client = prometheus_client::metrics::family::Family::<
             ClientLabels,
             prometheus_client::metrics::counter::Counter,
