@@ -91,9 +91,10 @@ fn histogram_buckets_are_per_bucket_and_cumulative_on_request() {
 fn families_list_every_series_and_a_dynamic_one_its_overflow() {
     let sizes = testing::snapshot(&PARCELS_BY_SIZE_TOTAL);
     PARCELS_BY_SIZE_TOTAL.with(Size::Large).inc_by(2);
+    PARCELS_BY_SIZE_TOTAL.with(Size::Small).inc();
     let delta = sizes.delta();
     assert_eq!(delta.get(&["large"]), Some(&2));
-    assert_eq!(delta.get(&["small"]), Some(&0));
+    assert_eq!(delta.get(&["small"]), Some(&1));
     assert_eq!(delta.get(&["medium"]), None);
     assert_eq!(delta.series().len(), 2);
 
