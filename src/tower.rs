@@ -110,7 +110,9 @@
 //! the status inline, and the series are found in the [dynamic families](crate::dynamic)'
 //! lock-free index (an insert the first time a label set is seen, a lookup after that).
 //! The route closure runs once per request: `MatchedPath::clone` is a reference count
-//! increment. (axum itself boxes the body of every response it returns, this one's
+//! increment. The start and end times are two `Instant::now()` reads (the vDSO clock on
+//! Linux: no system call). `tests/alloc_tower.rs` counts the allocations of whole requests
+//! through the layer: zero. (axum itself boxes the body of every response it returns, this one's
 //! included: that allocation is axum's.)
 //!
 //! The duration and request families hold up to [`CAPACITY`] label sets each
