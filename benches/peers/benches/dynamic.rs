@@ -48,7 +48,8 @@ static DYN3_TOTAL: DynCounterFamily = DynCounterFamily::new();
 #[metric]
 static PLAIN_TOTAL: Counter = Counter::new();
 
-/// 32 values of a typed label (constructed only through the family's series).
+/// 32 values of a typed label, used for both labels (constructed only through the family's
+/// series).
 #[allow(dead_code)]
 #[derive(LabelValue, Clone, Copy)]
 enum Row {
@@ -86,46 +87,8 @@ enum Row {
     V31,
 }
 
-/// 32 more.
-#[allow(dead_code)]
-#[derive(LabelValue, Clone, Copy)]
-enum Column {
-    V0,
-    V1,
-    V2,
-    V3,
-    V4,
-    V5,
-    V6,
-    V7,
-    V8,
-    V9,
-    V10,
-    V11,
-    V12,
-    V13,
-    V14,
-    V15,
-    V16,
-    V17,
-    V18,
-    V19,
-    V20,
-    V21,
-    V22,
-    V23,
-    V24,
-    V25,
-    V26,
-    V27,
-    V28,
-    V29,
-    V30,
-    V31,
-}
-
 /// 1,024 typed series, two labels.
-#[metric(labels(row: Row, column: Column))]
+#[metric(labels(row: Row, column: Row))]
 static TYPED_SCRAPE_TOTAL: CounterFamily = CounterFamily::new();
 
 /// 1,024 dynamic series, two labels, the same values as text.
