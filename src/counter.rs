@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::encode::{Encoder, Value};
+use crate::encode::{Encoder, Suffix, Value};
 use crate::table::{Descriptor, Metric};
 
 /// A monotonically increasing count, exported as a Prometheus counter.
@@ -55,11 +55,15 @@ impl Counter {
     }
 }
 
+impl crate::sealed::Sealed for Counter {}
+
 impl Metric for Counter {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        encoder
-            .family(&descriptor.family())
-            .sample("", &[], None, Value::Unsigned(self.get()));
+        encoder.family_trusted(&descriptor.family()).sample_trusted(
+            Suffix::Bare,
+            &[],
+            Value::Unsigned(self.get()),
+        );
     }
 }
 

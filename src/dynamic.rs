@@ -89,7 +89,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::counter::Counter;
-use crate::encode::{Encoder, Family, Help, Kind, Label, Text, Value};
+use crate::encode::{Encoder, EscapedLabelValue, Family, Help, Kind, Label, Suffix, Text, Value};
 use crate::family::Series;
 use crate::gauge::{FloatGauge, Gauge};
 use crate::histogram::Histogram;
@@ -352,7 +352,15 @@ impl<L, M, const CAPACITY: usize, const TABLE: usize, const BYTES: usize> std::f
 /// A label whose name was validated (by `#[metric]`) and whose value is escaped text: the one
 /// place this module builds encoder values from prepared text.
 fn prepared_label<'a>(name: &'a str, escaped_value: &'a str) -> Label<'a> {
-    Label::prevalidated(name, Text::Escaped(escaped_value))
+    Label::prevalidated(
+        name,
+        Text::Escaped(EscapedLabelValue::trusted(escaped_value)),
+    )
+}
+
+impl<L, M, const CAPACITY: usize, const TABLE: usize, const BYTES: usize> crate::sealed::Sealed
+    for DynFamily<L, M, CAPACITY, TABLE, BYTES>
+{
 }
 
 impl<L, M, const CAPACITY: usize, const TABLE: usize, const BYTES: usize> Metric
@@ -364,7 +372,9 @@ where
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
         let names = descriptor.labels();
         let arity = names.len().min(L::ARITY).min(MAX_LABELS);
-        let mut writer = encoder.family(&descriptor.family());
+        // The descriptor was validated by `#[metric]`, and the table's duplicate check already
+        // ran over every name, so the trusted path applies (as for typed families).
+        let mut writer = encoder.family_trusted(&descriptor.family());
         self.index.for_each(|series, parts| {
             let Some(cell) = self.cells.get(series) else {
                 return;
@@ -409,7 +419,7 @@ pub(crate) fn encode_overflows<'m>(
              overflow series, by family and reason.",
         ),
     );
-    let mut writer = encoder.family(&family);
+    let mut writer = encoder.family_trusted(&family);
     for (descriptor, overflows) in std::iter::once(first).chain(dynamic) {
         for reason in Reason::ALL {
             let count = match reason {
@@ -423,7 +433,7 @@ pub(crate) fn encode_overflows<'m>(
                 prepared_label("metric", descriptor.name()),
                 prepared_label("reason", reason.label()),
             ];
-            writer.sample("", &labels, None, Value::Unsigned(count));
+            writer.sample_trusted(Suffix::Bare, &labels, Value::Unsigned(count));
         }
     }
 }

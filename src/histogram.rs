@@ -54,7 +54,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::encode::{Encoder, FamilyEncoder, Label, Value};
+use crate::encode::{Encoder, FamilyEncoder, Label, Suffix, Value};
 use crate::gauge::FloatGauge;
 use crate::table::{Descriptor, Metric};
 
@@ -280,18 +280,20 @@ impl<const B: usize> Histogram<B> {
         let mut cumulative = 0u64;
         for (cell, &bound) in self.buckets.iter().zip(self.bounds.iter()) {
             cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-            writer.bucket(labels, bound, cumulative);
+            writer.bucket_trusted(labels, bound, cumulative);
         }
         cumulative = cumulative.wrapping_add(self.overflow.load(Ordering::Relaxed));
-        writer.bucket(labels, f64::INFINITY, cumulative);
-        writer.sample("_sum", labels, None, Value::Float(self.sum()));
-        writer.sample("_count", labels, None, Value::Unsigned(cumulative));
+        writer.bucket_trusted(labels, f64::INFINITY, cumulative);
+        writer.sample_trusted(Suffix::Sum, labels, Value::Float(self.sum()));
+        writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
     }
 }
 
+impl<const B: usize> crate::sealed::Sealed for Histogram<B> {}
+
 impl<const B: usize> Metric for Histogram<B> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        let mut writer = encoder.family(&descriptor.family());
+        let mut writer = encoder.family_trusted(&descriptor.family());
         self.encode_series(&mut writer, &[]);
     }
 }

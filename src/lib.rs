@@ -100,6 +100,7 @@ pub mod listener;
 pub use promstatic_syntax::name;
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 mod process;
+mod sealed;
 mod sharded;
 mod sync;
 #[cfg(feature = "listener")]
@@ -130,7 +131,7 @@ pub use crate::family::{
 pub use crate::gauge::{FloatGauge, Gauge};
 pub use crate::histogram::{Histogram, HistogramTimer};
 pub use crate::label::{LabelSet, LabelValue};
-pub use crate::sharded::{SLOTS, ShardedCounter};
+pub use crate::sharded::ShardedCounter;
 pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into, render_text};
 
 /// Declares a static as a metric and adds it to the static table.

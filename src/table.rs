@@ -43,13 +43,22 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::encode::{Encoder, Family, Format, Help, Kind};
+use crate::encode::{Encoder, EscapedHelp, Family, Format, Help, Kind};
 
 /// What every metric type implements to be written by the encoder.
 ///
-/// Implemented by the crate's metric types; the `#[metric]` attribute requires it of the
-/// static's type.
-pub trait Metric: Sync {
+/// Implemented by the crate's metric types only (it is sealed: an implementation writes
+/// exposition text past the encoder's checks); the `#[metric]` attribute requires it of the
+/// static's type. A value known only at run time goes through the checked encoder API
+/// instead (the exporter's `on_scrape` hook).
+///
+/// ```compile_fail,E0277
+/// struct Mine;
+/// impl promstatic::Metric for Mine {
+///     fn encode(&self, _: &promstatic::table::Descriptor, _: &mut promstatic::encode::Encoder<'_>) {}
+/// }
+/// ```
+pub trait Metric: Sync + crate::sealed::Sealed {
     /// Writes this metric's family (HELP, TYPE and samples) with `descriptor`'s name and HELP.
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>);
 
@@ -75,10 +84,12 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
-    /// Used by generated code; the strings are validated and escaped by the macro.
-    #[doc(hidden)]
+    /// Used by generated code (through `__private::descriptor`); the strings are validated
+    /// and escaped by the macro, and checked again here, in the `static`'s constant
+    /// evaluation, so a hand-written call with a bad name or unescaped HELP fails to compile
+    /// instead of writing a broken line.
     #[allow(clippy::too_many_arguments)]
-    pub const fn new(
+    pub(crate) const fn new(
         name: &'static str,
         kind: Kind,
         help_text: &'static str,
@@ -88,6 +99,21 @@ impl Descriptor {
         file: &'static str,
         line: u32,
     ) -> Self {
+        // The macro checked all of this; checking again in constant evaluation makes this
+        // constructor a validating one (a failure is a compile error, never a run-time one).
+        if crate::name::validate_metric_name(name).is_err() {
+            panic!("a metric's name must be valid (see `promstatic::name`)");
+        }
+        let mut label = 0;
+        while label < labels.len() {
+            if crate::name::validate_label_name(labels[label]).is_err() {
+                panic!("a family's label names must be valid (see `promstatic::name`)");
+            }
+            label += 1;
+        }
+        if EscapedHelp::new(help_text, help_openmetrics).is_err() {
+            panic!("a metric's HELP must be escaped text for both formats (see `EscapedHelp`)");
+        }
         Descriptor {
             name,
             kind,
@@ -130,10 +156,7 @@ impl Descriptor {
         Family::prevalidated(
             self.name,
             self.kind,
-            Help::Escaped {
-                text: self.help_text,
-                openmetrics: self.help_openmetrics,
-            },
+            Help::Escaped(EscapedHelp::trusted(self.help_text, self.help_openmetrics)),
         )
     }
 
@@ -146,32 +169,39 @@ impl Descriptor {
     }
 }
 
-/// One element of the static table.
-#[doc(hidden)]
-pub struct Entry {
-    descriptor: Descriptor,
-    metric: &'static dyn Metric,
-}
+pub(crate) use self::link::{Entry, METRICS};
 
-impl Entry {
-    /// Used by generated code.
-    pub const fn new(descriptor: Descriptor, metric: &'static dyn Metric) -> Self {
-        Entry { descriptor, metric }
+/// The table's link-time parts. Public items in a private module: generated code reaches
+/// them only through `promstatic::__private`, which is not an API; `promstatic::table` does
+/// not expose them.
+pub(crate) mod link {
+    use super::{Descriptor, Metric, fmt};
+
+    /// One element of the static table.
+    pub struct Entry {
+        pub(crate) descriptor: Descriptor,
+        pub(crate) metric: &'static dyn Metric,
     }
-}
 
-impl fmt::Debug for Entry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Entry")
-            .field("descriptor", &self.descriptor)
-            .finish_non_exhaustive()
+    impl Entry {
+        /// Used by generated code.
+        pub const fn new(descriptor: Descriptor, metric: &'static dyn Metric) -> Self {
+            Entry { descriptor, metric }
+        }
     }
-}
 
-/// The link-time table. Generated code adds to it; nothing else should.
-#[doc(hidden)]
-#[linkme::distributed_slice]
-pub static METRICS: [Entry];
+    impl fmt::Debug for Entry {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("Entry")
+                .field("descriptor", &self.descriptor)
+                .finish_non_exhaustive()
+        }
+    }
+
+    /// The link-time table. Generated code adds to it; nothing else should.
+    #[linkme::distributed_slice]
+    pub static METRICS: [Entry];
+}
 
 /// Every declaration in the table, in link order, duplicates included.
 pub fn declarations() -> impl ExactSizeIterator<Item = &'static Descriptor> {
