@@ -95,6 +95,7 @@ mod server;
 mod shutdown;
 mod slots;
 mod state;
+mod validate;
 mod watchdog;
 mod watched_stream;
 
@@ -105,3 +106,4 @@ pub use self::handle::ExporterHandle;
 pub use self::pool::ExporterBody;
 pub use self::respond::MetricsService;
 pub use self::state::{ListenerState, Reason};
+pub use self::validate::OwnFamily;
