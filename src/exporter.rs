@@ -81,6 +81,7 @@
 
 mod bind;
 mod builder;
+mod bytes_body;
 mod connection;
 mod core;
 mod error;
@@ -99,6 +100,7 @@ mod watchdog;
 mod watched_stream;
 
 pub use self::builder::{DEFAULT_PORT, Exporter, MAX_CONST_LABELS, ScrapeHookOutput};
+pub use self::bytes_body::BytesBody;
 pub use self::error::ConfigError;
 pub use self::handle::ExporterHandle;
 pub use self::pool::ExporterBody;

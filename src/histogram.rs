@@ -306,6 +306,14 @@ impl<const B: usize> Histogram<B> {
         self.sum.get()
     }
 
+    /// Each bucket's own count (not cumulative), in bound order, then the `+Inf` cell's.
+    pub(crate) fn cell_counts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.buckets
+            .iter()
+            .chain(std::iter::once(&self.overflow))
+            .map(|cell| cell.load(Ordering::Relaxed))
+    }
+
     /// Whether `_sum` is still a counter: no bound and no observed value below zero.
     /// Call after loading the sum (acquire), so a lowered sum comes with the flag.
     fn sum_is_counter(&self) -> bool {

@@ -64,6 +64,10 @@
 //!   [platforms](crate::listener#platforms));
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
 //! * `facade` (feature `facade`): a `metrics` 0.24 recorder whose series the exporter serves;
+//! * [`tower`] (feature `tower`): a tower `Layer` recording the OpenTelemetry HTTP server
+//!   metrics (requests, duration to the end of the body, in flight) by method, route, status;
+//! * [`testing`]: reading a metric's value, deltas for tests that share a static, and the
+//!   exposition of one metric for golden tests;
 //! * `conformance` (feature `conformance`): the strict parser and proptest strategies, for
 //!   property tests of your own metrics;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
@@ -108,6 +112,10 @@ mod sync;
 #[cfg(feature = "listener")]
 mod sys;
 pub mod table;
+pub mod testing;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

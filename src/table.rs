@@ -222,6 +222,28 @@ pub fn exported() -> impl Iterator<Item = &'static Descriptor> {
     Table::linked().exported()
 }
 
+/// The table entry of the static at `metric`'s address (found by address, so two statics
+/// with equal values are told apart), if it is a `#[metric]` static the linker kept.
+pub(crate) fn entry_of(metric: *const ()) -> Option<(&'static Descriptor, &'static dyn Metric)> {
+    METRICS
+        .iter()
+        .find(|entry| std::ptr::addr_eq(entry.metric as *const dyn Metric, metric))
+        .map(|entry| (&entry.descriptor, entry.metric))
+}
+
+/// The exported metric named `name` (a duplicate left out of scrapes is not found).
+pub(crate) fn exported_entry(name: &str) -> Option<(&'static Descriptor, &'static dyn Metric)> {
+    let table = Table::linked();
+    let entries = table.entries();
+    table
+        .order()
+        .indices
+        .iter()
+        .filter_map(|&index| entries.get(index as usize))
+        .find(|entry| entry.descriptor.name == name)
+        .map(|entry| (&entry.descriptor, entry.metric))
+}
+
 /// Writes every exported metric as one exposition in `format`, appending to `out`.
 ///
 /// After the first call, rendering into a buffer that kept its capacity does not allocate.

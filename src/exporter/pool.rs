@@ -240,6 +240,14 @@ impl Buf for Chunk {
     }
 }
 
+/// The unsent bytes, so `Bytes::from_owner(chunk)` can keep the pooled buffer without
+/// copying it (it goes back to the pool when the last `Bytes` is dropped); see `BytesBody`.
+impl AsRef<[u8]> for Chunk {
+    fn as_ref(&self) -> &[u8] {
+        self.chunk()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -264,29 +264,55 @@ pub const PROMETHEUS_3_NATIVE_ACCEPT: &str = "application/vnd.google.protobuf;pr
 /// `cargo test` builds examples, but `cargo test --test NAME` alone does not, and a stale
 /// demo would test old code: so ask cargo once, which is instant when it is current.
 pub fn demo_binary() -> std::path::PathBuf {
-    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let executable = std::env::current_exe().unwrap();
-            // target/<profile>/deps/<test> -> target/<profile>/examples/demo
-            let profile = executable.parent().unwrap().parent().unwrap();
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let mut build = std::process::Command::new(cargo);
-            build
-                .args(["build", "--example", "demo"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            if profile.file_name().is_some_and(|name| name == "release") {
-                build.arg("--release");
-            }
-            assert!(
-                build.status().unwrap().success(),
-                "building the demo failed"
-            );
-            profile
-                .join("examples")
-                .join(format!("demo{}", std::env::consts::EXE_SUFFIX))
-        })
-        .clone()
+    example_binary("demo", &[])
+}
+
+/// An example's binary (`features` are the ones its `required-features` need), built once
+/// per test binary: `cargo test --test X` builds no example, so an existing binary may be
+/// stale, and cargo decides (a no-op when it is up to date).
+pub fn example_binary(name: &str, features: &[&str]) -> std::path::PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let executable = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
+    let profile = executable.parent().unwrap().parent().unwrap();
+    let binary = profile
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    // Held while building, so parallel tests build each example once.
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !built.iter().any(|done| done == name) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = std::process::Command::new(cargo);
+        build
+            .args(["build", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile.file_name().is_some_and(|name| name == "release") {
+            build.arg("--release");
+        }
+        if !features.is_empty() {
+            build.args(["--features", &features.join(",")]);
+        }
+        assert!(
+            build.status().unwrap().success(),
+            "building the {name} example failed"
+        );
+        built.push(name.to_owned());
+    }
+    binary
+}
+
+/// Starts an example with `arguments`; stdin, stdout and stderr are piped.
+pub fn spawn_example(name: &str, features: &[&str], arguments: &[&str]) -> Spawned {
+    let child = std::process::Command::new(example_binary(name, features))
+        .args(arguments)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    Spawned { child }
 }
 
 /// A child process that is killed (by its pid, through `Child::kill`) if the test ends early.

@@ -441,7 +441,7 @@ enum Extra {
     SlowdownVsAlone,
 }
 
-const GROUPS: [GroupInfo; 8] = [
+const GROUPS: [GroupInfo; 9] = [
     GroupInfo {
         id: "counter_inc",
         title: "Counter increment (per increment; 2 threads: until both threads did one more)",
@@ -476,6 +476,11 @@ const GROUPS: [GroupInfo; 8] = [
         id: "http_get_metrics",
         title: "HTTP round trip: `GET /metrics`, 1,000 series, keep-alive loopback",
         extra: Extra::RequestsPerSecond,
+    },
+    GroupInfo {
+        id: "http_layer",
+        title: "HTTP metrics layer: one request through a tower service (call, future, body to its end), in process",
+        extra: Extra::None,
     },
     GroupInfo {
         id: "writer_inc",
