@@ -79,6 +79,10 @@
 //! * `pool.rs`, `gzip.rs`, `negotiate.rs`: scrape buffers and the response body, gzip, and
 //!   content negotiation.
 
+mod access;
+mod allowlist;
+#[cfg(feature = "auth")]
+mod auth;
 mod bind;
 mod builder;
 mod connection;
@@ -94,6 +98,8 @@ mod server;
 mod shutdown;
 mod slots;
 mod state;
+#[cfg(feature = "tls")]
+mod tls;
 mod watchdog;
 mod watched_stream;
 

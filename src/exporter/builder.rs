@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use super::access::AccessConfig;
 use super::bind::Endpoint;
 use super::core::ExporterCore;
 use super::error::ConfigError;
@@ -39,7 +40,8 @@ pub const DEFAULT_PORT: u16 = 9464;
 /// ```
 #[derive(Debug)]
 pub struct Exporter {
-    config: Config,
+    /// Visible to the sibling modules that add their own builder methods (`access.rs`).
+    pub(super) config: Config,
     policy: BindPolicy,
 }
 
@@ -52,6 +54,8 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) gzip_min_bytes: usize,
     pub(crate) on_scrape: Option<ScrapeHook>,
+    /// Who may scrape (`access.rs`): allowlist, authentication, TLS.
+    pub(crate) access: AccessConfig,
 }
 
 /// The host's function that adds run-time families to each scrape; see
@@ -135,6 +139,7 @@ impl Exporter {
                 },
                 gzip_min_bytes: 1024,
                 on_scrape: None,
+                access: AccessConfig::default(),
             },
         }
     }
@@ -279,10 +284,16 @@ impl Exporter {
 
     /// Checks the configuration and returns the handler, for mounting on the host's own
     /// server. It serves every endpoint; see [`MetricsService`].
+    ///
+    /// The allowlist, authentication and TLS are enforced by the built-in server only; with
+    /// any of them configured this is a [`ConfigError::NeedsBuiltInServer`], so a host never
+    /// mounts an endpoint it believes protected.
     pub fn service(self) -> Result<MetricsService, ConfigError> {
-        Ok(MetricsService::new(Arc::new(ExporterCore::new(
-            self.config,
-        )?)))
+        let core = ExporterCore::new(self.config)?;
+        if let Some(what) = core.access.needs_own_server() {
+            return Err(ConfigError::NeedsBuiltInServer { what });
+        }
+        Ok(MetricsService::new(Arc::new(core)))
     }
 
     /// Obtains the listener (the first bind attempt runs here; retries, fallback and the
@@ -290,7 +301,8 @@ impl Exporter {
     /// dedicated OS thread with a current-thread tokio runtime. Bind failures are reported in
     /// [`ExporterHandle::state`], never returned: the host keeps running without metrics.
     ///
-    /// Only a configuration mistake (bad namespace or label) is an error.
+    /// Only a configuration mistake (bad namespace or label, a malformed allowlist range,
+    /// unusable credentials or TLS files) is an error.
     pub fn start(self) -> Result<ExporterHandle, ConfigError> {
         let (mut handle, task) = self.prepare()?;
         if matches!(handle.state(), ListenerState::Disabled { .. }) {
