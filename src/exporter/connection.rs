@@ -163,11 +163,100 @@ struct ConnectionService {
 impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for ConnectionService {
     type Response = hyper::Response<super::ExporterBody>;
     type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+    type Future = Reply;
 
     fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
         self.slot.enter(Phase::Responding);
-        std::future::ready(Ok(self.service.respond(&request)))
+        #[cfg(feature = "auth")]
+        if let Some(auth) = self.service.core().access.auth.as_ref() {
+            if auth.protects(request.uri().path()) {
+                return self.authenticated(auth, request);
+            }
+        }
+        Reply::Ready(Some(self.service.respond(&request)))
+    }
+}
+
+#[cfg(feature = "auth")]
+impl ConnectionService {
+    /// Answers a request for a protected path: at once when its credentials are valid (a
+    /// token, or a password in the cache), missing or wrong, or when every bcrypt place is
+    /// taken; else after bcrypt has run on the blocking pool (see `auth.rs`).
+    fn authenticated(
+        &self,
+        auth: &super::auth::Authenticator,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> Reply {
+        use super::auth::Check;
+        let core = self.service.core();
+        match auth.check(request.headers()) {
+            Check::Pass => Reply::Ready(Some(self.service.respond(&request))),
+            Check::Fail => Reply::Ready(Some(auth.refuse(&core.stats))),
+            Check::Verify(pending) => {
+                if !auth.begin_verify() {
+                    return Reply::Ready(Some(auth.busy(&core.stats)));
+                }
+                let shared = Arc::clone(core);
+                let check = tokio::task::spawn_blocking(move || {
+                    shared
+                        .access
+                        .auth
+                        .as_ref()
+                        .is_some_and(|auth| auth.verify(pending))
+                });
+                Reply::Verifying {
+                    check,
+                    request,
+                    service: self.service.clone(),
+                }
+            }
+        }
+    }
+}
+
+/// The response future of [`ConnectionService`]: ready at once, or (feature `auth`) once
+/// bcrypt has checked a password.
+#[derive(Debug)]
+enum Reply {
+    Ready(Option<hyper::Response<super::ExporterBody>>),
+    #[cfg(feature = "auth")]
+    Verifying {
+        check: tokio::task::JoinHandle<bool>,
+        request: hyper::Request<hyper::body::Incoming>,
+        service: MetricsService,
+    },
+}
+
+impl std::future::Future for Reply {
+    type Output = Result<hyper::Response<super::ExporterBody>, std::convert::Infallible>;
+
+    // Only the `auth` arm waits on anything.
+    #[cfg_attr(not(feature = "auth"), allow(unused_variables))]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> Poll<Self::Output> {
+        match self.get_mut() {
+            // `None` only if polled again after completion, which hyper never does.
+            Reply::Ready(response) => response.take().map_or(Poll::Pending, |r| Poll::Ready(Ok(r))),
+            #[cfg(feature = "auth")]
+            Reply::Verifying {
+                check,
+                request,
+                service,
+            } => {
+                let verified = match std::pin::Pin::new(check).poll(context) {
+                    Poll::Pending => return Poll::Pending,
+                    // A failed blocking task (cancelled at shutdown) is a refusal.
+                    Poll::Ready(result) => result.unwrap_or(false),
+                };
+                let core = service.core();
+                Poll::Ready(Ok(match (verified, core.access.auth.as_ref()) {
+                    (true, _) | (false, None) => service.respond(request),
+                    (false, Some(auth)) => auth.refuse(&core.stats),
+                }))
+            }
+        }
     }
 }
 
