@@ -378,6 +378,7 @@ impl<'a> Encoder<'a> {
 
     /// An encoder appending to `out`, whose exposition began at `exposition_start` (earlier
     /// parts written by other encoders count for [`Encoder::family`]'s duplicate check).
+    #[cfg(feature = "exporter")]
     pub(crate) fn resuming(out: &'a mut Vec<u8>, format: Format, exposition_start: usize) -> Self {
         let mut encoder = Encoder::new(out, format);
         let start = exposition_start.min(encoder.out.len());
