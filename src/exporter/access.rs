@@ -61,7 +61,7 @@ pub(crate) struct AccessConfig {
     #[cfg(feature = "auth")]
     pub(crate) auth: super::auth::AuthConfig,
     #[cfg(feature = "tls")]
-    pub(crate) tls: Option<super::tls::TlsConfig>,
+    pub(crate) tls: super::tls::TlsConfig,
 }
 
 /// The checked access settings, shared by the server and its connections.
@@ -76,19 +76,18 @@ pub(crate) struct Access {
 
 impl Access {
     pub(crate) fn new(config: &AccessConfig) -> Result<Access, ConfigError> {
-        let allowlist =
-            Allowlist::parse(config.allow.iter().map(String::as_str)).map_err(|(rule, error)| {
-                ConfigError::Allowlist {
-                    rule: rule.to_owned(),
-                    reason: error.to_string(),
-                }
-            })?;
+        let allowlist = Allowlist::parse(config.allow.iter().map(String::as_str)).map_err(
+            |(rule, error)| ConfigError::Allowlist {
+                rule: rule.to_owned(),
+                reason: error.to_string(),
+            },
+        )?;
         Ok(Access {
             allowlist,
             #[cfg(feature = "auth")]
             auth: super::auth::Authenticator::new(&config.auth)?,
             #[cfg(feature = "tls")]
-            tls: config.tls.as_ref().map(super::tls::Tls::new).transpose()?,
+            tls: super::tls::Tls::new(&config.tls)?,
         })
     }
 

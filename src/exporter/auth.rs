@@ -48,7 +48,8 @@ pub(crate) const MAX_VERIFYING: usize = 2;
 const MAX_CREDENTIALS: usize = 512;
 
 const PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
-const UNAUTHORIZED: &[u8] = b"credentials required: send the configured basic auth or bearer token\n";
+const UNAUTHORIZED: &[u8] =
+    b"credentials required: send the configured basic auth or bearer token\n";
 const BUSY: &[u8] = b"too many credential checks in progress; retry shortly\n";
 
 /// Where users come from: a builder call or a file read at start.
@@ -109,7 +110,10 @@ pub(crate) struct Pending {
     password: Vec<u8>,
 }
 
-fn credentials_error(source: impl std::fmt::Display, reason: impl std::fmt::Display) -> ConfigError {
+fn credentials_error(
+    source: impl std::fmt::Display,
+    reason: impl std::fmt::Display,
+) -> ConfigError {
     ConfigError::Credentials {
         source: source.to_string(),
         reason: reason.to_string(),
@@ -246,17 +250,17 @@ impl Authenticator {
         let (scheme, payload) = (&value[..space], value[space + 1..].trim_ascii());
         if scheme.eq_ignore_ascii_case(b"bearer") {
             // Every token is compared (no early exit), so the time says nothing about which.
-            let matched = self
-                .tokens
-                .iter()
-                .fold(false, |found, token| found | constant_time_eq(payload, token));
+            let matched = self.tokens.iter().fold(false, |found, token| {
+                found | constant_time_eq(payload, token)
+            });
             return if matched { Check::Pass } else { Check::Fail };
         }
         if !scheme.eq_ignore_ascii_case(b"basic") || self.users.is_empty() {
             return Check::Fail;
         }
         let mut decoded = [0u8; MAX_CREDENTIALS];
-        let Ok(length) = base64::engine::general_purpose::STANDARD.decode_slice(payload, &mut decoded)
+        let Ok(length) =
+            base64::engine::general_purpose::STANDARD.decode_slice(payload, &mut decoded)
         else {
             return Check::Fail;
         };
@@ -385,7 +389,8 @@ mod tests {
     }
 
     fn basic(user: &str, password: &str) -> HeaderMap {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         headers(&format!("Basic {encoded}"))
     }
 
@@ -411,14 +416,20 @@ mod tests {
         };
         assert!(auth.begin_verify());
         assert!(auth.verify(pending));
-        assert!(matches!(auth.check(&basic("prometheus", "secret")), Check::Pass));
+        assert!(matches!(
+            auth.check(&basic("prometheus", "secret")),
+            Check::Pass
+        ));
         // A wrong password is not in the cache, and bcrypt refuses it.
         let Check::Verify(wrong) = auth.check(&basic("prometheus", "guess")) else {
             panic!("a wrong password was not sent to bcrypt");
         };
         assert!(auth.begin_verify());
         assert!(!auth.verify(wrong));
-        assert!(matches!(auth.check(&basic("prometheus", "secret")), Check::Pass));
+        assert!(matches!(
+            auth.check(&basic("prometheus", "secret")),
+            Check::Pass
+        ));
         // An unknown user goes to bcrypt too (same time), and is refused.
         let Check::Verify(stranger) = auth.check(&basic("stranger", "secret")) else {
             panic!("an unknown user was refused faster than a known one");
@@ -447,8 +458,17 @@ mod tests {
             .unwrap();
         assert!(matches!(auth.check(&headers("Bearer s3cret")), Check::Pass));
         assert!(matches!(auth.check(&headers("bearer other")), Check::Pass));
-        for refused in ["Bearer s3cre", "Bearer", "Token s3cret", "Basic cDpz", "s3cret"] {
-            assert!(matches!(auth.check(&headers(refused)), Check::Fail), "{refused}");
+        for refused in [
+            "Bearer s3cre",
+            "Bearer",
+            "Token s3cret",
+            "Basic cDpz",
+            "s3cret",
+        ] {
+            assert!(
+                matches!(auth.check(&headers(refused)), Check::Fail),
+                "{refused}"
+            );
         }
         assert!(matches!(auth.check(&HeaderMap::new()), Check::Fail));
         let hash = bcrypt::hash("x", 4).unwrap();
@@ -456,7 +476,10 @@ mod tests {
             .unwrap()
             .unwrap();
         for refused in ["Basic !!!", "Basic cA==", "Bearer x"] {
-            assert!(matches!(basic_only.check(&headers(refused)), Check::Fail), "{refused}");
+            assert!(
+                matches!(basic_only.check(&headers(refused)), Check::Fail),
+                "{refused}"
+            );
         }
         let long = format!("Basic {}", "QUFB".repeat(200));
         assert!(matches!(basic_only.check(&headers(&long)), Check::Fail));
@@ -466,19 +489,39 @@ mod tests {
     fn unusable_credentials_are_config_errors() {
         for (users, tokens) in [
             (vec![("p", "plain-password")], vec![]),
-            (vec![("", "$2y$04$abcdefghijklmnopqrstuu5Y1ZgNKMyEMdrXZE/jJ4lUQuHPGDrdK")], vec![]),
-            (vec![("a:b", "$2y$04$abcdefghijklmnopqrstuu5Y1ZgNKMyEMdrXZE/jJ4lUQuHPGDrdK")], vec![]),
+            (
+                vec![(
+                    "",
+                    "$2y$04$abcdefghijklmnopqrstuu5Y1ZgNKMyEMdrXZE/jJ4lUQuHPGDrdK",
+                )],
+                vec![],
+            ),
+            (
+                vec![(
+                    "a:b",
+                    "$2y$04$abcdefghijklmnopqrstuu5Y1ZgNKMyEMdrXZE/jJ4lUQuHPGDrdK",
+                )],
+                vec![],
+            ),
             (vec![], vec![" "]),
         ] {
             let error = Authenticator::new(&config(&users, &tokens)).unwrap_err();
-            assert!(matches!(error, ConfigError::Credentials { .. }), "{error:?}");
+            assert!(
+                matches!(error, ConfigError::Credentials { .. }),
+                "{error:?}"
+            );
         }
-        assert!(Authenticator::new(&AuthConfig::default()).unwrap().is_none());
+        assert!(
+            Authenticator::new(&AuthConfig::default())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
     fn files_are_read_at_start() {
-        let directory = std::env::temp_dir().join(format!("promstatic-auth-{}", std::process::id()));
+        let directory =
+            std::env::temp_dir().join(format!("promstatic-auth-{}", std::process::id()));
         std::fs::create_dir_all(&directory).unwrap();
         let hash = bcrypt::hash("secret", 4).unwrap();
         let users = directory.join("users");

@@ -58,15 +58,69 @@ pub(crate) async fn serve(
     };
     let _ = stream.set_nodelay(true);
     let slot = lease.slot_ref().clone();
-    // A new connection is waiting for its first request head.
+    // A new connection is waiting for its first request head (over TLS: its handshake
+    // first, under the same deadline).
     slot.enter(Phase::ReadingHead);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = core.access.tls.as_ref() {
+        if let Some(stream) = handshake(&core, &slot, tls, stream).await {
+            drive(&core, slot, stream).await;
+        }
+        return;
+    }
+    drive(&core, slot, stream).await;
+    // `lease` drops only here, after the connection (and its socket) inside `drive`, so no
+    // more than `max_connections` sockets are served at once.
+}
+
+/// Runs the TLS handshake of a new connection within its header deadline; `None` (the
+/// connection is closed) if it fails, runs out of time, is evicted or the server shuts down.
+#[cfg(feature = "tls")]
+async fn handshake(
+    core: &ExporterCore,
+    slot: &SlotRef,
+    tls: &super::tls::Tls,
+    stream: TcpStream,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    use std::sync::atomic::Ordering;
+    let evicted = slot.slot().evict.notified();
+    tokio::pin!(evicted);
+    // Registered before the check, so an eviction between the two still wakes this task.
+    evicted.as_mut().enable();
+    if slot.is_evicted() {
+        return None;
+    }
+    let deadline = watchdog::deadline(slot, &core.config.limits);
+    tls.refresh();
+    let failure = tokio::select! {
+        biased;
+        () = core.shutdown.notified() => return None,
+        () = evicted => return None,
+        accepted = tls.acceptor.accept(stream) => match accepted {
+            Ok(stream) => return Some(stream),
+            Err(error) => format!("failed: {error}"),
+        },
+        () = tokio::time::sleep_until(deadline) => "did not finish within the header timeout".to_owned(),
+    };
+    core.stats
+        .tls_handshake_failures
+        .fetch_add(1, Ordering::Relaxed);
+    log::debug!(target: "promstatic", "closed a connection whose TLS handshake {failure}");
+    None
+}
+
+/// Serves HTTP/1.1 on an established stream until it ends; see [`serve`].
+async fn drive<S>(core: &Arc<ExporterCore>, slot: SlotRef, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let limits = core.config.limits;
     let io = TokioIo::new(WatchedStream {
         stream,
         slot: slot.clone(),
     });
     let service = ConnectionService {
-        service: MetricsService::new(Arc::clone(&core)),
+        service: MetricsService::new(Arc::clone(core)),
         slot: slot.clone(),
     };
     let mut builder = http1::Builder::new();
@@ -141,8 +195,6 @@ pub(crate) async fn serve(
             "closed a connection still waiting for a request head to make room for a new one"
         ),
     }
-    // Locals drop in reverse order: the connection (and its socket) is gone before `lease`
-    // hands the slot on, so no more than `max_connections` sockets are served at once.
 }
 
 /// Why a connection ended early.
@@ -238,7 +290,9 @@ impl std::future::Future for Reply {
     ) -> Poll<Self::Output> {
         match self.get_mut() {
             // `None` only if polled again after completion, which hyper never does.
-            Reply::Ready(response) => response.take().map_or(Poll::Pending, |r| Poll::Ready(Ok(r))),
+            Reply::Ready(response) => response
+                .take()
+                .map_or(Poll::Pending, |r| Poll::Ready(Ok(r))),
             #[cfg(feature = "auth")]
             Reply::Verifying {
                 check,

@@ -97,7 +97,10 @@ impl fmt::Display for ConfigError {
                 write!(f, "allowlist entry `{rule}` is not a CIDR range: {reason}")
             }
             ConfigError::Credentials { source, reason } => {
-                write!(f, "exporter credentials from {source} cannot be used: {reason}")
+                write!(
+                    f,
+                    "exporter credentials from {source} cannot be used: {reason}"
+                )
             }
             ConfigError::Tls { file, reason } => {
                 write!(f, "exporter TLS file `{file}` cannot be used: {reason}")
