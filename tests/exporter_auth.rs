@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use promstatic::exporter::{ConfigError, Exporter};
-use support::{Response, connect, request, start};
+use support::{Response, connect, request, start, unlabelled_value};
 
 fn basic(user: &str, password: &str) -> String {
     format!(
@@ -29,14 +29,6 @@ fn get(address: SocketAddr, path: &str, authorization: Option<&str>) -> Response
         Some(value) => request(address, "GET", path, &[("Authorization", value)]),
         None => request(address, "GET", path, &[]),
     }
-}
-
-fn counter(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
-        .parse()
-        .unwrap()
 }
 
 #[test]
@@ -65,7 +57,10 @@ fn basic_auth_accepts_the_bcrypt_password_only() {
     for _ in 0..2 {
         let ok = get(address, "/metrics", Some(&basic("prometheus", "secret")));
         assert_eq!(ok.status, 200);
-        assert_eq!(counter(&ok.text(), "promstatic_auth_failures_total"), 4);
+        assert_eq!(
+            unlabelled_value(&ok.text(), "promstatic_auth_failures_total"),
+            4
+        );
     }
     // `/health` stays open unless asked, `/` (a static index) too.
     assert_eq!(get(address, "/health", None).status, 200);

@@ -14,16 +14,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use promstatic::exporter::{ConfigError, Exporter};
-use support::{TempDir, start};
+use support::{TempDir, start, unlabelled_value};
 use tls::{Authority, client_config, get};
-
-fn counter(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
-        .parse()
-        .unwrap()
-}
 
 #[test]
 fn serves_https_and_refuses_plain_http() {
@@ -51,7 +43,10 @@ fn serves_https_and_refuses_plain_http() {
     let _ = plain.read_to_end(&mut received);
     assert!(!received.starts_with(b"HTTP/"), "{received:?}");
     let text = get(address, &client, "/metrics", &[]).text();
-    assert_eq!(counter(&text, "promstatic_tls_handshake_failures_total"), 1);
+    assert_eq!(
+        unlabelled_value(&text, "promstatic_tls_handshake_failures_total"),
+        1
+    );
     handle.shutdown();
 }
 
@@ -233,11 +228,11 @@ fn hostile_clients_do_not_delay_a_tls_scrape() {
     );
     let text = get(address, &client, "/metrics", &[]).text();
     assert!(
-        counter(&text, "promstatic_tls_handshake_failures_total") > 0,
+        unlabelled_value(&text, "promstatic_tls_handshake_failures_total") > 0,
         "{text}"
     );
     assert!(
-        counter(&text, "promstatic_evicted_connections_total") > 0,
+        unlabelled_value(&text, "promstatic_evicted_connections_total") > 0,
         "{text}"
     );
     drop(hostile);

@@ -30,6 +30,16 @@ impl Response {
     }
 }
 
+/// The value of the unlabelled sample `name` in a text exposition (panics, with the text,
+/// if it is missing).
+pub fn unlabelled_value(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
 /// Starts an exporter on a free loopback port.
 pub fn start(exporter: Exporter) -> (ExporterHandle, SocketAddr) {
     let handle = exporter
