@@ -8,44 +8,8 @@
 //! [`ConfigError`] from `start()`, `into_future()` or `service()`: the exporter never falls
 //! back to an open endpoint.
 //!
-//! # Prometheus `scrape_config` for each mode
-//!
-//! An allowlist needs nothing on the Prometheus side. Basic auth (`--basic-auth-file`, lines
-//! of `user:bcrypt-hash` as `htpasswd -nB user` prints them):
-//!
-//! ```yaml
-//! scrape_configs:
-//!   - job_name: myapp
-//!     basic_auth:
-//!       username: prometheus
-//!       password_file: /etc/prometheus/myapp.password
-//!     static_configs:
-//!       - targets: ["myapp.example:9464"]
-//! ```
-//!
-//! A bearer token (`--bearer-token-file`):
-//!
-//! ```yaml
-//!   - job_name: myapp
-//!     authorization:
-//!       credentials_file: /etc/prometheus/myapp.token
-//!     static_configs:
-//!       - targets: ["myapp.example:9464"]
-//! ```
-//!
-//! TLS (`--tls-cert`, `--tls-key`), with a client certificate when the exporter verifies
-//! them (`--client-ca`); combine with `basic_auth` or `authorization` as above:
-//!
-//! ```yaml
-//!   - job_name: myapp
-//!     scheme: https
-//!     tls_config:
-//!       ca_file: /etc/prometheus/myapp-ca.pem        # the CA that signed the exporter's cert
-//!       cert_file: /etc/prometheus/prometheus.pem    # only with --client-ca
-//!       key_file: /etc/prometheus/prometheus-key.pem # only with --client-ca
-//!     static_configs:
-//!       - targets: ["myapp.example:9464"]
-//! ```
+//! The matching Prometheus `scrape_config` of each mode is in the
+//! [module docs](crate::exporter#who-may-scrape).
 
 #[cfg(feature = "auth")]
 use std::path::PathBuf;

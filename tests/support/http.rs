@@ -247,6 +247,18 @@ pub fn demo_binary() -> std::path::PathBuf {
             if profile.file_name().is_some_and(|name| name == "release") {
                 build.arg("--release");
             }
+            // The same optional features as this test build, so every test of one run
+            // builds (and finds) the same demo, with the access flags when they exist.
+            let features: Vec<&str> = [
+                ("auth", cfg!(feature = "auth")),
+                ("tls", cfg!(feature = "tls")),
+            ]
+            .into_iter()
+            .filter_map(|(name, on)| on.then_some(name))
+            .collect();
+            if !features.is_empty() {
+                build.args(["--features", &features.join(",")]);
+            }
             assert!(
                 build.status().unwrap().success(),
                 "building the demo failed"
@@ -318,7 +330,8 @@ pub fn demo_address(demo: &mut Spawned) -> SocketAddr {
         line.push(byte[0]);
     }
     let line = String::from_utf8(line).unwrap();
-    let start = line.find("http://").expect("a URL on the line") + "http://".len();
+    // `http://` or, with TLS, `https://`.
+    let start = line.find("://").expect("a URL on the line") + "://".len();
     let end = line[start..].find("/metrics").unwrap() + start;
     line[start..end].parse().unwrap()
 }
