@@ -93,12 +93,15 @@ struct Options {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     client_ca: Option<PathBuf>,
+    /// `--idle-timeout SECONDS`: how long a kept-alive connection may idle (0: closed after
+    /// each response, so every scrape makes a new connection; the TLS rotation test uses it).
+    idle_timeout: Option<Duration>,
 }
 
 const USAGE: &str = "usage: demo [--bind ADDR:PORT] [--fallback none|ephemeral] \
                      [--port-file PATH] [--file-sd PATH] [--instance NAME] [--job NAME] \
                      [--allow CIDR]... [--basic-auth-file PATH] [--bearer-token-file PATH] \
-                     [--tls-cert PATH --tls-key PATH [--client-ca PATH]]";
+                     [--tls-cert PATH --tls-key PATH [--client-ca PATH]] [--idle-timeout SECONDS]";
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
@@ -114,6 +117,7 @@ fn parse_options() -> Result<Options, String> {
         tls_cert: None,
         tls_key: None,
         client_ca: None,
+        idle_timeout: None,
     };
     let mut arguments = std::env::args().skip(1);
     while let Some(flag) = arguments.next() {
@@ -146,6 +150,13 @@ fn parse_options() -> Result<Options, String> {
             "--tls-cert" => options.tls_cert = Some(PathBuf::from(value()?)),
             "--tls-key" => options.tls_key = Some(PathBuf::from(value()?)),
             "--client-ca" => options.client_ca = Some(PathBuf::from(value()?)),
+            "--idle-timeout" => {
+                let text = value()?;
+                let seconds: u64 = text
+                    .parse()
+                    .map_err(|error| format!("--idle-timeout {text}: {error} (seconds)"))?;
+                options.idle_timeout = Some(Duration::from_secs(seconds));
+            }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -188,6 +199,9 @@ fn parse_options() -> Result<Options, String> {
 /// Applies the access flags (`--allow`, and the auth and TLS files in a demo built with
 /// those features; `parse_options` refuses them otherwise).
 fn access(options: &Options, mut exporter: Exporter) -> Exporter {
+    if let Some(timeout) = options.idle_timeout {
+        exporter = exporter.idle_timeout(timeout);
+    }
     for cidr in &options.allow {
         exporter = exporter.allow(cidr);
     }
