@@ -220,10 +220,10 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Connecti
     fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
         self.slot.enter(Phase::Responding);
         #[cfg(feature = "auth")]
-        if let Some(auth) = self.service.core().access.auth.as_ref() {
-            if auth.protects(request.uri().path()) {
-                return self.authenticated(auth, request);
-            }
+        if let Some(auth) = self.service.core().access.auth.as_ref()
+            && auth.protects(request.uri().path())
+        {
+            return self.authenticated(auth, request);
         }
         Reply::Ready(Some(self.service.respond(&request)))
     }
