@@ -61,6 +61,8 @@
 //!   [what happens on each error](crate::listener#what-happens-on-each-error),
 //!   [platforms](crate::listener#platforms));
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * `conformance` (feature `conformance`): the strict parser and proptest strategies, for
+//!   property tests of your own metrics;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
 //!
 //! The name validator and the escaping rules live in `promstatic-syntax`, a dependency-free
@@ -73,6 +75,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod counter;
 pub mod encode;
 #[cfg(feature = "exporter")]

@@ -21,14 +21,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use promstatic::conformance::{self, Exposition, Format};
 use promstatic::exporter::Exporter;
 use promstatic::{
     Counter, CounterFamily, Histogram, HistogramFamily, LabelValue, ShardedCounter, metric,
 };
-use support::oracle::{self, Dialect};
 
-#[path = "support/http.rs"]
-mod http;
+use support::http;
 
 #[derive(LabelValue, Clone, Copy)]
 enum Route {
@@ -78,7 +77,7 @@ fn duration() -> Duration {
 }
 
 /// Counter-like samples (never allowed to go down): `*_total`, `*_bucket`, `*_count`.
-fn monotonic_samples(exposition: &oracle::Exposition) -> Vec<(String, f64)> {
+fn monotonic_samples(exposition: &Exposition) -> Vec<(String, f64)> {
     let mut samples = Vec::new();
     for family in &exposition.families {
         for sample in &family.samples {
@@ -97,7 +96,7 @@ fn monotonic_samples(exposition: &oracle::Exposition) -> Vec<(String, f64)> {
     samples
 }
 
-fn value_of(exposition: &oracle::Exposition, name: &str, labels: &[(&str, &str)]) -> f64 {
+fn value_of(exposition: &Exposition, name: &str, labels: &[(&str, &str)]) -> f64 {
     exposition
         .families
         .iter()
@@ -172,14 +171,13 @@ fn soak_every_scrape_is_valid_and_nothing_is_lost() {
         let response = http::read_response(&mut stream, false);
         let took = begin.elapsed();
         assert_eq!(response.status, 200);
-        let dialect = if openmetrics {
-            Dialect::OpenMetrics
+        let format = if openmetrics {
+            Format::OpenMetrics
         } else {
-            Dialect::Text
+            Format::Text
         };
-        let exposition = oracle::parse(&response.body, dialect).unwrap_or_else(|error| {
-            panic!("scrape {scrapes} ({dialect:?}) rejected by the oracle: {error:?}")
-        });
+        let exposition =
+            promstatic::assert_valid_exposition!(format, response.body, "scrape {scrapes}");
         for (key, value) in monotonic_samples(&exposition) {
             // Text and OpenMetrics share the sample names of counters and histograms here.
             if let Some(&before) = previous.get(&key) {
@@ -210,7 +208,7 @@ fn soak_every_scrape_is_valid_and_nothing_is_lost() {
 
     // The final scrape equals exactly what the writers counted.
     let response = http::request(address, "GET", "/metrics", &[]);
-    let last = oracle::parse(&response.body, Dialect::Text).expect("final scrape parses");
+    let last = conformance::parse(Format::Text, &response.body).expect("final scrape parses");
     let exact = operations as f64;
     assert_eq!(value_of(&last, "soak_operations_total", &[]), exact);
     assert_eq!(value_of(&last, "soak_sharded_total", &[]), exact);
