@@ -198,3 +198,31 @@ fn wrong_passwords_cannot_slow_a_cached_scrape() {
     );
     handle.shutdown();
 }
+
+/// A refusal ends the connection, so every guess costs a new connection (which the
+/// allowlist and TLS see first); a kept-alive client with a valid password keeps its own.
+#[test]
+fn a_refusal_closes_a_kept_alive_connection() {
+    let hash = bcrypt::hash("secret", 4).unwrap();
+    let (handle, address) = start(Exporter::new().basic_auth_user("prometheus", &hash));
+    let head = |authorization: &str| {
+        format!("GET /metrics HTTP/1.1\r\nHost: t\r\nAuthorization: {authorization}\r\n\r\n")
+    };
+    let mut guesser = connect(address);
+    guesser
+        .write_all(head(&basic("prometheus", "guess")).as_bytes())
+        .unwrap();
+    assert_eq!(support::read_response(&mut guesser, false).status, 401);
+    assert!(support::closed_within(
+        &mut guesser,
+        Duration::from_secs(10)
+    ));
+    let mut scraper = connect(address);
+    for _ in 0..2 {
+        scraper
+            .write_all(head(&basic("prometheus", "secret")).as_bytes())
+            .unwrap();
+        assert_eq!(support::read_response(&mut scraper, false).status, 200);
+    }
+    handle.shutdown();
+}

@@ -134,7 +134,7 @@ impl Reloading {
                 .next_check
                 .compare_exchange(
                     due,
-                    now + RECHECK_MILLIS,
+                    now.saturating_add(RECHECK_MILLIS),
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 )
