@@ -78,6 +78,8 @@ fn prometheus_scrapes_over_tls_with_credentials_and_through_a_rotation() {
         &[
             &["--bind", "127.0.0.1:0", "--basic-auth-file", &path(&users)],
             &tls_flags[..],
+            // Prometheus scrapes from loopback: admitted.
+            &["--allow", "127.0.0.0/8", "--allow", "::1"],
         ]
         .concat(),
     );
