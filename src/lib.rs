@@ -50,6 +50,7 @@
 //! * [`table`]: the link-time table, rendering, and duplicate-name detection;
 //! * [`histogram`]: [`Histogram`], bucket helpers, and why scrapes are consistent;
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
+//! * [`dynamic`]: families keyed by run-time label values, bounded, in static storage;
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics; its
 //!   [`escape`](crate::encode::escape) rules are the ones the macro applies at compile time;
@@ -79,6 +80,7 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 mod counter;
+pub mod dynamic;
 pub mod encode;
 #[cfg(feature = "exporter")]
 #[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
@@ -111,6 +113,9 @@ pub struct ReadmeDoctests;
 pub mod __private;
 
 pub use crate::counter::Counter;
+pub use crate::dynamic::{
+    DynCounterFamily, DynFamily, DynFloatGaugeFamily, DynGaugeFamily, DynHistogramFamily,
+};
 pub use crate::encode::Format;
 pub use crate::family::{
     CounterFamily, FloatGaugeFamily, GaugeFamily, HistogramFamily, MetricFamily,
@@ -130,6 +135,8 @@ pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into,
 /// #[metric(buckets = [0.01, 0.1, 1])]     a histogram's bounds (number literals)
 /// #[metric(buckets = MY_BOUNDS)]          … or a const `[f64; N]` (see `histogram`)
 /// #[metric(labels(method: Method, …))]    a family's labels, each type a `LabelValue`
+/// #[metric(labels(route: &str, code: u16), capacity = 512)]   a dynamic family (run-time values)
+/// #[metric(…, label_bytes = 65536, max_value_len = 256)]       its optional limits
 /// #[metric(crate = ::path::to::promstatic)]  where generated code finds this crate
 /// ```
 ///
@@ -139,8 +146,11 @@ pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into,
 /// with `__`.
 ///
 /// Metric types: [`Counter`], [`ShardedCounter`], [`Gauge`], [`FloatGauge`], [`Histogram`],
-/// and the families [`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
-/// [`HistogramFamily`]. For a family, or a histogram with `buckets`, write the short form
+/// the families [`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
+/// [`HistogramFamily`], and the dynamic families [`DynCounterFamily`], [`DynGaugeFamily`],
+/// [`DynFloatGaugeFamily`], [`DynHistogramFamily`] (see [`dynamic`]: label types `&str`,
+/// integers, `bool` and `LabelValue` enums; `capacity` required, `1..=16777216`;
+/// `max_value_len` in `1..=4096`). For a family, or a histogram with `buckets`, write the short form
 /// `static X: CounterFamily = CounterFamily::new();` — the attribute writes the generic
 /// arguments (label types, number of series, number of bounds) and the storage of every
 /// series. Bounds must be non-empty, finite and strictly increasing; label names must be

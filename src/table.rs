@@ -61,6 +61,13 @@ use crate::encode::{Encoder, EscapedHelp, Family, Format, Help, Kind};
 pub trait Metric: Sync + crate::sealed::Sealed {
     /// Writes this metric's family (HELP, TYPE and samples) with `descriptor`'s name and HELP.
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>);
+
+    /// A dynamic family's overflow counts, for `promstatic_label_overflows_total`; `None`
+    /// for every other metric.
+    #[doc(hidden)]
+    fn overflows(&self) -> Option<crate::dynamic::Overflows> {
+        None
+    }
 }
 
 /// What `#[metric]` records about a declaration, prepared at compile time.
@@ -241,11 +248,19 @@ pub fn render_text(out: &mut Vec<u8>) {
 /// Writes every exported metric's family into `encoder` without ending the exposition, so a
 /// caller can add families of its own before [`Encoder::finish`].
 pub fn render_into(encoder: &mut Encoder<'_>) {
-    for &index in order().indices.iter() {
-        if let Some(entry) = METRICS.get(index as usize) {
-            entry.metric.encode(&entry.descriptor, encoder);
-        }
+    let order = order();
+    let exported = || {
+        order
+            .indices
+            .iter()
+            .filter_map(|&index| METRICS.get(index as usize))
+            .map(|entry| (&entry.descriptor, entry.metric))
+    };
+    for (descriptor, metric) in exported() {
+        metric.encode(descriptor, encoder);
     }
+    // After the table: the self-metric of dynamic families (written only if there is one).
+    crate::dynamic::encode_overflows(encoder, exported());
 }
 
 /// Checks the table for metric names that collide; see the module docs.
