@@ -44,7 +44,8 @@ use std::time::Duration;
 use promstatic::exporter::{Exporter, ExporterHandle, ListenerState};
 use promstatic::listener::{BindPolicy, Fallback};
 use promstatic::{
-    Counter, CounterFamily, DynCounterFamily, FloatGauge, Gauge, Histogram, LabelValue, metric,
+    Counter, CounterFamily, DynCounterFamily, FloatGauge, Gauge, Histogram, LabelValue,
+    NativeHistogram, metric,
 };
 
 /// Fake requests served since start.
@@ -66,6 +67,22 @@ static DEMO_LAST_REQUEST_SECONDS: FloatGauge = FloatGauge::new();
 /// Time taken by fake requests, in seconds.
 #[metric(buckets = [0.005, 0.01, 0.02, 0.05])]
 static DEMO_REQUEST_DURATION_SECONDS: Histogram = Histogram::new();
+
+/// Time taken by fake requests, in seconds, as a native histogram (with classic buckets for
+/// text scrapers).
+#[metric(
+    native(schema = 3, range = 1e-4..100.0),
+    buckets = [0.005, 0.01, 0.02, 0.05]
+)]
+static DEMO_REQUEST_NATIVE_SECONDS: NativeHistogram = NativeHistogram::new();
+
+/// A fixed calibration batch observed once at start: 1000 values, 1 ms to 1 s in steps of
+/// 1 ms, so its count (1000), sum (500.5) and median (about 0.5) are known to scrapers.
+#[metric(native(schema = 3, range = 1e-4..100.0))]
+static DEMO_CALIBRATION_SECONDS: NativeHistogram = NativeHistogram::new();
+
+/// The number of values in the calibration batch.
+const CALIBRATION_VALUES: u32 = 1000;
 
 /// What a fake request asked for.
 #[derive(LabelValue, Clone, Copy)]
@@ -235,6 +252,10 @@ fn access(options: &Options, mut exporter: Exporter) -> Exporter {
 }
 
 fn main() -> ExitCode {
+    // Before anything is served, so every scrape sees the whole batch.
+    for step in 1..=CALIBRATION_VALUES {
+        DEMO_CALIBRATION_SECONDS.observe(f64::from(step) / 1000.0);
+    }
     let options = match parse_options() {
         Ok(options) => options,
         Err(message) => {
@@ -406,6 +427,7 @@ fn fake_requests(worker: u64, stop: &AtomicBool) {
         DEMO_USER_REQUESTS_TOTAL.with((user, route)).inc();
         let seconds = started.elapsed().as_secs_f64();
         DEMO_REQUEST_DURATION_SECONDS.observe(seconds);
+        DEMO_REQUEST_NATIVE_SECONDS.observe(seconds);
         DEMO_LAST_REQUEST_SECONDS.set(seconds);
         DEMO_BUSY_WORKERS.dec();
         request += 1;

@@ -112,6 +112,14 @@ pub fn parse(format: Format, bytes: &[u8]) -> Result<Exposition, Violation> {
     // message index as the "line"), so every test above this function stays as it is.
     match format {
         Format::Text | Format::OpenMetrics => parse::text(bytes, format),
+        Format::Protobuf => Err(Violation::new(
+            Rule::ContentType,
+            1,
+            1,
+            "this parser reads the text formats; a protobuf exposition needs a protobuf \
+             decoder"
+                .to_owned(),
+        )),
     }
 }
 

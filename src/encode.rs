@@ -37,6 +37,14 @@
 //!   `untyped` is spelled `unknown`, HELP also escapes `"`, bucket bounds are canonical
 //!   (`1.0`), and the exposition ends with `# EOF` ([`Encoder::finish`]).
 //!
+//! The protobuf exposition ([`Format::Protobuf`]) goes through the same calls: each family
+//! becomes one length-delimited `MetricFamily` message (the name written whole, counters
+//! keeping `_total`; HELP and label values unescaped), each `sample` one `Metric`, and a
+//! histogram's `_bucket`… `_sum`, `_count` samples one `Histogram` message (`_count` ends
+//! it; `+Inf` is implied). Lengths are back-patched in place, so nothing is buffered twice;
+//! a family's length is stored when the next family starts, at [`Encoder::end_part`] or at
+//! [`Encoder::finish`], so a protobuf exposition is complete only after one of those.
+//!
 //! ```
 //! use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Suffix, Value};
 //!
@@ -56,6 +64,7 @@
 pub use promstatic_syntax::escape;
 mod escaped;
 pub mod number;
+pub(crate) mod protobuf;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -73,6 +82,9 @@ pub enum Format {
     Text,
     /// OpenMetrics text, version 1.0.0.
     OpenMetrics,
+    /// Prometheus' protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
+    /// messages, the only format that carries native histograms (see the module docs).
+    Protobuf,
 }
 
 impl Format {
@@ -81,6 +93,10 @@ impl Format {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Protobuf => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; \
+                 encoding=delimited"
+            }
         }
     }
 }
@@ -104,7 +120,7 @@ impl Kind {
             (Kind::Counter, _) => "counter",
             (Kind::Gauge, _) => "gauge",
             (Kind::Histogram, _) => "histogram",
-            (Kind::Unknown, Format::Text) => "untyped",
+            (Kind::Unknown, Format::Text | Format::Protobuf) => "untyped",
             (Kind::Unknown, Format::OpenMetrics) => "unknown",
         }
     }
@@ -358,6 +374,9 @@ pub struct Encoder<'a> {
     format: Format,
     namespace: &'a str,
     const_labels: &'a [Label<'a>],
+    /// The `MetricFamily` being written (protobuf only; its length is stored when the next
+    /// family starts or at [`Encoder::finish`]).
+    protobuf: protobuf::FamilyState,
 }
 
 impl<'a> Encoder<'a> {
@@ -373,6 +392,7 @@ impl<'a> Encoder<'a> {
             format,
             namespace: "",
             const_labels: &[],
+            protobuf: protobuf::FamilyState::NONE,
         }
     }
 
@@ -440,7 +460,12 @@ impl<'a> Encoder<'a> {
         family: &Family<'e>,
     ) -> Result<FamilyEncoder<'e, 'a>, EncodeError> {
         let base = self.base_name(family);
-        if self.written.contains(self.out, self.namespace, base) {
+        // In protobuf the previous family is completed first, so the scan sees it whole.
+        self.protobuf.finish(self.out);
+        if self
+            .written
+            .contains(self.out, self.format, self.namespace, base)
+        {
             return Err(EncodeError::DuplicateFamily {
                 name: format!("{}{base}", self.namespace),
             });
@@ -466,6 +491,17 @@ impl<'a> Encoder<'a> {
     pub(crate) fn family_trusted<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
         let format = self.format;
         let base = self.base_name(family);
+        if format == Format::Protobuf {
+            // The previous family's length is known now (or at `finish`).
+            self.protobuf.finish(self.out);
+            self.protobuf = protobuf::FamilyState::start(self.out, self.namespace, family);
+            return FamilyEncoder {
+                encoder: self,
+                base,
+                kind: family.kind,
+                counter_total: false,
+            };
+        }
         let counter_total = family.kind == Kind::Counter && format == Format::OpenMetrics;
         let out = &mut *self.out;
         out.extend_from_slice(b"# HELP ");
@@ -473,9 +509,11 @@ impl<'a> Encoder<'a> {
         out.extend_from_slice(base.as_bytes());
         out.push(b' ');
         match (family.help, format) {
-            (Help::Raw(help), Format::Text) => escape::help_text(out, help),
+            (Help::Raw(help), Format::Text | Format::Protobuf) => escape::help_text(out, help),
             (Help::Raw(help), Format::OpenMetrics) => escape::help_openmetrics(out, help),
-            (Help::Escaped(help), Format::Text) => out.extend_from_slice(help.text().as_bytes()),
+            (Help::Escaped(help), Format::Text | Format::Protobuf) => {
+                out.extend_from_slice(help.text().as_bytes())
+            }
             (Help::Escaped(help), Format::OpenMetrics) => {
                 out.extend_from_slice(help.openmetrics().as_bytes())
             }
@@ -494,8 +532,17 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// Ends the exposition: `# EOF` in OpenMetrics, nothing in text 0.0.4.
-    pub fn finish(self) {
+    /// Completes the families written so far without ending the exposition (no `# EOF`), so
+    /// that another encoder can continue in the same buffer. Only protobuf needs it (the last
+    /// family's length is stored here); in the text formats it does nothing.
+    pub fn end_part(mut self) {
+        self.protobuf.finish(self.out);
+    }
+
+    /// Ends the exposition: `# EOF` in OpenMetrics, nothing in text 0.0.4; in protobuf it
+    /// completes the last family, so a protobuf exposition is valid only after `finish`.
+    pub fn finish(mut self) {
+        self.protobuf.finish(self.out);
         if self.format == Format::OpenMetrics {
             self.out.extend_from_slice(b"# EOF\n");
         }
@@ -533,8 +580,20 @@ impl Hasher for AlreadyHashed {
 }
 
 impl WrittenFamilies {
-    /// Whether `namespace` + `base` is the name of a `# TYPE` line in `out`.
-    fn contains(&mut self, out: &[u8], namespace: &str, base: &str) -> bool {
+    /// Whether `namespace` + `base` is the name of a `# TYPE` line in `out` (in protobuf: of
+    /// a complete `MetricFamily` message).
+    fn contains(&mut self, out: &[u8], format: Format, namespace: &str, base: &str) -> bool {
+        if format == Format::Protobuf {
+            let wanted = fnv1a(&[namespace.as_bytes(), base.as_bytes()]);
+            let from = self.scanned_to.min(out.len());
+            let hashes = &mut self.hashes;
+            self.scanned_to = protobuf::family_names(out, from, |name| {
+                hashes.insert(fnv1a(&[name]));
+            });
+            // Names are compared by hash only here: a 64-bit collision between two family
+            // names of one exposition would refuse a family, never write an invalid one.
+            return self.hashes.contains(&wanted);
+        }
         for line in out[self.scanned_to.min(out.len())..].split(|&byte| byte == b'\n') {
             if let Some(name) = type_line_name(line) {
                 self.hashes.insert(fnv1a(&[name]));
@@ -693,6 +752,18 @@ impl FamilyEncoder<'_, '_> {
         value: Value,
     ) {
         let format = self.encoder.format;
+        if format == Format::Protobuf {
+            let encoder = &mut *self.encoder;
+            encoder.protobuf.sample(
+                encoder.out,
+                encoder.const_labels,
+                suffix,
+                labels,
+                extra,
+                value,
+            );
+            return;
+        }
         let encoder = &mut *self.encoder;
         let out = &mut *encoder.out;
         out.extend_from_slice(encoder.namespace.as_bytes());
@@ -713,7 +784,7 @@ impl FamilyEncoder<'_, '_> {
                 out.extend_from_slice(if first { b"{le=\"" } else { b",le=\"" });
                 first = false;
                 match format {
-                    Format::Text => number::write_f64(out, bound),
+                    Format::Text | Format::Protobuf => number::write_f64(out, bound),
                     Format::OpenMetrics => number::write_f64_canonical(out, bound),
                 }
                 out.push(b'"');
@@ -729,6 +800,26 @@ impl FamilyEncoder<'_, '_> {
             Value::Float(value) => number::write_f64(out, value),
         }
         out.push(b'\n');
+    }
+}
+
+impl FamilyEncoder<'_, '_> {
+    /// In protobuf, writes one `Metric` with the constant labels and `labels` whose
+    /// `Histogram` message body `write` fills in (field helpers in `encode::protobuf`); the
+    /// native histogram's encoder uses it. Returns `false`, writing nothing, in text formats.
+    pub(crate) fn protobuf_histogram(
+        &mut self,
+        labels: &[Label<'_>],
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> bool {
+        if self.encoder.format != Format::Protobuf {
+            return false;
+        }
+        let encoder = &mut *self.encoder;
+        encoder
+            .protobuf
+            .histogram(encoder.out, encoder.const_labels, labels, write);
+        true
     }
 }
 

@@ -41,6 +41,7 @@ use crate::encode::{Encoder, EscapedLabelValue, FamilyEncoder, Label, Suffix, Te
 use crate::gauge::{FloatGauge, Gauge};
 use crate::histogram::Histogram;
 use crate::label::{LabelSet, LabelValue, MAX_LABELS};
+use crate::native::{NativeHistogram, OutOfRange};
 use crate::table::{Descriptor, Metric};
 
 /// A family of `N` metrics of type `M`, one per combination of the labels `L` (a tuple of
@@ -61,6 +62,14 @@ pub type GaugeFamily<L, const N: usize> = MetricFamily<L, Gauge, N>;
 pub type FloatGaugeFamily<L, const N: usize> = MetricFamily<L, FloatGauge, N>;
 /// Histograms by label, each with the same `B` bounds.
 pub type HistogramFamily<L, const N: usize, const B: usize = 11> = MetricFamily<L, Histogram<B>, N>;
+/// Native histograms by label, each with the same layout: `#[metric(labels(…), native(…))]`.
+pub type NativeHistogramFamily<
+    L,
+    const N: usize,
+    const S: i8 = 3,
+    const K: usize = 240,
+    const C: usize = 0,
+> = MetricFamily<L, NativeHistogram<S, K, C>, N>;
 
 impl<L: LabelSet, M, const N: usize> MetricFamily<L, M, N> {
     /// A family from its series, in series order. Used by `#[metric]`, which writes
@@ -136,6 +145,12 @@ with_arity!(A a, B b, C c, D d, E e, F f, G g, H h);
 pub trait Series: Sync + crate::sealed::Sealed {
     /// Writes this series' samples with `labels`.
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]);
+
+    /// A native histogram's clamped and rejected counts; `None` for other types.
+    #[doc(hidden)]
+    fn native_out_of_range(&self) -> Option<OutOfRange> {
+        None
+    }
 }
 
 impl Series for Counter {
@@ -162,9 +177,27 @@ impl<const B: usize> Series for Histogram<B> {
     }
 }
 
+impl<const S: i8, const N: usize, const C: usize> Series for NativeHistogram<S, N, C> {
+    fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
+        NativeHistogram::encode_series(self, writer, labels);
+    }
+
+    fn native_out_of_range(&self) -> Option<OutOfRange> {
+        Some(self.out_of_range())
+    }
+}
+
 impl<L: LabelSet, M: Series, const N: usize> crate::sealed::Sealed for MetricFamily<L, M, N> {}
 
 impl<L: LabelSet, M: Series, const N: usize> Metric for MetricFamily<L, M, N> {
+    fn native_out_of_range(&self) -> Option<OutOfRange> {
+        self.cells
+            .iter()
+            .try_fold(OutOfRange::default(), |total, cell| {
+                Some(total.add(cell.native_out_of_range()?))
+            })
+    }
+
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
         let names = descriptor.labels();
         let arity = names.len().min(L::ARITY).min(MAX_LABELS);

@@ -49,10 +49,11 @@
 //!
 //! * [`table`]: the link-time table, rendering, and duplicate-name detection;
 //! * [`histogram`]: [`Histogram`], bucket helpers, and why scrapes are consistent;
+//! * [`native`]: [`NativeHistogram`], exponential buckets in static storage, and the bucket index;
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
 //! * [`dynamic`]: families keyed by run-time label values, bounded, in static storage;
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
-//! * [`encode`]: the text 0.0.4 / OpenMetrics encoder, usable without statics; its
+//! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics; its
 //!   [`escape`](crate::encode::escape) rules are the ones the macro applies at compile time;
 //! * [`name`]: the one validator for metric and label names ([the rules](crate::name#the-rules),
 //!   shared with the macro; [checked at compile time](crate::name#checked-at-compile-time)
@@ -94,6 +95,7 @@ pub mod label;
 pub mod listener;
 #[doc(inline)]
 pub use promstatic_syntax::name;
+pub mod native;
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 mod process;
 mod sealed;
@@ -119,12 +121,17 @@ pub use crate::dynamic::{
 pub use crate::encode::Format;
 pub use crate::family::{
     CounterFamily, FloatGaugeFamily, GaugeFamily, HistogramFamily, MetricFamily,
+    NativeHistogramFamily,
 };
 pub use crate::gauge::{FloatGauge, Gauge};
 pub use crate::histogram::{Histogram, HistogramTimer};
 pub use crate::label::{LabelSet, LabelValue};
+pub use crate::native::NativeHistogram;
 pub use crate::sharded::ShardedCounter;
-pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into, render_text};
+pub use crate::table::{
+    DuplicateMetricNames, Metric, check, render, render_into, render_native_out_of_range,
+    render_text,
+};
 
 /// Declares a static as a metric and adds it to the static table.
 ///
@@ -135,6 +142,8 @@ pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into,
 /// #[metric(buckets = [0.01, 0.1, 1])]     a histogram's bounds (number literals)
 /// #[metric(buckets = MY_BOUNDS)]          … or a const `[f64; N]` (see `histogram`)
 /// #[metric(labels(method: Method, …))]    a family's labels, each type a `LabelValue`
+/// #[metric(native(schema = 3, range = 1e-6..1e3, zero_threshold = 0.0))]
+///                                         a native histogram's layout (each part optional)
 /// #[metric(labels(route: &str, code: u16), capacity = 512)]   a dynamic family (run-time values)
 /// #[metric(…, label_bytes = 65536, max_value_len = 256)]       its optional limits
 /// #[metric(crate = ::path::to::promstatic)]  where generated code finds this crate
@@ -146,8 +155,11 @@ pub use crate::table::{DuplicateMetricNames, Metric, check, render, render_into,
 /// with `__`.
 ///
 /// Metric types: [`Counter`], [`ShardedCounter`], [`Gauge`], [`FloatGauge`], [`Histogram`],
-/// the families [`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
-/// [`HistogramFamily`], and the dynamic families [`DynCounterFamily`], [`DynGaugeFamily`],
+/// [`NativeHistogram`], and the families [`CounterFamily`], [`GaugeFamily`],
+/// [`FloatGaugeFamily`], [`HistogramFamily`], [`NativeHistogramFamily`]. A native histogram's
+/// schema must be in −4..=8, its range `LOW..HIGH` with `0 < LOW < HIGH` (finite), its zero
+/// threshold finite, at least 0 and below `LOW`; `buckets` on a native histogram adds classic
+/// buckets for the text formats (see [`native`]). Dynamic families: /// [`DynCounterFamily`], [`DynGaugeFamily`],
 /// [`DynFloatGaugeFamily`], [`DynHistogramFamily`] (see [`dynamic`]: label types `&str`,
 /// integers, `bool` and `LabelValue` enums; `capacity` required, `1..=16777216`;
 /// `max_value_len` in `1..=4096`). For a family, or a histogram with `buckets`, write the short form

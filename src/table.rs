@@ -43,7 +43,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::encode::{Encoder, EscapedHelp, Family, Format, Help, Kind};
+use crate::encode::{Encoder, EscapedHelp, Family, Format, Help, Kind, Label, Suffix, Text, Value};
 
 /// What every metric type implements to be written by the encoder.
 ///
@@ -61,6 +61,14 @@ use crate::encode::{Encoder, EscapedHelp, Family, Format, Help, Kind};
 pub trait Metric: Sync + crate::sealed::Sealed {
     /// Writes this metric's family (HELP, TYPE and samples) with `descriptor`'s name and HELP.
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>);
+
+    /// For native histograms (and their families): what was clamped or rejected, summed
+    /// over every series; `None` for every other metric. Feeds the self-metric
+    /// `promstatic_native_observations_out_of_range_total`.
+    #[doc(hidden)]
+    fn native_out_of_range(&self) -> Option<crate::native::OutOfRange> {
+        None
+    }
 
     /// A dynamic family's overflow counts, for `promstatic_label_overflows_total`; `None`
     /// for every other metric.
@@ -223,6 +231,7 @@ pub fn exported() -> impl Iterator<Item = &'static Descriptor> {
 pub fn render(out: &mut Vec<u8>, format: Format) {
     let mut encoder = Encoder::new(out, format);
     render_into(&mut encoder);
+    render_native_out_of_range(&mut encoder);
     encoder.finish();
 }
 
@@ -261,6 +270,42 @@ pub fn render_into(encoder: &mut Encoder<'_>) {
     }
     // After the table: the self-metric of dynamic families (written only if there is one).
     crate::dynamic::encode_overflows(encoder, exported());
+}
+
+/// Writes the self-metric of native histograms, `promstatic_native_observations_out_of_range_total`
+/// (one series per native histogram and reason, `clamped` or `rejected`; see
+/// [`crate::native`]), if the table has any native histogram. [`render`] and the exporter
+/// write it after the table, without the namespace; a caller of [`render_into`] may too.
+pub fn render_native_out_of_range(encoder: &mut Encoder<'_>) {
+    let indices = &order().indices;
+    let natives = || {
+        indices.iter().filter_map(|&index| {
+            let entry = METRICS.get(index as usize)?;
+            Some((entry.descriptor.name, entry.metric.native_out_of_range()?))
+        })
+    };
+    if natives().next().is_none() {
+        return;
+    }
+    let family = Family::prevalidated(
+        "promstatic_native_observations_out_of_range_total",
+        Kind::Counter,
+        Help::Raw(
+            "Observations of a native histogram outside its declared range: clamped into \
+             an edge bucket, or rejected (negative, NaN, infinite).",
+        ),
+    );
+    let mut writer = encoder.family_trusted(&family);
+    for (name, counts) in natives() {
+        for (reason, value) in [("clamped", counts.clamped), ("rejected", counts.rejected)] {
+            // Metric names have nothing to escape: `Raw` copies them as they are.
+            let labels = [
+                Label::prevalidated("histogram", Text::Raw(name)),
+                Label::prevalidated("reason", Text::Raw(reason)),
+            ];
+            writer.sample_trusted(Suffix::Bare, &labels, Value::Unsigned(value));
+        }
+    }
 }
 
 /// Checks the table for metric names that collide; see the module docs.

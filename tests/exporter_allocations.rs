@@ -124,15 +124,21 @@ fn the_exporters_path_allocates_only_the_response_header_map() {
     let (plain, _) = count_service(&[]);
     let (openmetrics, _) = count_service(&[("accept", "application/openmetrics-text")]);
     let (gzip, compressed) = count_service(&[("accept-encoding", "gzip")]);
+    let (protobuf, _) = count_service(&[(
+        "accept",
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+         encoding=delimited",
+    )]);
     println!(
         "allocations per warm scrape in the exporter's path: text {plain}, openmetrics \
-         {openmetrics}, gzip {gzip} ({compressed} bytes compressed)"
+         {openmetrics}, gzip {gzip} ({compressed} bytes compressed), protobuf {protobuf}"
     );
     // `HeaderMap`'s first insert allocates its index table and its entry vector.
     const HEADER_MAP: u64 = 2;
     assert_eq!(plain, HEADER_MAP);
     assert_eq!(openmetrics, HEADER_MAP);
     assert_eq!(gzip, HEADER_MAP);
+    assert_eq!(protobuf, HEADER_MAP);
 }
 
 fn warm_http_round_trips_allocate_a_bounded_amount() {

@@ -1,9 +1,19 @@
 //! A real Prometheus server scrapes the running demo, found through the demo's file_sd file.
 //!
-//! Loopback only, a throwaway TSDB in a temp dir, a free port, `scrape_interval: 1s`. The
-//! test reads `/api/v1/query` until `up == 1` and a counter's value has arrived, then checks
-//! `/api/v1/metadata` for its type and HELP. The server it started is killed by its pid
-//! (through `Child::kill`) when the test ends, pass or fail.
+//! Loopback only, a throwaway TSDB in a temp dir, a free port, `scrape_interval: 1s`. Each
+//! test reads `/api/v1/query` until `up == 1` and a counter's value has arrived, within a
+//! bounded time, then checks what Prometheus stored. The servers a test started are killed by
+//! their pid (through `Child::kill`) when it ends, pass or fail.
+//!
+//! * `prometheus_scrapes_the_demo`: the default set-up negotiates OpenMetrics; metadata.
+//! * `native_histograms_are_ingested_as_native_series`: with
+//!   `--enable-feature=native-histograms`, Prometheus 2.42 asks for protobuf first, and the
+//!   demo's calibration batch (1000 values, 1 ms to 1 s by 1 ms) is stored as one native
+//!   series whose `histogram_count` is 1000, `histogram_sum` 500.5 (to 1e-9 relative: the
+//!   sum is the demo's own float sum), and `histogram_quantile(0.5, …)` 0.5 within one
+//!   bucket of schema 3 (a factor 2^(1/8), about 9%; 0.5 is itself a bucket boundary).
+//! * `classic_view_without_the_feature_flag`: without the flag, the same histograms arrive
+//!   over OpenMetrics as classic `_count`/`_sum`/`_bucket` series.
 
 #![cfg(all(feature = "exporter", unix))]
 
@@ -12,7 +22,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Prometheus, TempDir, demo_address, require_tool, spawn_demo};
+use support::{Prometheus, Spawned, TempDir, demo_address, require_tool, spawn_demo};
 
 /// Prometheus 2.42 may wait up to one scrape interval plus a start-up delay before its first
 /// scrape; this bounds the whole wait.
@@ -89,4 +99,193 @@ fn prometheus_scrapes_the_demo() {
     drop(server);
     assert!(demo.terminate(Duration::from_secs(10)).unwrap().success());
     assert!(!targets.exists(), "a clean exit removes the file_sd target");
+}
+
+/// Percent-encodes a PromQL expression for a query string.
+fn encode(expression: &str) -> String {
+    let mut out = String::new();
+    for byte in expression.bytes() {
+        if byte.is_ascii_alphanumeric() || b"_.-".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The demo, a Prometheus (started with `flags`) scraping it, and their files.
+struct Running {
+    demo: Spawned,
+    server: Prometheus,
+    _directory: TempDir,
+}
+
+impl Running {
+    /// Starts both and waits (bounded) until Prometheus has scraped the demo: `up == 1` and
+    /// `demo_requests_total` stored.
+    fn start(binary: &std::path::Path, flags: &[&str]) -> Running {
+        let directory = TempDir::new("prometheus");
+        let targets = directory.0.join("targets.json");
+        let mut demo = spawn_demo(&[
+            "--bind",
+            "127.0.0.1:0",
+            "--file-sd",
+            targets.to_str().unwrap(),
+        ]);
+        demo_address(&mut demo);
+        let mut server = Prometheus::start_with_flags(
+            binary,
+            &directory.0,
+            &format!(
+                "  - job_name: demo\n    file_sd_configs:\n      - files: ['{}']\n",
+                targets.display()
+            ),
+            flags,
+        );
+        let started = Instant::now();
+        loop {
+            assert!(
+                started.elapsed() < BUDGET,
+                "Prometheus did not report the demo in {BUDGET:?}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+            let (Some(up), Some(requests)) = (
+                server.get("/api/v1/query?query=up"),
+                server.get("/api/v1/query?query=demo_requests_total"),
+            ) else {
+                continue;
+            };
+            if up.contains("\"job\":\"demo\"")
+                && up.contains(",\"1\"]")
+                && requests.contains("\"value\":[")
+            {
+                break;
+            }
+        }
+        Running {
+            demo,
+            server,
+            _directory: directory,
+        }
+    }
+
+    fn get(&mut self, path: &str) -> String {
+        self.server.get(path).expect("Prometheus is ready")
+    }
+
+    /// The value of a one-element instant vector, or `None` if the result is empty.
+    fn scalar(&mut self, expression: &str) -> Option<f64> {
+        let answer = self.get(&format!("/api/v1/query?query={}", encode(expression)));
+        let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        let result = json["data"]["result"].as_array()?;
+        assert!(result.len() <= 1, "{expression}: {answer}");
+        let value = result.first()?["value"][1].as_str()?;
+        Some(value.parse().unwrap())
+    }
+
+    /// Stops only what this test started: the server (by pid, via Child::kill) and the demo.
+    fn stop(mut self) {
+        drop(self.server);
+        assert!(
+            self.demo
+                .terminate(Duration::from_secs(10))
+                .unwrap()
+                .success()
+        );
+    }
+}
+
+/// The sum the demo's calibration batch adds up to, in the demo's order.
+fn calibration_sum() -> f64 {
+    (1..=1000).map(|step| f64::from(step) / 1000.0).sum()
+}
+
+#[test]
+fn native_histograms_are_ingested_as_native_series() {
+    let Some(binary) = require_tool("prometheus") else {
+        return;
+    };
+    let mut running = Running::start(&binary, &["--enable-feature=native-histograms"]);
+
+    // Protobuf was negotiated: in protobuf a counter family keeps its `_total` name, so the
+    // metadata key is `demo_requests_total` (OpenMetrics would give `demo_requests`).
+    let metadata = running.get("/api/v1/metadata");
+    assert!(metadata.contains("\"demo_requests_total\":["), "{metadata}");
+
+    // One native series, no `_bucket`, `_count` or `_sum` series.
+    let series = running.get(&format!(
+        "/api/v1/series?match[]={}",
+        encode("{__name__=~\"demo_calibration_seconds.*\"}")
+    ));
+    let json: serde_json::Value = serde_json::from_str(&series).unwrap();
+    let names: Vec<&str> = json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|series| series["__name__"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["demo_calibration_seconds"], "{series}");
+    let raw = running.get("/api/v1/query?query=demo_calibration_seconds");
+    assert!(
+        raw.contains("\"histogram\":["),
+        "stored as a native histogram: {raw}"
+    );
+
+    let count = running
+        .scalar("histogram_count(demo_calibration_seconds)")
+        .unwrap();
+    assert_eq!(count, 1000.0);
+    let sum = running
+        .scalar("histogram_sum(demo_calibration_seconds)")
+        .unwrap();
+    let expected = calibration_sum();
+    assert!(
+        (sum - expected).abs() <= expected * 1e-9,
+        "{sum} vs {expected}"
+    );
+    let median = running
+        .scalar("histogram_quantile(0.5, demo_calibration_seconds)")
+        .unwrap();
+    let bucket_factor = 2f64.powf(1.0 / 8.0);
+    assert!(
+        median > 0.5 / bucket_factor && median < 0.5 * bucket_factor,
+        "median {median}"
+    );
+    println!("native: count {count}, sum {sum}, median {median}");
+
+    // The live request histogram is native too, and its median is a plausible latency.
+    let live = running
+        .scalar("histogram_quantile(0.5, demo_request_native_seconds)")
+        .unwrap();
+    assert!(live > 0.001 && live < 1.0, "live median {live}");
+    running.stop();
+}
+
+#[test]
+fn classic_view_without_the_feature_flag() {
+    let Some(binary) = require_tool("prometheus") else {
+        return;
+    };
+    let mut running = Running::start(&binary, &[]);
+    assert_eq!(
+        running.scalar("demo_calibration_seconds_count"),
+        Some(1000.0)
+    );
+    let sum = running.scalar("demo_calibration_seconds_sum").unwrap();
+    let expected = calibration_sum();
+    assert!((sum - expected).abs() <= expected * 1e-9, "{sum}");
+    assert_eq!(
+        running.scalar("demo_calibration_seconds_bucket{le=\"+Inf\"}"),
+        Some(1000.0)
+    );
+    // The histogram declared with classic buckets as well keeps them for text scrapers.
+    let bucket = running.scalar("demo_request_native_seconds_bucket{le=\"0.02\"}");
+    assert!(bucket.is_some_and(|count| count > 0.0), "{bucket:?}");
+    // And nothing native: no histogram samples for the native-only name.
+    assert_eq!(
+        running.scalar("histogram_count(demo_calibration_seconds)"),
+        None
+    );
+    running.stop();
 }

@@ -20,6 +20,8 @@ pub(crate) struct Args {
     pub(crate) buckets: Option<Buckets>,
     /// `labels(name: Type, ...)`: a family's labels.
     pub(crate) labels: Option<Labels>,
+    /// `native` or `native(schema = …, range = …, zero_threshold = …)`: see `native.rs`.
+    pub(crate) native: Option<crate::native::Native>,
     /// `capacity = N`: a dynamic family's number of series.
     pub(crate) capacity: Option<Limit>,
     /// `label_bytes = N`: the bytes a dynamic family's label values may take.
@@ -79,8 +81,8 @@ impl Parse for LabelDecl {
     }
 }
 
-const KNOWN: &str =
-    "`name`, `help`, `crate`, `buckets`, `labels`, `capacity`, `label_bytes`, `max_value_len`";
+const KNOWN: &str = "`name`, `help`, `crate`, `buckets`, `labels`, `native`, `capacity`, \
+                     `label_bytes`, `max_value_len`";
 
 /// Parses the arguments; the errors of bad arguments come back beside whatever was parsed, so
 /// the item can still be checked and every mistake reported in one build.
@@ -133,6 +135,10 @@ fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
                 key,
                 labels: labels.into_iter().collect(),
             })
+        })
+    } else if meta.path.is_ident("native") {
+        set_once(&mut args.native, meta, "native", || {
+            crate::native::parse(meta)
         })
     } else if meta.path.is_ident("capacity") {
         set_once(&mut args.capacity, meta, "capacity", || {

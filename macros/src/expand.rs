@@ -109,6 +109,10 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
         return;
     };
     let span = last.ident.span();
+    if crate::native::is_native_type(&last.ident) {
+        rewrite_native(metric, args, krate, bounds.as_ref());
+        return;
+    }
     match (metric.shape, &bounds) {
         (Shape::Single, None) => {}
         (Shape::Single, Some((length, bounds))) => {
@@ -206,6 +210,51 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
                 )
             };
         }
+    }
+}
+
+/// The storage of a `NativeHistogram` or `NativeHistogramFamily` declared with `native(…)`
+/// and/or `buckets`; a plain `NativeHistogram::new()` with neither is left as written.
+fn rewrite_native(
+    metric: &mut Metric,
+    args: &Args,
+    krate: &TokenStream,
+    bounds: Option<&(TokenStream, TokenStream)>,
+) {
+    let syn::Type::Path(type_path) = &mut *metric.item.ty else {
+        return;
+    };
+    let Some(last) = type_path.path.segments.last_mut() else {
+        return;
+    };
+    let span = last.ident.span();
+    let (layout, cell) = crate::native::storage(args.native.as_ref(), bounds, krate, span);
+    match (metric.shape, &args.labels) {
+        (Shape::Single, _) => {
+            if args.native.is_none() && bounds.is_none() {
+                return;
+            }
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {span=>
+                <#layout>
+            });
+            *metric.item.expr = syn::parse_quote_spanned!(span=> #cell);
+        }
+        (Shape::Family(_), Some(labels)) => {
+            let key = labels.key;
+            let types = labels.labels.iter().map(|label| &label.ty);
+            let set = quote_spanned!(key=> (#(#types,)*));
+            let count = quote_spanned!(key=> <#set as #krate::LabelSet>::COUNT);
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {key=>
+                <#set, { #count }, #layout>
+            });
+            let ty = &metric.item.ty;
+            *metric.item.expr = syn::parse_quote_spanned! {key=>
+                <#ty>::from_cells([const { #cell }; #count])
+            };
+        }
+        // Native histograms have no dynamic family (yet); `item` rejects none of these
+        // combinations because the type table has no dynamic native entry.
+        (Shape::Family(_), None) | (Shape::Dynamic(_), _) => {}
     }
 }
 

@@ -60,6 +60,12 @@ const TYPES: &[(&str, Kind, Shape)] = &[
         Kind::Histogram,
         Shape::Family("Histogram"),
     ),
+    ("NativeHistogram", Kind::Histogram, Shape::Single),
+    (
+        "NativeHistogramFamily",
+        Kind::Histogram,
+        Shape::Family("NativeHistogram"),
+    ),
     ("DynCounterFamily", Kind::Counter, Shape::Dynamic("Counter")),
     ("DynGaugeFamily", Kind::Gauge, Shape::Dynamic("Gauge")),
     (
@@ -364,7 +370,14 @@ fn validate_shape(item: &ItemStatic, args: &Args, kind: Kind, shape: Shape, erro
         )),
         (None, Shape::Single) => {}
     }
-    let rewritten = shape.rewritten() || args.buckets.is_some();
+    let native_type = last_ident(&item.ty).is_some_and(crate::native::is_native_type);
+    crate::native::validate(
+        args.native.as_ref(),
+        native_type,
+        &type_text(&item.ty),
+        errors,
+    );
+    let rewritten = shape.rewritten() || args.buckets.is_some() || args.native.is_some();
     if rewritten {
         validate_rewritten_form(item, errors);
     }
@@ -499,7 +512,8 @@ fn validate_rewritten_form(item: &ItemStatic, errors: &mut Errors) {
     {
         errors.push(syn::Error::new_spanned(
             &last.arguments,
-            "leave out the generic arguments: #[metric] writes them from `labels`/`buckets`",
+            "leave out the generic arguments: #[metric] writes them from \
+             `labels`/`buckets`/`native`",
         ));
     }
     let is_new_call = match &*item.expr {
@@ -515,7 +529,7 @@ fn validate_rewritten_form(item: &ItemStatic, errors: &mut Errors) {
             &item.expr,
             format!(
                 "initialize with `{}::new()`: #[metric] replaces it with the storage it \
-                 builds from `labels`/`buckets`",
+                 builds from `labels`/`buckets`/`native`",
                 type_text(&item.ty)
             ),
         ));
@@ -528,6 +542,12 @@ fn rename_hint(args: &Args) -> &'static str {
     } else {
         " (rename the static, or give `#[metric(name = \"…\")]`)"
     }
+}
+
+/// The last segment of the type's path (`NativeHistogram` in `promstatic::NativeHistogram`).
+pub(crate) fn last_ident(ty: &Type) -> Option<&syn::Ident> {
+    let Type::Path(path) = ty else { return None };
+    Some(&path.path.segments.last()?.ident)
 }
 
 fn kind_of(ty: &Type) -> Option<(Kind, Shape)> {

@@ -15,6 +15,7 @@ mod args;
 mod expand;
 mod item;
 mod label;
+mod native;
 
 use proc_macro::TokenStream;
 

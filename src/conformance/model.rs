@@ -42,15 +42,17 @@ impl FamilyType {
     /// The suffixes its sample names may add to the family name.
     pub(super) fn suffixes(self, format: Format) -> &'static [&'static str] {
         match (self, format) {
-            (FamilyType::Counter, Format::Text) => &[""],
+            (FamilyType::Counter, Format::Text | Format::Protobuf) => &[""],
             (FamilyType::Counter, Format::OpenMetrics) => &["_total", "_created"],
             (FamilyType::Gauge | FamilyType::Unknown | FamilyType::StateSet, _) => &[""],
-            (FamilyType::Histogram, Format::Text) => &["_bucket", "_sum", "_count"],
+            (FamilyType::Histogram, Format::Text | Format::Protobuf) => {
+                &["_bucket", "_sum", "_count"]
+            }
             (FamilyType::Histogram, Format::OpenMetrics) => {
                 &["_bucket", "_sum", "_count", "_created"]
             }
             (FamilyType::GaugeHistogram, _) => &["_bucket", "_gsum", "_gcount"],
-            (FamilyType::Summary, Format::Text) => &["", "_sum", "_count"],
+            (FamilyType::Summary, Format::Text | Format::Protobuf) => &["", "_sum", "_count"],
             (FamilyType::Summary, Format::OpenMetrics) => &["", "_sum", "_count", "_created"],
             (FamilyType::Info, _) => &["_info"],
         }

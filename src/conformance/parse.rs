@@ -38,7 +38,7 @@ pub(super) fn text(input: &[u8], format: Format) -> Result<Exposition, Violation
     let lines = text.split_terminator('\n').count();
     let end = |rule, message: &str| Violation::new(rule, lines + 1, 1, message.to_owned());
     let body = match format {
-        Format::Text => text,
+        Format::Text | Format::Protobuf => text,
         Format::OpenMetrics => text
             .strip_suffix("# EOF\n")
             .or_else(|| text.strip_suffix("# EOF"))
@@ -54,7 +54,7 @@ pub(super) fn text(input: &[u8], format: Format) -> Result<Exposition, Violation
         let last = body.split('\n').count();
         return Err(Violation::new(
             match format {
-                Format::Text => Rule::LineEnd,
+                Format::Text | Format::Protobuf => Rule::LineEnd,
                 Format::OpenMetrics => Rule::MissingEof,
             },
             last,
@@ -63,7 +63,7 @@ pub(super) fn text(input: &[u8], format: Format) -> Result<Exposition, Violation
                 .map_or(0, |line| line.chars().count())
                 + 1,
             match format {
-                Format::Text => "the last line must end with a line feed",
+                Format::Text | Format::Protobuf => "the last line must end with a line feed",
                 Format::OpenMetrics => "`# EOF` must be a line of its own, after a line feed",
             }
             .to_owned(),
@@ -127,7 +127,7 @@ impl Parser {
     fn line(&mut self, line: &str) -> Result<(), Fault> {
         match self.format {
             Format::OpenMetrics => self.openmetrics_line(line),
-            Format::Text => self.text_line(line),
+            Format::Text | Format::Protobuf => self.text_line(line),
         }
     }
 

@@ -113,6 +113,10 @@ fn accept(format: Format) -> &'static str {
     match format {
         Format::Text => "text/plain; version=0.0.4",
         Format::OpenMetrics => "application/openmetrics-text; version=1.0.0",
+        Format::Protobuf => {
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+             encoding=delimited"
+        }
     }
 }
 

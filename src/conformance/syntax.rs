@@ -56,7 +56,7 @@ pub(super) fn take_labels(input: &str, format: Format) -> Result<(Labels, &str),
         .strip_prefix('{')
         .ok_or_else(|| Fault::at(Rule::LabelSyntax, input, "expected `{` to open the labels"))?;
     let blanks = |s| match format {
-        Format::Text => after_blanks(s),
+        Format::Text | Format::Protobuf => after_blanks(s),
         Format::OpenMetrics => s,
     };
     let mut labels: Labels = Vec::new();
@@ -195,7 +195,7 @@ pub(super) fn unescape_help(input: &str, format: Format) -> Result<String, Fault
                 help.push('\\');
                 help.push(other);
             }
-            (Some((_, other)), Format::Text) => {
+            (Some((_, other)), Format::Text | Format::Protobuf) => {
                 return Err(Fault::at(
                     Rule::Escape,
                     &input[index..],
@@ -295,7 +295,7 @@ pub(super) fn parse_number(token: &str) -> Result<Number, Fault> {
 pub(super) fn parse_timestamp(token: &str, format: Format) -> Result<f64, Fault> {
     let fault = |message: String| Fault::at(Rule::Timestamp, token, message);
     match format {
-        Format::Text => token
+        Format::Text | Format::Protobuf => token
             .parse::<i64>()
             .ok()
             .map(|ms| ms as f64)

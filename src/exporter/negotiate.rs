@@ -15,6 +15,22 @@
 //! * 3.x: `application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,…,
 //!   text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1`
 //!   (the `escaping` parameter is irrelevant to us: our names are valid in the legacy charset).
+//!
+//! The protobuf exposition (the only one that carries native histograms) is chosen when the
+//! client names `application/vnd.google.protobuf` with `proto=io.prometheus.client.MetricFamily`
+//! and `encoding=delimited` and ranks it at least as high as every text format it accepts.
+//! Prometheus asks for it only with native histograms enabled, and then first:
+//!
+//! * 2.40 to 2.48 with `--enable-feature=native-histograms`:
+//!   `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,
+//!   application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;
+//!   version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1`
+//! * 3.x with native histograms (`scrape_protocols` defaulting to protobuf first):
+//!   `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;
+//!   q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,
+//!   application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;
+//!   escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1` (3.0 to 3.4 add
+//!   `escaping=allow-utf-8` to every entry, protobuf included, with one protocol fewer).
 
 use crate::encode::Format;
 
@@ -26,11 +42,14 @@ pub(crate) fn format(accept: Option<&[u8]>) -> Format {
     // Quality values are compared in thousandths, as RFC 9110 defines them (three decimals).
     let mut openmetrics = 0u16;
     let mut text = 0u16;
+    let mut protobuf = 0u16;
     for range in accept.split(|&byte| byte == b',') {
         let mut parts = range.split(|&byte| byte == b';');
         let media_type = trim(parts.next().unwrap_or_default());
         let mut quality = 1000u16;
         let mut version: Option<&[u8]> = None;
+        let mut proto: Option<&[u8]> = None;
+        let mut encoding: Option<&[u8]> = None;
         for parameter in parts {
             let parameter = trim(parameter);
             let (name, value) = match parameter.iter().position(|&byte| byte == b'=') {
@@ -41,9 +60,20 @@ pub(crate) fn format(accept: Option<&[u8]>) -> Format {
                 quality = parse_quality(value).unwrap_or(0);
             } else if name.eq_ignore_ascii_case(b"version") {
                 version = Some(value);
+            } else if name.eq_ignore_ascii_case(b"proto") {
+                proto = Some(value);
+            } else if name.eq_ignore_ascii_case(b"encoding") {
+                encoding = Some(value);
             }
         }
-        if media_type.eq_ignore_ascii_case(b"application/openmetrics-text") {
+        if media_type.eq_ignore_ascii_case(b"application/vnd.google.protobuf") {
+            // Only the delimited MetricFamily stream; other protobuf encodings are not ours.
+            if proto == Some(b"io.prometheus.client.MetricFamily")
+                && encoding.is_some_and(|encoding| encoding.eq_ignore_ascii_case(b"delimited"))
+            {
+                protobuf = protobuf.max(quality);
+            }
+        } else if media_type.eq_ignore_ascii_case(b"application/openmetrics-text") {
             if version.is_none_or(|version| version == b"1.0.0") {
                 openmetrics = openmetrics.max(quality);
             }
@@ -55,7 +85,9 @@ pub(crate) fn format(accept: Option<&[u8]>) -> Format {
             text = text.max(quality);
         }
     }
-    if openmetrics > 0 && openmetrics >= text {
+    if protobuf > 0 && protobuf >= openmetrics && protobuf >= text {
+        Format::Protobuf
+    } else if openmetrics > 0 && openmetrics >= text {
         Format::OpenMetrics
     } else {
         Format::Text
@@ -173,6 +205,70 @@ mod tests {
             assert_eq!(Some(format(Some(accept.as_bytes()))), *expected, "{accept}");
         }
         assert_eq!(format(None), Format::Text);
+    }
+
+    /// The Accept headers Prometheus sends, verbatim (see the module docs for their sources).
+    #[test]
+    fn prometheus_headers() {
+        let cases: &[(&str, Format)] = &[
+            // 2.42 (2.x before 2.49) without native histograms.
+            (
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                 version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                Format::OpenMetrics,
+            ),
+            // 2.42 with --enable-feature=native-histograms.
+            (
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+                 encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,\
+                 application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;\
+                 q=0.5,*/*;q=0.1",
+                Format::Protobuf,
+            ),
+            // 3.x with native histograms (protobuf first).
+            (
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+                 encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;\
+                 escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,\
+                 text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;\
+                 version=0.0.4;q=0.2,*/*;q=0.1",
+                Format::Protobuf,
+            ),
+            // 3.0 style: `escaping=allow-utf-8` on every protocol, protobuf included.
+            (
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+                 encoding=delimited;escaping=allow-utf-8;q=0.5,application/openmetrics-text;\
+                 version=1.0.0;escaping=allow-utf-8;q=0.4,application/openmetrics-text;\
+                 version=0.0.1;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;\
+                 escaping=allow-utf-8;q=0.2,*/*;q=0.1",
+                Format::Protobuf,
+            ),
+            // 3.x without: the default protocols, OpenMetrics first.
+            (
+                "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+                 application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;\
+                 escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+                Format::OpenMetrics,
+            ),
+            // Protobuf but not the delimited MetricFamily stream, or ranked below text.
+            (
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+                 encoding=text,text/plain;q=0.5",
+                Format::Text,
+            ),
+            (
+                "application/vnd.google.protobuf;proto=other.Message;encoding=delimited",
+                Format::Text,
+            ),
+            (
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+                 encoding=delimited;q=0.4,text/plain;q=0.5",
+                Format::Text,
+            ),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(format(Some(accept.as_bytes())), *expected, "{accept}");
+        }
     }
 
     #[test]

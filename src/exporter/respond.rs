@@ -205,6 +205,8 @@ impl MetricsService {
             .with_namespace(&core.config.namespace)
             .with_const_labels(labels);
         crate::render_into(&mut encoder);
+        // The namespaced part ends here (protobuf: its last family's length is written).
+        encoder.end_part();
         // Standard names for the process, build-info and self metrics: no namespace.
         let mut encoder = Encoder::new(out, format).with_const_labels(labels);
         #[cfg(target_os = "linux")]
@@ -212,6 +214,7 @@ impl MetricsService {
             crate::process::encode(&mut encoder);
         }
         self.encode_build_info(&mut encoder);
+        crate::table::render_native_out_of_range(&mut encoder);
         let stats = &core.stats;
         for metric in SELF_METRICS {
             // The names are valid (checked by the `self_metric_names_are_valid` test).
@@ -222,6 +225,8 @@ impl MetricsService {
                 (metric.read)(stats, scrapes),
             );
         }
+        // Protobuf: the standard part's last family is completed before the hook's part.
+        encoder.end_part();
         // The host's families come last, so that its encoder's duplicate check sees every
         // family of the exposition (statics, process, build info, self-metrics): a hook
         // family cannot repeat any of them.

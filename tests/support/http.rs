@@ -264,6 +264,10 @@ pub fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
 pub const PROMETHEUS_2_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 pub const PROMETHEUS_2_49_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 pub const PROMETHEUS_3_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+/// Prometheus 2.40 to 2.48 with `--enable-feature=native-histograms` (`scrapeAcceptHeaderWithProtobuf`).
+pub const PROMETHEUS_2_NATIVE_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/// Prometheus 3.x with native histograms (`DefaultProtoFirstScrapeProtocols`, weights from 0.6).
+pub const PROMETHEUS_3_NATIVE_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
 
 /// The demo example's binary, built (or brought up to date) once per test binary.
 ///
@@ -411,6 +415,16 @@ impl Prometheus {
         directory: &std::path::Path,
         scrape_configs: &str,
     ) -> Prometheus {
+        Prometheus::start_with_flags(binary, directory, scrape_configs, &[])
+    }
+
+    /// [`Prometheus::start`] with extra command-line `flags` (`--enable-feature=…`).
+    pub fn start_with_flags(
+        binary: &std::path::Path,
+        directory: &std::path::Path,
+        scrape_configs: &str,
+        flags: &[&str],
+    ) -> Prometheus {
         let config = directory.join("prometheus.yml");
         std::fs::write(
             &config,
@@ -429,6 +443,7 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address={web}"))
             .arg("--log.level=warn")
+            .args(flags)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())

@@ -302,7 +302,9 @@ pub fn compare(set: &MetricSet, format: Format, model: &Exposition) -> Result<()
         // Text 0.0.4 cannot carry leading blanks in HELP (they separate tokens); OpenMetrics
         // treats an empty HELP as no HELP.
         let help = match format {
-            Format::Text => Some(family.help.trim_start_matches([' ', '\t']).to_owned()),
+            Format::Text | Format::Protobuf => {
+                Some(family.help.trim_start_matches([' ', '\t']).to_owned())
+            }
             Format::OpenMetrics => Some(family.help.clone()).filter(|help| !help.is_empty()),
         };
         if parsed.name != name

@@ -9,6 +9,7 @@
 pub mod http;
 pub mod metric_set;
 pub mod oracle;
+pub mod protobuf;
 
 use std::path::PathBuf;
 

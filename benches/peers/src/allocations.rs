@@ -153,5 +153,6 @@ pub fn format_name(format: Format) -> &'static str {
     match format {
         Format::Text => "text",
         Format::OpenMetrics => "openmetrics",
+        Format::Protobuf => "protobuf",
     }
 }

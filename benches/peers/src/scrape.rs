@@ -89,13 +89,14 @@ impl Scraper for Floor {
         "floor: copy + itoa"
     }
 
-    fn supports(&self, _format: Format) -> bool {
-        true
+    fn supports(&self, format: Format) -> bool {
+        // Pre-rendered text lines: no protobuf floor.
+        format != Format::Protobuf
     }
 
     fn scrape(&mut self, format: Format) -> &[u8] {
         let lines = match format {
-            Format::Text => &self.text,
+            Format::Text | Format::Protobuf => &self.text,
             Format::OpenMetrics => &self.openmetrics,
         };
         self.out.clear();
@@ -253,17 +254,20 @@ impl Scraper for Prometheus {
     }
 
     fn supports(&self, format: Format) -> bool {
-        // The crate writes text 0.0.4 (and protobuf), not OpenMetrics.
-        format == Format::Text
+        // The crate writes text 0.0.4 and protobuf, not OpenMetrics.
+        matches!(format, Format::Text | Format::Protobuf)
     }
 
-    fn scrape(&mut self, _format: Format) -> &[u8] {
+    fn scrape(&mut self, format: Format) -> &[u8] {
         use prometheus::Encoder as _;
         self.out.clear();
         let families = self.registry.gather();
-        prometheus::TextEncoder::new()
-            .encode(&families, &mut self.out)
-            .unwrap_or_else(|error| panic!("prometheus encode: {error}"));
+        let written = if format == Format::Protobuf {
+            prometheus::ProtobufEncoder::new().encode(&families, &mut self.out)
+        } else {
+            prometheus::TextEncoder::new().encode(&families, &mut self.out)
+        };
+        written.unwrap_or_else(|error| panic!("prometheus encode: {error}"));
         &self.out
     }
 }
@@ -273,6 +277,7 @@ impl Scraper for Prometheus {
 pub struct PrometheusClient {
     registry: prometheus_client::registry::Registry,
     out: String,
+    protobuf: Vec<u8>,
 }
 
 impl PrometheusClient {
@@ -290,6 +295,7 @@ impl PrometheusClient {
         PrometheusClient {
             registry,
             out: String::new(),
+            protobuf: Vec::new(),
         }
     }
 }
@@ -300,11 +306,24 @@ impl Scraper for PrometheusClient {
     }
 
     fn supports(&self, format: Format) -> bool {
-        // The crate writes OpenMetrics only.
-        format == Format::OpenMetrics
+        // The crate writes OpenMetrics text and (feature `prometheus_protobuf`) protobuf.
+        matches!(format, Format::OpenMetrics | Format::Protobuf)
     }
 
-    fn scrape(&mut self, _format: Format) -> &[u8] {
+    fn scrape(&mut self, format: Format) -> &[u8] {
+        if format == Format::Protobuf {
+            use prost::Message as _;
+            // The crate builds the messages; writing them delimited is what a server adds.
+            self.protobuf.clear();
+            let families = prometheus_client::encoding::prometheus_protobuf::encode(&self.registry)
+                .unwrap_or_else(|error| panic!("prometheus-client protobuf encode: {error}"));
+            for family in &families {
+                family
+                    .encode_length_delimited(&mut self.protobuf)
+                    .unwrap_or_else(|error| panic!("prometheus-client protobuf write: {error}"));
+            }
+            return &self.protobuf;
+        }
         self.out.clear();
         prometheus_client::encoding::text::encode(&mut self.out, &self.registry)
             .unwrap_or_else(|error| panic!("prometheus-client encode: {error}"));
@@ -432,10 +451,11 @@ impl Scraper for Measured {
 pub fn bench(c: &mut criterion::Criterion, statics: &'static [&'static Counter]) {
     let count = statics.len();
     let mut scrapers = all(count, statics);
-    for format in [Format::Text, Format::OpenMetrics] {
+    for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
         let group_name = match format {
             Format::Text => "scrape_text",
             Format::OpenMetrics => "scrape_openmetrics",
+            Format::Protobuf => "scrape_protobuf",
         };
         let mut group = c.benchmark_group(group_name);
         group.throughput(criterion::Throughput::Elements(count as u64));
@@ -443,13 +463,56 @@ pub fn bench(c: &mut criterion::Criterion, statics: &'static [&'static Counter])
             if !scraper.supports(format) {
                 continue;
             }
-            check_exposition(scraper.id(), scraper.scrape(format), count);
+            if format == Format::Protobuf {
+                check_protobuf(scraper.id(), scraper.scrape(format), count);
+            } else {
+                check_exposition(scraper.id(), scraper.scrape(format), count);
+            }
             group.bench_function(criterion::BenchmarkId::new(scraper.id(), count), |b| {
                 b.iter(|| std::hint::black_box(scraper.scrape(format)).len())
             });
         }
         group.finish();
     }
+}
+
+/// Panics unless a protobuf exposition holds exactly `count` delimited `MetricFamily`
+/// messages, one of them the probe series with its name and value.
+pub fn check_protobuf(library: &str, exposition: &[u8], count: usize) {
+    let mut at = 0;
+    let mut families = 0;
+    let probe = count / 2;
+    let name = series_name(probe);
+    let value = (series_value(probe) as f64).to_le_bytes();
+    let mut probe_found = false;
+    while at < exposition.len() {
+        let mut length = 0usize;
+        let mut shift = 0;
+        loop {
+            let byte = exposition[at];
+            at += 1;
+            length |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        let message = &exposition[at..at + length];
+        // The name field (1) of the probe family, then its counter value somewhere after.
+        let mut tag = vec![0x0a, name.len() as u8];
+        tag.extend_from_slice(name.as_bytes());
+        if message.starts_with(&tag) {
+            probe_found = message.windows(8).any(|window| window == value);
+        }
+        at += length;
+        families += 1;
+    }
+    assert_eq!(families, count, "{library}: wrong number of families");
+    assert!(
+        probe_found,
+        "{library}: no family {name} with value {}",
+        series_value(probe)
+    );
 }
 
 /// Panics unless `exposition` holds exactly `count` workload samples with their values.

@@ -1,0 +1,7 @@
+use promstatic::{metric, NativeHistogram};
+
+/// Request latency.
+#[metric(native(scheme = 3))]
+static REQUEST_SECONDS: NativeHistogram = NativeHistogram::new();
+
+fn main() {}
