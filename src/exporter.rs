@@ -163,6 +163,7 @@ mod slots;
 mod state;
 #[cfg(feature = "tls")]
 mod tls;
+mod validate;
 mod watchdog;
 mod watched_stream;
 
@@ -172,3 +173,4 @@ pub use self::handle::ExporterHandle;
 pub use self::pool::ExporterBody;
 pub use self::respond::MetricsService;
 pub use self::state::{ListenerState, Reason};
+pub use self::validate::OwnFamily;

@@ -123,15 +123,20 @@ impl FloatGauge {
     /// Adds `amount` (a compare-and-swap loop; see the module docs).
     #[inline]
     pub fn add(&self, amount: f64) {
+        self.add_ordered(amount, Ordering::Relaxed);
+    }
+
+    /// [`FloatGauge::add`] whose successful exchange has the `success` ordering (a histogram's
+    /// sum releases what it publishes with it).
+    #[inline]
+    pub(crate) fn add_ordered(&self, amount: f64, success: Ordering) {
         let mut current = self.bits.load(Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(current) + amount).to_bits();
-            match self.bits.compare_exchange_weak(
-                current,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
+            match self
+                .bits
+                .compare_exchange_weak(current, next, success, Ordering::Relaxed)
+            {
                 Ok(_) => return,
                 Err(actual) => current = actual,
             }
@@ -141,7 +146,13 @@ impl FloatGauge {
     /// The current value.
     #[inline]
     pub fn get(&self) -> f64 {
-        f64::from_bits(self.bits.load(Ordering::Relaxed))
+        self.load(Ordering::Relaxed)
+    }
+
+    /// The current value, loaded with `ordering`.
+    #[inline]
+    pub(crate) fn load(&self, ordering: Ordering) -> f64 {
+        f64::from_bits(self.bits.load(ordering))
     }
 }
 

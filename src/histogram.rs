@@ -3,17 +3,19 @@
 //! # Layout
 //!
 //! A histogram with `B` finite bounds holds `B + 1` counters, one per bucket (not cumulative:
-//! the last one counts what exceeds every bound, and `NaN`), and the sum of the observations
-//! as the bits of an `f64`. The bounds are a `&'static [f64; B]`; `B` is a const parameter, so
+//! the last one counts what exceeds every bound, and `NaN`), the sum of the finite
+//! observations as the bits of an `f64`, and a flag saying whether a value below zero was
+//! observed. The bounds are a `&'static [f64; B]`; `B` is a const parameter, so
 //! the counters are an inline array and a histogram is a plain `static` with no allocation.
 //!
 //! # Observing
 //!
 //! [`Histogram::observe`] finds the bucket by binary search over the bounds, adds one to that
-//! bucket's counter (one relaxed `fetch_add`), and adds the value to the sum (a relaxed
+//! bucket's counter (one relaxed `fetch_add`), and adds a finite value to the sum (a
 //! compare-exchange loop on the `f64` bits: it retries only when another *observer* changed
 //! the sum in between, never because of a scrape, since a scrape only loads). Relaxed is
-//! enough: nothing else is published through these cells.
+//! enough for the counts; the sum's release publishes only the "below zero" flag (see
+//! [below](#nan-infinities-and-negative-values)).
 //!
 //! # Scraping, and why every scrape is consistent
 //!
@@ -47,14 +49,39 @@
 //!   observation in one bucket and miss an earlier one in another bucket that was loaded
 //!   first. Every count it writes is still one that was actually reached, and the next
 //!   scrape catches up.
-//! * `_sum` of a histogram that observed `NaN` is `NaN` forever, as in other Prometheus
-//!   clients (`NaN` is counted in the `+Inf` bucket). Negative observations are counted
-//!   normally and lower `_sum`.
+//!
+//! # NaN, infinities and negative values
+//!
+//! OpenMetrics 1.0 treats a histogram's `_sum` as a counter: it may not be NaN or negative,
+//! and a histogram with a negative bucket bound may not carry a sum at all. Text 0.0.4 has
+//! no such rule. So that both formats are valid whatever is observed, and mean the same:
+//!
+//! * **Buckets count every observation.** `NaN` is counted in the `+Inf` bucket only (it is
+//!   not `<=` any finite bound), `+Inf` in the `+Inf` bucket, `-Inf` and any value at or
+//!   below the first bound in the first bucket. `_count` is therefore every `observe` call.
+//! * **`_sum` is the sum of the finite observations.** `NaN`, `+Inf` and `-Inf` are counted
+//!   but not added, so the sum is never `NaN` (a finite sum that overflows stays `+Inf`).
+//!   Other clients let one `NaN` poison `_sum` forever, which breaks `rate(_sum)` for the
+//!   rest of the process and makes every OpenMetrics scrape invalid.
+//! * **Negative values and bounds are allowed** (a temperature, a clock offset): they are
+//!   counted and summed. In text 0.0.4 every series always has `_sum` and `_count`. In
+//!   OpenMetrics a series whose bounds include a negative one, or which has observed a value
+//!   below zero (`-Inf` included), is written with its buckets only: no `_sum`, and no
+//!   `_count` either, since the spec's parsers want the two together (the `+Inf` bucket is
+//!   the count). A series with non-negative bounds that receives its first negative value
+//!   drops `_sum`/`_count` from OpenMetrics scrapes from then on: from that moment its sum
+//!   can decrease and is no longer a counter.
+//!
+//! The "observed a negative value" flag is set *before* the value is added to the sum
+//! (release), and a scrape loads the sum (acquire) *before* the flag, so a scrape that sees
+//! a sum lowered by a negative value also sees the flag. The golden cases, in both formats
+//! and checked by promtool, Python's parsers and the strict oracle, are in
+//! `tests/golden_histogram_semantics.rs`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::encode::{Encoder, FamilyEncoder, Label, Suffix, Value};
+use crate::encode::{Encoder, FamilyEncoder, Format, Label, Suffix, Value};
 use crate::gauge::FloatGauge;
 use crate::table::{Descriptor, Metric};
 
@@ -182,8 +209,10 @@ pub struct Histogram<const B: usize = 11> {
     buckets: [AtomicU64; B],
     /// Observations above the last bound, and `NaN`.
     overflow: AtomicU64,
-    /// The sum of observations (a float add: see the module docs).
+    /// The sum of the finite observations (see the module docs).
     sum: FloatGauge,
+    /// Set once a value below zero has been observed: `_sum` is no longer a counter.
+    below_zero: AtomicBool,
 }
 
 impl Histogram<11> {
@@ -209,6 +238,7 @@ impl<const B: usize> Histogram<B> {
             buckets: [const { AtomicU64::new(0) }; B],
             overflow: AtomicU64::new(0),
             sum: FloatGauge::new(),
+            below_zero: AtomicBool::new(false),
         }
     }
 
@@ -217,7 +247,9 @@ impl<const B: usize> Histogram<B> {
         self.bounds
     }
 
-    /// Counts `value` in its bucket and adds it to the sum.
+    /// Counts `value` in its bucket and, if it is finite, adds it to the sum (see the
+    /// [module docs](crate::histogram#nan-infinities-and-negative-values) for `NaN`, the
+    /// infinities and negative values).
     #[inline]
     pub fn observe(&self, value: f64) {
         // The first bound that `value` does not exceed; `B` (the overflow cell) if none.
@@ -231,7 +263,16 @@ impl<const B: usize> Histogram<B> {
             .get(index)
             .unwrap_or(&self.overflow)
             .fetch_add(1, Ordering::Relaxed);
-        self.sum.add(value);
+        // The load first keeps a histogram that sees many negative values from writing the
+        // flag's cache line on every one of them.
+        if value < 0.0 && !self.below_zero.load(Ordering::Relaxed) {
+            self.below_zero.store(true, Ordering::Relaxed);
+        }
+        if value.is_finite() {
+            // Release orders the `below_zero` store above before this change of the sum,
+            // for the scrape's acquire load of the sum (see the module docs).
+            self.sum.add_ordered(value, Ordering::Release);
+        }
     }
 
     /// Observes a duration in seconds.
@@ -260,9 +301,16 @@ impl<const B: usize> Histogram<B> {
             })
     }
 
-    /// The sum of observations.
+    /// The sum of the finite observations.
     pub fn sum(&self) -> f64 {
         self.sum.get()
+    }
+
+    /// Whether `_sum` is still a counter: no bound and no observed value below zero.
+    /// Call after loading the sum (acquire), so a lowered sum comes with the flag.
+    fn sum_is_counter(&self) -> bool {
+        self.bounds.first().is_none_or(|&lowest| lowest >= 0.0)
+            && !self.below_zero.load(Ordering::Relaxed)
     }
 
     /// Writes this histogram's samples with `labels` (a family's series, or none).
@@ -272,12 +320,18 @@ impl<const B: usize> Histogram<B> {
         let mut cumulative = 0u64;
         for (cell, &bound) in self.buckets.iter().zip(self.bounds.iter()) {
             cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-            writer.bucket_trusted(labels, bound, cumulative);
+            // `+ 0.0` turns a `-0.0` bound into `0.0` (IEEE 754), so the `le` label is `0`
+            // in both formats rather than `-0` and `-0.0`: another series to Prometheus.
+            writer.bucket_trusted(labels, bound + 0.0, cumulative);
         }
         cumulative = cumulative.wrapping_add(self.overflow.load(Ordering::Relaxed));
         writer.bucket_trusted(labels, f64::INFINITY, cumulative);
-        writer.sample_trusted(Suffix::Sum, labels, Value::Float(self.sum()));
-        writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
+        // Acquire pairs with the observers' release: see the module docs.
+        let sum = self.sum.load(Ordering::Acquire);
+        if writer.format() == Format::Text || self.sum_is_counter() {
+            writer.sample_trusted(Suffix::Sum, labels, Value::Float(sum));
+            writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
+        }
     }
 }
 
@@ -348,7 +402,39 @@ mod tests {
         histogram.observe(f64::NAN);
         assert_eq!(cells(&histogram), [3, 2, 2, 3]);
         assert_eq!(histogram.count(), 10);
-        assert!(histogram.sum().is_nan());
+        // NaN and +Inf are counted, not summed.
+        assert_eq!(
+            histogram.sum(),
+            -3.0 + 0.5 + 1.0 + 1.0000001 + 2.0 + 4.9 + 5.0 + 5.1
+        );
+        assert!(histogram.below_zero.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn a_negative_zero_bound_is_written_as_zero() {
+        static SIGNED_ZERO: [f64; 2] = [-0.0, 1.0];
+        let histogram = Histogram::with_bounds(&SIGNED_ZERO);
+        let descriptor = Descriptor::new(
+            "h",
+            crate::encode::Kind::Histogram,
+            "x",
+            "x",
+            &[],
+            "m",
+            "f",
+            1,
+        );
+        for (format, zero) in [
+            (Format::Text, "le=\"0\""),
+            (Format::OpenMetrics, "le=\"0.0\""),
+        ] {
+            let mut out = Vec::new();
+            let mut encoder = Encoder::new(&mut out, format);
+            histogram.encode(&descriptor, &mut encoder);
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.contains(&format!("h_bucket{{{zero}}} 0\n")), "{text}");
+            assert!(!text.contains("-0"), "{text}");
+        }
     }
 
     #[test]

@@ -16,9 +16,11 @@
 //!
 //! 1. A listener handed in by the host ([`BindPolicy::listener`]; a tokio listener converts
 //!    with `into_std()`).
-//! 2. systemd socket activation (`LISTEN_PID` = our pid, `LISTEN_FDS`, `LISTEN_FDNAMES`; the
-//!    fd named [`BindPolicy::activation_name`], or the only one). The fd must be an open,
-//!    listening TCP socket; the variables are removed; this path never retries.
+//! 2. systemd socket activation (`LISTEN_PID` = our pid, `LISTEN_FDS`, `LISTEN_FDNAMES`): only
+//!    the fd named [`BindPolicy::activation_name`], or a single unnamed one when the host
+//!    opts in ([`BindPolicy::adopt_unnamed_activation_socket`]); any other passed socket is
+//!    the application's and is left untouched. The fd must be an open, listening TCP socket;
+//!    this path never retries.
 //! 3. The configured address, with retries (below).
 //! 4. The [`Fallback`], on the same IP.
 //! 5. Otherwise [`State::Disabled`]: the program keeps running, metrics keep recording, and
@@ -33,6 +35,8 @@
 //! | | same executable, alive | retry within the budget, then fallback |
 //! | | a different program | fallback at once |
 //! | | holder not visible (other uid / pid namespace) | retry, then fallback; uid reported |
+//! | | a socket bound without `listen()`, its process found through the kernel's bound-inactive dump (Linux 6.8+) | as for a listener of that process (the rows above), with the socket reported |
+//! | | a socket bound without `listen()` whose process is not visible, or nothing in `/proc/net/tcp*` at all on a kernel without that dump: "bound by some process but not listening" | retry (it may be about to listen), then fallback |
 //! | | no LISTEN socket (TIME_WAIT, outgoing connection) | retry, then fallback; warns when the port is inside `ip_local_port_range` |
 //! | `EACCES`, `EPERM` | — | no retry; fallback to ports ≥ 1024 only |
 //! | `EADDRNOTAVAIL` | — | disabled at once (no port fixes an address); lists local addresses |
@@ -214,6 +218,7 @@ pub struct BindPolicy {
     claim_dir: Option<PathBuf>,
     socket_activation: bool,
     activation_name: String,
+    adopt_unnamed: bool,
     host_listener: Option<TcpListener>,
     backlog: i32,
     dual_stack: bool,
@@ -235,6 +240,7 @@ impl BindPolicy {
             claim_dir: None,
             socket_activation: true,
             activation_name: "metrics".into(),
+            adopt_unnamed: false,
             host_listener: None,
             backlog: DEFAULT_BACKLOG,
             dual_stack: true,
@@ -310,10 +316,19 @@ impl BindPolicy {
         self
     }
 
-    /// The `FileDescriptorName=` to adopt when several sockets are passed (default
-    /// `metrics`). With a single passed socket, that one is used whatever its name.
+    /// The `FileDescriptorName=` of the passed socket to adopt (default `metrics`). A passed
+    /// socket with another name, or none, is the application's and is left alone.
     pub fn activation_name(mut self, name: impl Into<String>) -> Self {
         self.activation_name = name.into();
+        self
+    }
+
+    /// Also adopt a socket passed alone whatever its name (default `false`): for a unit
+    /// whose only socket is the metrics socket and that sets no `FileDescriptorName=`.
+    /// Without this, such a socket could as well be the application's own (its HTTP port on
+    /// fd 3), which the exporter must never answer on or close.
+    pub fn adopt_unnamed_activation_socket(mut self, adopt: bool) -> Self {
+        self.adopt_unnamed = adopt;
         self
     }
 
@@ -443,7 +458,9 @@ impl Shared {
     fn publish(&self, state: State, listener: Option<TcpListener>) {
         let mut inner = self.lock();
         inner.state = state;
-        if listener.is_some() {
+        // Checked under the lock that `Binding::cancel` sets the flag under: a listener
+        // bound after a cancellation is closed here (when `listener` drops), never kept.
+        if listener.is_some() && !self.cancelled.load(Ordering::Relaxed) {
             inner.listener = listener;
         }
         let settled = if inner.state.is_final() {
@@ -473,6 +490,20 @@ impl Shared {
 }
 
 impl Binding {
+    /// Stops the retries and closes the listener if it was not handed over (the exporter's
+    /// shutdown: the port must be free whether or not its server ever took the socket).
+    /// Returns whether the listener had been handed over by [`Binding::wait`].
+    pub(crate) fn cancel(&self) -> bool {
+        let mut inner = self.shared.lock();
+        self.shared.cancelled.store(true, Ordering::Relaxed);
+        let listener = inner.listener.take();
+        let handed_over = inner.handed_over;
+        drop(inner);
+        self.shared.changed.notify_all();
+        drop(listener);
+        handed_over
+    }
+
     /// The current state; never waits for an outcome.
     pub fn state(&self) -> State {
         self.shared.lock().state.clone()

@@ -3,7 +3,7 @@
 
 pub use crate::encode::Kind;
 pub use crate::table::link::{Entry, METRICS};
-pub use crate::table::{Descriptor, Metric};
+pub use crate::table::{Descriptor, Metric, Table};
 pub use linkme::{self, distributed_slice};
 
 /// A declaration's [`Descriptor`], for generated code: the macro validated the names and

@@ -27,6 +27,18 @@ use crate::encode::{Encoder, Family, Help, Kind, Suffix, Value};
 use crate::name::assert_metric_name;
 use crate::sys::{self, ProcessStat};
 
+/// Every family [`encode`] can write, with its type (the exporter's name-clash check reads
+/// this list; its `own_families_are_the_ones_written` test keeps it in step with `encode`).
+pub(crate) const FAMILIES: [(&str, Kind); 7] = [
+    ("process_cpu_seconds_total", Kind::Counter),
+    ("process_max_fds", Kind::Gauge),
+    ("process_open_fds", Kind::Gauge),
+    ("process_resident_memory_bytes", Kind::Gauge),
+    ("process_start_time_seconds", Kind::Gauge),
+    ("process_threads", Kind::Gauge),
+    ("process_virtual_memory_bytes", Kind::Gauge),
+];
+
 /// Writes every `process_*` family that could be read.
 pub(crate) fn encode(encoder: &mut Encoder<'_>) {
     let stat = sys::process_stat();

@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | `sys/unix.rs` | every Unix | errno values, `sysconf`, `getrlimit`, `gethostname`, `geteuid`, `getifaddrs`, descriptor checks for socket activation |
 //! | `sys/linux.rs` | Linux, with the `exporter` feature | `/proc/self/*` reads without allocating (`getdents64`) |
+//! | `sys/sock_diag.rs` | Linux | the kernel's `sock_diag` dump of TCP sockets bound without `listen()` (Linux 6.8+), for the holder diagnosis |
 //! | `sys/procfs.rs` | everywhere the listener is | text formats of Linux's `/proc` (pure parsing, no system call), so the holder diagnosis can be tested on fixture trees on any host |
 //!
 //! The module exists only with the `listener` feature (implied by `exporter`): the core of
@@ -37,10 +38,14 @@ compile_error!(
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 mod linux;
 pub(crate) mod procfs;
+#[cfg(target_os = "linux")]
+mod sock_diag;
 #[cfg(unix)]
 mod unix;
 
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 pub(crate) use self::linux::*;
+#[cfg(target_os = "linux")]
+pub(crate) use self::sock_diag::bound_inactive_sockets;
 #[cfg(unix)]
 pub(crate) use self::unix::*;

@@ -43,6 +43,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
+use crate::claim;
 use crate::encode::{Encoder, EscapedHelp, Family, Format, Help, Kind, Label, Suffix, Text, Value};
 
 /// What every metric type implements to be written by the encoder.
@@ -218,11 +219,7 @@ pub fn declarations() -> impl ExactSizeIterator<Item = &'static Descriptor> {
 
 /// The declarations that are exported, in exposition order (duplicates left out).
 pub fn exported() -> impl Iterator<Item = &'static Descriptor> {
-    order()
-        .indices
-        .iter()
-        .filter_map(|&index| METRICS.get(index as usize))
-        .map(|entry| &entry.descriptor)
+    Table::linked().exported()
 }
 
 /// Writes every exported metric as one exposition in `format`, appending to `out`.
@@ -257,19 +254,7 @@ pub fn render_text(out: &mut Vec<u8>) {
 /// Writes every exported metric's family into `encoder` without ending the exposition, so a
 /// caller can add families of its own before [`Encoder::finish`].
 pub fn render_into(encoder: &mut Encoder<'_>) {
-    let order = order();
-    let exported = || {
-        order
-            .indices
-            .iter()
-            .filter_map(|&index| METRICS.get(index as usize))
-            .map(|entry| (&entry.descriptor, entry.metric))
-    };
-    for (descriptor, metric) in exported() {
-        metric.encode(descriptor, encoder);
-    }
-    // After the table: the self-metric of dynamic families (written only if there is one).
-    crate::dynamic::encode_overflows(encoder, exported());
+    Table::linked().render_into(encoder);
 }
 
 /// Writes the self-metric of native histograms, `promstatic_native_observations_out_of_range_total`
@@ -277,10 +262,12 @@ pub fn render_into(encoder: &mut Encoder<'_>) {
 /// [`crate::native`]), if the table has any native histogram. [`render`] and the exporter
 /// write it after the table, without the namespace; a caller of [`render_into`] may too.
 pub fn render_native_out_of_range(encoder: &mut Encoder<'_>) {
-    let indices = &order().indices;
+    let table = Table::linked();
+    let entries = table.entries();
+    let indices = &table.order().indices;
     let natives = || {
         indices.iter().filter_map(|&index| {
-            let entry = METRICS.get(index as usize)?;
+            let entry = entries.get(index as usize)?;
             Some((entry.descriptor.name, entry.metric.native_out_of_range()?))
         })
     };
@@ -309,27 +296,158 @@ pub fn render_native_out_of_range(encoder: &mut Encoder<'_>) {
 }
 
 /// Checks the table for metric names that collide; see the module docs.
+///
+/// This checks the declarations among themselves. The exporter checks them against its own
+/// families (`process_*`, `*_build_info`, `promstatic_*`) with its namespace applied when it
+/// starts, and refuses a configuration under which they would collide.
 pub fn check() -> Result<(), DuplicateMetricNames> {
-    let order = order();
-    if order.duplicates.is_empty() {
-        return Ok(());
+    Table::linked().check()
+}
+
+/// A table of metrics: the one the linker gathered ([`METRICS`]), or one built at run time
+/// (tests generate declarations with [`Table::leak`]). Everything the exporter renders comes
+/// from a `Table`.
+#[doc(hidden)]
+pub struct Table {
+    source: Source,
+    /// The exposition order and collisions, computed once (see `Table::order`).
+    order: AtomicPtr<Order>,
+}
+
+enum Source {
+    Linked,
+    Given(&'static [Entry]),
+}
+
+static LINKED: Table = Table {
+    source: Source::Linked,
+    order: AtomicPtr::new(std::ptr::null_mut()),
+};
+
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("entries", &self.entries().len())
+            .finish_non_exhaustive()
     }
-    Err(DuplicateMetricNames {
-        collisions: order
-            .duplicates
+}
+
+impl Table {
+    /// The table of every `#[metric]` in the binary.
+    pub fn linked() -> &'static Table {
+        &LINKED
+    }
+
+    /// A table of `entries`, leaked: for tests and tools that build declarations at run time.
+    pub fn leak(entries: Vec<Entry>) -> &'static Table {
+        Box::leak(Box::new(Table {
+            source: Source::Given(Box::leak(entries.into_boxed_slice())),
+            order: AtomicPtr::new(std::ptr::null_mut()),
+        }))
+    }
+
+    fn entries(&self) -> &'static [Entry] {
+        match self.source {
+            Source::Linked => &METRICS,
+            Source::Given(entries) => entries,
+        }
+    }
+
+    /// The declarations that are exported, in exposition order (duplicates left out).
+    pub fn exported(&'static self) -> impl Iterator<Item = &'static Descriptor> {
+        let entries = self.entries();
+        self.order()
+            .indices
             .iter()
-            .filter_map(|&(kept, dropped)| {
-                let kept = &METRICS.get(kept as usize)?.descriptor;
-                let dropped = &METRICS.get(dropped as usize)?.descriptor;
-                Some(Collision {
-                    kept_name: kept.name,
-                    kept: kept.site(),
-                    dropped_name: dropped.name,
-                    dropped: dropped.site(),
+            .filter_map(move |&index| entries.get(index as usize))
+            .map(|entry| &entry.descriptor)
+    }
+
+    /// Writes every exported metric's family into `encoder`; see [`render_into`].
+    pub fn render_into(&'static self, encoder: &mut Encoder<'_>) {
+        let entries = self.entries();
+        let order = self.order();
+        let exported = || {
+            order
+                .indices
+                .iter()
+                .filter_map(|&index| entries.get(index as usize))
+                .map(|entry| (&entry.descriptor, entry.metric))
+        };
+        for (descriptor, metric) in exported() {
+            metric.encode(descriptor, encoder);
+        }
+        // After the table: the self-metric of dynamic families (written only if there is one).
+        crate::dynamic::encode_overflows(encoder, exported());
+    }
+
+    /// The collisions among the declarations; see [`check`].
+    pub fn check(&'static self) -> Result<(), DuplicateMetricNames> {
+        let order = self.order();
+        if order.duplicates.is_empty() {
+            return Ok(());
+        }
+        let entries = self.entries();
+        Err(DuplicateMetricNames {
+            collisions: order
+                .duplicates
+                .iter()
+                .filter_map(|&(kept, dropped)| {
+                    let kept = &entries.get(kept as usize)?.descriptor;
+                    let dropped = &entries.get(dropped as usize)?.descriptor;
+                    Some(Collision {
+                        kept_name: kept.name,
+                        kept: kept.site(),
+                        dropped_name: dropped.name,
+                        dropped: dropped.site(),
+                    })
                 })
-            })
-            .collect(),
-    })
+                .collect(),
+        })
+    }
+
+    fn order(&'static self) -> &'static Order {
+        // Acquire pairs with the release in `build_order`: it makes the boxed `Order` visible.
+        let published = self.order.load(Ordering::Acquire);
+        if published.is_null() {
+            return self.build_order();
+        }
+        // SAFETY: a non-null `order` was produced by `Box::into_raw` in `build_order`,
+        // published once with a successful compare-exchange, and is never freed or written
+        // again, so it is a valid `&'static Order`.
+        unsafe { &*published }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn build_order(&'static self) -> &'static Order {
+        let built = Box::into_raw(Box::new(Order::compute(self.entries())));
+        match self.order.compare_exchange(
+            std::ptr::null_mut(),
+            built,
+            // Release publishes the fully built `Order` to the acquire loads in `order`.
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {
+                // SAFETY: `built` came from `Box::into_raw` above and now belongs to
+                // `self.order`, which never frees it.
+                let order = unsafe { &*built };
+                // Log the collisions once, from the thread whose order was published.
+                if let Err(error) = self.check() {
+                    log::error!(target: "promstatic", "{error}");
+                }
+                order
+            }
+            Err(winner) => {
+                // SAFETY: `built` came from `Box::into_raw` above and was not published, so
+                // this thread still owns it.
+                drop(unsafe { Box::from_raw(built) });
+                // SAFETY: `winner` is the published pointer; see `order`.
+                unsafe { &*winner }
+            }
+        }
+    }
 }
 
 /// Where a metric was declared.
@@ -396,56 +514,11 @@ impl fmt::Display for DuplicateMetricNames {
 
 impl std::error::Error for DuplicateMetricNames {}
 
-/// The exposition order and the collisions, computed once.
+/// The exposition order and the collisions of a table.
 #[derive(Debug)]
 struct Order {
     indices: Box<[u32]>,
     duplicates: Box<[(u32, u32)]>,
-}
-
-static ORDER: AtomicPtr<Order> = AtomicPtr::new(std::ptr::null_mut());
-
-fn order() -> &'static Order {
-    // Acquire pairs with the release in `build_order`: it makes the boxed `Order` visible.
-    let published = ORDER.load(Ordering::Acquire);
-    if published.is_null() {
-        return build_order();
-    }
-    // SAFETY: a non-null ORDER was produced by `Box::into_raw` in `build_order`, published
-    // once with a successful compare-exchange, and is never freed or written again, so it is
-    // a valid `&'static Order`.
-    unsafe { &*published }
-}
-
-#[cold]
-#[inline(never)]
-fn build_order() -> &'static Order {
-    let built = Box::into_raw(Box::new(Order::compute(&METRICS)));
-    match ORDER.compare_exchange(
-        std::ptr::null_mut(),
-        built,
-        // Release publishes the fully built `Order` to the acquire loads in `order`.
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => {
-            // SAFETY: `built` came from `Box::into_raw` above and now belongs to ORDER,
-            // which never frees it.
-            let order = unsafe { &*built };
-            // Log the collisions once, from the thread whose order was published.
-            if let Err(error) = check() {
-                log::error!(target: "promstatic", "{error}");
-            }
-            order
-        }
-        Err(winner) => {
-            // SAFETY: `built` came from `Box::into_raw` above and was not published, so this
-            // thread still owns it.
-            drop(unsafe { Box::from_raw(built) });
-            // SAFETY: `winner` is the published pointer; see `order`.
-            unsafe { &*winner }
-        }
-    }
 }
 
 impl Order {
@@ -453,24 +526,6 @@ impl Order {
         let descriptors: Vec<&Descriptor> = entries.iter().map(|entry| &entry.descriptor).collect();
         compute_order(&descriptors)
     }
-}
-
-/// The family and sample names a declaration writes, in either format.
-fn claimed_names(descriptor: &Descriptor) -> Vec<String> {
-    let name = descriptor.name;
-    let base = match descriptor.kind {
-        Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
-        _ => name,
-    };
-    let suffixes: &[&str] = match descriptor.kind {
-        Kind::Counter => &["", "_total"],
-        Kind::Histogram => &["", "_bucket", "_sum", "_count"],
-        Kind::Gauge | Kind::Unknown => &[""],
-    };
-    suffixes
-        .iter()
-        .map(|suffix| format!("{base}{suffix}"))
-        .collect()
 }
 
 /// Sorts by name then declaration site, and finds declarations whose exposition names collide
@@ -495,7 +550,8 @@ fn compute_order(descriptors: &[&Descriptor]) -> Order {
     let mut dropped = vec![false; descriptors.len()];
     let mut duplicates = Vec::new();
     for &index in &sorted {
-        let claims = claimed_names(descriptors[index as usize]);
+        let descriptor = descriptors[index as usize];
+        let claims = claim::claims("", descriptor.name, descriptor.kind);
         if let Some(&owner) = claims.iter().find_map(|claim| owners.get(claim)) {
             dropped[index as usize] = true;
             duplicates.push((owner, index));

@@ -28,16 +28,7 @@ fn helper_entry() {
         "\nHELPER ENV {}",
         if cleared { "cleared" } else { "still set" }
     );
-    // SAFETY: F_GETFD only reads descriptor flags.
-    let fd3 = unsafe { libc::fcntl(3, libc::F_GETFD) };
-    println!(
-        "HELPER FD3 {}",
-        if fd3 == -1 {
-            "closed".to_owned()
-        } else {
-            format!("cloexec={}", fd3 & libc::FD_CLOEXEC)
-        }
-    );
+    println!("HELPER FD3 {}", listener_support::fd_flags(3));
     match binding.state() {
         State::Bound { addr, source, .. } => {
             let source = match source {
@@ -60,21 +51,11 @@ fn helper_entry() {
     }
 }
 
-fn listening_socket() -> Socket {
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    socket.set_reuse_address(true).unwrap();
-    socket
-        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
-        .unwrap();
-    socket.listen(16).unwrap();
-    socket
-}
-
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[test]
 fn activated_socket_is_adopted_and_the_environment_cleared() {
-    let socket = listening_socket();
+    let socket = listener_support::listening_socket();
     let addr = socket.local_addr().unwrap().as_socket().unwrap();
     let mut child = launch_activated(socket.as_raw_fd(), ListenPid::Child, "metrics", "activated");
     assert_eq!(child.expect("ENV", TIMEOUT), "cleared");
@@ -100,7 +81,7 @@ fn activated_socket_is_adopted_and_the_environment_cleared() {
 
 #[test]
 fn listen_pid_mismatch_leaves_the_socket_alone_and_binds_the_configured_address() {
-    let socket = listening_socket();
+    let socket = listener_support::listening_socket();
     let addr = socket.local_addr().unwrap().as_socket().unwrap();
     let mut child = launch_activated(
         socket.as_raw_fd(),

@@ -5,9 +5,6 @@
 #[path = "support/tools.rs"]
 mod tools;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use promstatic::{
     CounterFamily, DynCounterFamily, DynHistogramFamily, Format, Histogram, HistogramFamily,
     LabelValue, metric,
@@ -47,29 +44,6 @@ static UPSTREAM_SECONDS: DynHistogramFamily = DynHistogramFamily::new();
 #[metric(labels(queue: &str, shard: u16), capacity = 8)]
 static JOBS_TOTAL: DynCounterFamily = DynCounterFamily::new();
 
-/// Runs `program args` with `input` on stdin; `None` if the program is missing.
-fn run(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
-    let mut child = match Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(error) => panic!("cannot run {program}: {error}"),
-    };
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let output = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some((output.status.success(), text))
-}
-
 fn record() {
     for (index, stage) in [Stage::Parse, Stage::Plan, Stage::Execute]
         .into_iter()
@@ -101,7 +75,7 @@ fn render(format: Format) -> Vec<u8> {
 #[test]
 fn promtool_accepts_the_text_format() {
     record();
-    match run("promtool", &["check", "metrics"], &render(Format::Text)) {
+    match tools::run_with_input("promtool", &["check", "metrics"], &render(Format::Text)) {
         None => tools::skip("promtool is not installed (apt package `prometheus`)"),
         Some((ok, output)) => assert!(ok, "promtool rejected the exposition:\n{output}"),
     }
@@ -135,7 +109,7 @@ fn python_client_parses_openmetrics() {
     if tools::require_python_module("prometheus_client").is_none() {
         return;
     }
-    let (ok, output) = run(
+    let (ok, output) = tools::run_with_input(
         "python3",
         &["-c", PARSE_OPENMETRICS],
         &render(Format::OpenMetrics),

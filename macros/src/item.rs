@@ -249,6 +249,16 @@ pub(crate) fn validate(item: Item, args: &Args) -> syn::Result<Metric> {
             format!("invalid metric name `{name}`: {error}"),
         )),
         Ok(()) => match kind {
+            // OpenMetrics names a counter's family by what precedes `_total`; with nothing
+            // there, text 0.0.4 and OpenMetrics would write the series under two names.
+            Some(Kind::Counter) if name == "_total" => errors.push(syn::Error::new(
+                name_span,
+                format!(
+                    "a counter's name needs a base before `_total` (OpenMetrics names the \
+                     family by it): use something like `events_total`{}",
+                    rename_hint(args)
+                ),
+            )),
             Some(Kind::Counter) if !name.ends_with("_total") => errors.push(syn::Error::new(
                 name_span,
                 format!(

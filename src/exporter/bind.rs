@@ -65,6 +65,14 @@ impl Endpoint {
         }
     }
 
+    /// Says the endpoint stopped (`state`) and releases the port if the server does not hold
+    /// the socket: retries stop and a listener not handed over is closed. Returns whether
+    /// the server had taken the listener (then it closes it itself, promptly).
+    pub(crate) fn stop(&self, state: ListenerState) -> bool {
+        self.set(state);
+        self.binding.cancel()
+    }
+
     /// Bind attempts so far (for the exporter's self-metric).
     pub(crate) fn attempts(&self) -> u64 {
         match self.binding.state() {

@@ -16,6 +16,7 @@ use super::server::ServerTask;
 use super::state::{ListenerState, Reason};
 use crate::encode::{EncodeError, Encoder};
 use crate::listener::BindPolicy;
+use crate::table::Table;
 
 /// The most constant labels an exporter accepts (they are kept in a fixed array so a scrape
 /// does not allocate a list of them).
@@ -56,6 +57,8 @@ pub(crate) struct Config {
     pub(crate) on_scrape: Option<ScrapeHook>,
     /// Who may scrape (`access.rs`): allowlist, authentication, TLS.
     pub(crate) access: AccessConfig,
+    /// The declarations served: the linked table, or a generated one in tests.
+    pub(crate) table: &'static Table,
 }
 
 /// The host's function that adds run-time families to each scrape; see
@@ -140,6 +143,7 @@ impl Exporter {
                 gzip_min_bytes: 1024,
                 on_scrape: None,
                 access: AccessConfig::default(),
+                table: Table::linked(),
             },
         }
     }
@@ -282,6 +286,14 @@ impl Exporter {
         self
     }
 
+    /// Serves `table` instead of the binary's `#[metric]` statics (tests generate
+    /// declarations at run time with `Table::leak`).
+    #[doc(hidden)]
+    pub fn table(mut self, table: &'static Table) -> Self {
+        self.config.table = table;
+        self
+    }
+
     /// Checks the configuration and returns the handler, for mounting on the host's own
     /// server. It serves every endpoint; see [`MetricsService`].
     ///
@@ -301,8 +313,11 @@ impl Exporter {
     /// dedicated OS thread with a current-thread tokio runtime. Bind failures are reported in
     /// [`ExporterHandle::state`], never returned: the host keeps running without metrics.
     ///
-    /// Only a configuration mistake (bad namespace or label, a malformed allowlist range,
-    /// unusable credentials or TLS files) is an error.
+    /// Only a configuration that cannot make a valid exposition is an error: a bad namespace
+    /// or constant label, a constant label some samples carry already, a limit under which
+    /// nothing can be served, or a declaration whose names (with the namespace) collide
+    /// with the exporter's own families; or who-may-scrape settings that cannot be used (a
+    /// malformed allowlist range, unusable credentials or TLS files).
     pub fn start(self) -> Result<ExporterHandle, ConfigError> {
         let (mut handle, task) = self.prepare()?;
         if matches!(handle.state(), ListenerState::Disabled { .. }) {

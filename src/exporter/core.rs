@@ -68,7 +68,10 @@ impl ExporterCore {
             }
         })?;
         let access = Access::new(&config.access)?;
-        if let Err(error) = crate::check() {
+        super::validate::names(&config, config.table, &build_info_name)?;
+        super::validate::const_labels(&config, config.table)?;
+        super::validate::limits(&config)?;
+        if let Err(error) = config.table.check() {
             log::error!(target: "promstatic", "{error}");
         }
         Ok(ExporterCore {

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::validate::OwnFamily;
+
 use super::MAX_CONST_LABELS;
 use crate::name::NameError;
 
@@ -69,6 +71,50 @@ pub enum ConfigError {
         /// What was configured (`"TLS"`, `"HTTP authentication"`, `"an IP allowlist"`).
         what: &'static str,
     },
+    /// A declaration, with the namespace applied, would write or reserve a name that one of
+    /// the exporter's own families writes or reserves: every scrape would hold two families
+    /// of one name.
+    NameClash {
+        /// The declared metric name.
+        metric: String,
+        /// Where it is declared (module, file and line).
+        declared_at: String,
+        /// The namespace configured (may be empty).
+        namespace: String,
+        /// The name both would occupy (a family or sample name, in either format).
+        name: String,
+        /// The exporter's family.
+        family: String,
+        /// Which part of the exporter writes that family.
+        owner: OwnFamily,
+    },
+    /// A constant label's name is one that some samples carry already (`le`, `quantile`, the
+    /// build-info gauge's labels): those samples would have the label twice.
+    ReservedLabel {
+        /// The constant label's name.
+        name: String,
+        /// Which samples carry it.
+        reason: &'static str,
+    },
+    /// A limit under which no scrape can ever be served.
+    ImpossibleLimit {
+        /// The builder method (`max_connections`, `max_header_bytes`, ...).
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// Why nothing could be served, and what to give instead.
+        why: &'static str,
+    },
+    /// A constant label's name is also a label of a declared family: its samples would have
+    /// the label twice.
+    LabelClash {
+        /// The constant label's name.
+        name: String,
+        /// The family that declares a label of that name.
+        metric: String,
+        /// Where the family is declared (module, file and line).
+        declared_at: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -110,6 +156,58 @@ impl fmt::Display for ConfigError {
                 "{what} is enforced by the exporter's own server only, not by a service \
                  mounted on the host's server; use start() or into_future(), or enforce it \
                  in the host's server"
+            ),
+            ConfigError::NameClash {
+                metric,
+                declared_at,
+                namespace,
+                name,
+                family,
+                owner,
+            } => {
+                write!(f, "metric `{metric}` (declared at {declared_at})")?;
+                if !namespace.is_empty() {
+                    write!(f, " with namespace `{namespace}`")?;
+                }
+                let (part, fix) = match owner {
+                    OwnFamily::Process => (
+                        "process metrics",
+                        "or turn them off with `process_metrics(false)`",
+                    ),
+                    OwnFamily::BuildInfo => (
+                        "build-info gauge",
+                        "or give `build_info` another application name",
+                    ),
+                    OwnFamily::SelfMetric => (
+                        "self-metrics",
+                        "(the `promstatic_` prefix is the exporter's own)",
+                    ),
+                };
+                write!(
+                    f,
+                    " would occupy `{name}`, as does `{family}` of the exporter's {part}: every \
+                     scrape would hold two families of one name; rename the metric or change \
+                     the namespace, {fix}"
+                )
+            }
+            ConfigError::ImpossibleLimit {
+                setting,
+                value,
+                why,
+            } => write!(f, "`{setting}` of {value} can never serve a scrape: {why}"),
+            ConfigError::ReservedLabel { name, reason } => write!(
+                f,
+                "constant label `{name}` cannot be used: `{name}` is {reason}, so those \
+                 samples would carry it twice; choose another name"
+            ),
+            ConfigError::LabelClash {
+                name,
+                metric,
+                declared_at,
+            } => write!(
+                f,
+                "constant label `{name}` is also a label of family `{metric}` (declared at \
+                 {declared_at}), whose samples would carry it twice; rename one of them"
             ),
         }
     }

@@ -60,7 +60,18 @@ impl ExporterHandle {
     /// in-flight scrapes finish. For the [`Exporter::into_future`](super::Exporter::into_future) form, await the future's
     /// task after this.
     pub fn signal_shutdown(&self) {
+        self.stop();
+    }
+
+    /// Requests the shutdown and releases the port at once if the server does not hold the
+    /// socket (it has not started, or has not been polled yet); the state says shut down
+    /// from here on. Returns whether the server holds the socket (and closes it itself).
+    fn stop(&self) -> bool {
+        // The flag first: a server taking the socket after this sees it and stops.
         self.core.shutdown.request();
+        self.endpoint.stop(ListenerState::Disabled {
+            reason: Reason::shut_down(),
+        })
     }
 
     /// Stops the server: closes the listening socket at once (the port can be bound again as
@@ -69,12 +80,14 @@ impl ExporterHandle {
     /// that runs an [`Exporter::into_future`](super::Exporter::into_future) server (it blocks); use
     /// [`ExporterHandle::signal_shutdown`] there.
     pub fn shutdown(mut self) {
-        self.signal_shutdown();
+        let server_holds_socket = self.stop();
         // The server sends once it has dropped the socket (at once: the accept loop watches
-        // for shutdown); an error means it already ended. The bound keeps a future that was
-        // never polled from hanging the caller.
-        if let Err(mpsc::RecvTimeoutError::Timeout) =
-            self.closed.recv_timeout(Duration::from_secs(10))
+        // for shutdown); an error means it already ended. Only a server that holds the socket
+        // is waited for (a future never polled holds nothing); the bound keeps a future
+        // stalled by its host from hanging the caller.
+        if (server_holds_socket || self.thread.is_some())
+            && let Err(mpsc::RecvTimeoutError::Timeout) =
+                self.closed.recv_timeout(Duration::from_secs(10))
         {
             log::warn!(target: "promstatic", "the exporter did not confirm its shutdown in 10 s");
         }

@@ -36,7 +36,8 @@ impl ServerTask {
     /// Reports that the server cannot run, and why.
     pub(crate) fn fail(self, reason: Reason) {
         log::error!(target: "promstatic", "{reason}");
-        self.endpoint.set(ListenerState::Disabled { reason });
+        // The port is released too: the retries stop and a socket not taken is closed.
+        self.endpoint.stop(ListenerState::Disabled { reason });
         let _ = self.closed.try_send(());
     }
 
@@ -65,7 +66,20 @@ impl ServerTask {
     /// Registers the listener with the current runtime, serves until shutdown is signalled,
     /// then drains.
     pub(crate) async fn run(self) {
+        if let Some(problem) = runtime_problem() {
+            self.fail(Reason::server(
+                "cannot run on this runtime",
+                io::Error::new(io::ErrorKind::Unsupported, problem),
+            ));
+            return;
+        }
         let Some(listener) = self.listener().await else {
+            if self.core.shutdown.is_requested() {
+                // The handle has released the port already; this is for the record.
+                self.endpoint.stop(ListenerState::Disabled {
+                    reason: Reason::shut_down(),
+                });
+            }
             let _ = self.closed.try_send(());
             return;
         };
@@ -73,12 +87,28 @@ impl ServerTask {
             .stats
             .bind_attempts
             .store(self.endpoint.attempts(), Ordering::Relaxed);
-        let listener = match TcpListener::from_std(listener) {
-            Ok(listener) => listener,
-            Err(error) => {
+        // tokio panics (rather than fail) when its runtime has no IO driver; the socket moves
+        // into the closure and is closed as the panic unwinds, so the port is released.
+        let registered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            TcpListener::from_std(listener)
+        }));
+        let listener = match registered {
+            Ok(Ok(listener)) => listener,
+            Ok(Err(error)) => {
                 self.fail(Reason::server(
                     "cannot register its socket with tokio",
                     error,
+                ));
+                return;
+            }
+            Err(_) => {
+                self.fail(Reason::server(
+                    "cannot run on this runtime",
+                    io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "the tokio runtime running the exporter has no IO driver: build it \
+                         with `enable_io()` (or `enable_all()`)",
+                    ),
                 ));
                 return;
             }
@@ -165,6 +195,24 @@ impl ServerTask {
         let deadline = later(Instant::now(), core.config.limits.shutdown_grace);
         core.shutdown.drain(deadline).await;
     }
+}
+
+/// Why the current context cannot run the server, if it cannot: no tokio runtime at all, or
+/// one without the time driver (the IO driver is checked when the socket is registered).
+/// tokio reports both by panicking where a timer is created, so the check creates one
+/// under `catch_unwind` (the panic message still goes through the panic hook, once).
+fn runtime_problem() -> Option<&'static str> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Some(
+            "its future was polled outside a tokio runtime: spawn it on a tokio runtime with \
+             the IO and time drivers (`enable_all()`)",
+        );
+    }
+    let timer = std::panic::catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO)));
+    timer.is_err().then_some(
+        "the tokio runtime running the exporter has no time driver: build it with \
+         `enable_time()` (or `enable_all()`)",
+    )
 }
 
 /// How long to pause after an accept error: `None` for errors that concern one connection

@@ -7,6 +7,21 @@
 //! not believe the sockets are theirs. The chosen fd must be an open, listening, IPv4 or
 //! IPv6 stream socket; anything else is a configuration error reported as such (this path
 //! never retries, and never closes an fd it did not adopt).
+//!
+//! # Only a socket meant for metrics
+//!
+//! A program run under systemd often receives its *own* sockets this way (its HTTP port on
+//! fd 3). Adopting such a socket would have the exporter answer the application's port and
+//! close fd 3 under it at shutdown. So a passed socket is adopted only when it is
+//! unambiguously meant for metrics: its `LISTEN_FDNAMES` entry is the policy's activation
+//! name (`metrics` unless configured), or the host opted in to adopting a single unnamed
+//! socket ([`BindPolicy::adopt_unnamed_activation_socket`]). Otherwise the sockets, their
+//! flags and the variables are left exactly as they were, for the application's own
+//! `sd_listen_fds`, and the exporter binds its configured address. The variables are removed
+//! only when they were not for this process (`LISTEN_PID` mismatch, as `sd_listen_fds` does)
+//! or when the adopted socket was the only one passed.
+//!
+//! [`BindPolicy::adopt_unnamed_activation_socket`]: crate::listener::BindPolicy::adopt_unnamed_activation_socket
 
 use std::io;
 use std::net::TcpListener;
@@ -36,14 +51,8 @@ pub(crate) struct Variables {
     pub(crate) names: Option<String>,
 }
 
-/// Reads and removes the variables; `None` when `LISTEN_PID` and `LISTEN_FDS` are both absent.
-///
-/// # Caveat
-/// Removing an environment variable while another thread reads the environment through C
-/// (`getenv` in libc, or in a C library) is a data race. [`crate::listener::open`] documents
-/// that it must run before the program starts threads that read the environment, or with
-/// socket activation turned off.
-pub(crate) fn take_variables() -> Option<Variables> {
+/// Reads the variables; `None` when `LISTEN_PID` and `LISTEN_FDS` are both absent.
+pub(crate) fn read_variables() -> Option<Variables> {
     let variables = Variables {
         pid: std::env::var("LISTEN_PID").ok(),
         fds: std::env::var("LISTEN_FDS").ok(),
@@ -52,6 +61,17 @@ pub(crate) fn take_variables() -> Option<Variables> {
     if variables.pid.is_none() && variables.fds.is_none() {
         return None;
     }
+    Some(variables)
+}
+
+/// Removes the variables (see the module docs for when).
+///
+/// # Caveat
+/// Removing an environment variable while another thread reads the environment through C
+/// (`getenv` in libc, or in a C library) is a data race. [`crate::listener::open`] documents
+/// that it must run before the program starts threads that read the environment, or with
+/// socket activation turned off.
+pub(crate) fn remove_variables() {
     for name in VARIABLES {
         // SAFETY: `remove_var` is unsafe because a concurrent read of the environment by
         // another thread (through libc `getenv`) races with it. This crate starts no thread
@@ -61,15 +81,31 @@ pub(crate) fn take_variables() -> Option<Variables> {
         // `sd_listen_fds(unset_environment = 1)`.
         unsafe { std::env::remove_var(name) };
     }
-    Some(variables)
 }
 
-/// Picks the fd to adopt: `Ok(None)` when the sockets are not for this process.
+/// What to do with the passed sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Selection {
+    /// `LISTEN_PID` is another process: the variables leaked to us and are dropped.
+    NotOurs,
+    /// None of the sockets is meant for metrics: leave everything to the application.
+    NotForMetrics,
+    /// Adopt this fd; `only` when it is the only socket passed.
+    Adopt {
+        /// The fd.
+        fd: RawFd,
+        /// Whether it is the only socket passed.
+        only: bool,
+    },
+}
+
+/// Picks the fd to adopt; see the module docs for the rule.
 pub(crate) fn select(
     variables: &Variables,
     our_pid: u32,
     wanted_name: &str,
-) -> Result<Option<RawFd>, Rejected> {
+    adopt_unnamed: bool,
+) -> Result<Selection, Rejected> {
     let reject = |problem: String| Rejected {
         fd: None,
         problem,
@@ -84,7 +120,7 @@ pub(crate) fn select(
             log::info!(
                 "socket activation: LISTEN_PID={pid} is not this process ({our_pid}); ignoring the passed sockets"
             );
-            return Ok(None);
+            return Ok(Selection::NotOurs);
         }
         Err(_) => return Err(reject(format!("LISTEN_PID={pid:?} is not a process id"))),
     }
@@ -102,7 +138,7 @@ pub(crate) fn select(
         }
     };
     if count == 0 {
-        return Ok(None);
+        return Ok(Selection::NotForMetrics);
     }
     let names: Vec<&str> = variables
         .names
@@ -113,29 +149,43 @@ pub(crate) fn select(
         .take(usize::from(count))
         .position(|name| *name == wanted_name)
     {
-        return Ok(Some(FIRST_FD + index as RawFd));
+        return Ok(Selection::Adopt {
+            fd: FIRST_FD + index as RawFd,
+            only: count == 1,
+        });
     }
-    if count == 1 {
-        return Ok(Some(FIRST_FD));
+    if count == 1 && adopt_unnamed {
+        return Ok(Selection::Adopt {
+            fd: FIRST_FD,
+            only: true,
+        });
     }
-    Err(reject(format!(
-        "{count} sockets were passed (names {names:?}) and none is named `{wanted_name}`"
-    )))
+    log::info!(
+        "socket activation: {count} socket(s) passed (names {names:?}), none named \
+         `{wanted_name}`: left to the application; the metrics listener binds its own address"
+    );
+    Ok(Selection::NotForMetrics)
 }
 
-/// Sets close-on-exec on every passed fd, as `sd_listen_fds` does, so children do not
-/// inherit them; closed fds are skipped.
-pub(crate) fn set_cloexec_on_passed(variables: &Variables) {
-    let count = variables
-        .fds
-        .as_deref()
-        .and_then(|fds| fds.trim().parse::<u16>().ok())
-        .unwrap_or(0);
-    for fd in FIRST_FD..FIRST_FD + RawFd::from(count) {
-        // A closed fd (`Err`) is skipped.
-        if let Ok(Err(error)) = sys::with_open_socket(fd, |socket| socket.set_cloexec(true)) {
-            log::debug!("socket activation: cannot set close-on-exec on fd {fd}: {error}");
-        }
+/// Whether `socket` is a listening IPv4/IPv6 stream socket; else what it is, and the error of
+/// the check that failed. Used for passed sockets and for the host's listener alike.
+pub(crate) fn check_listening(
+    socket: SockRef<'_>,
+) -> Result<(), (&'static str, Option<io::Error>)> {
+    match socket.r#type() {
+        Ok(kind) if kind == Type::STREAM => {}
+        Ok(_) => return Err(("is a socket but not a stream (TCP) socket", None)),
+        Err(error) => return Err(("is not a socket", Some(error))),
+    }
+    match socket.domain() {
+        Ok(domain) if domain == Domain::IPV4 || domain == Domain::IPV6 => {}
+        Ok(_) => return Err(("is not an IPv4 or IPv6 socket", None)),
+        Err(error) => return Err(("has no readable address family", Some(error))),
+    }
+    match socket.is_listener() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(("is not listening (listen() was never called on it)", None)),
+        Err(error) => Err(("cannot be checked for SO_ACCEPTCONN", Some(error))),
     }
 }
 
@@ -147,29 +197,15 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
         error,
     };
     sys::with_open_socket(fd, |socket| {
-        match socket.r#type() {
-            Ok(kind) if kind == Type::STREAM => {}
-            Ok(_) => return Err(reject("is a socket but not a stream (TCP) socket", None)),
-            Err(error) => return Err(reject("is not a socket", Some(error))),
-        }
-        match socket.domain() {
-            Ok(domain) if domain == Domain::IPV4 || domain == Domain::IPV6 => {}
-            Ok(_) => return Err(reject("is not an IPv4 or IPv6 socket", None)),
-            Err(error) => return Err(reject("has no readable address family", Some(error))),
-        }
-        match socket.is_listener() {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(reject(
-                "is not listening (listen() was never called on it)",
-                None,
-            )),
-            Err(error) => Err(reject("cannot be checked for SO_ACCEPTCONN", Some(error))),
-        }
+        check_listening(socket).map_err(|(problem, error)| reject(problem, error))
     })
     .unwrap_or_else(|error| Err(reject("is not open", Some(error))))?;
-    // SAFETY: the fd was passed to this process through LISTEN_FDS for it to own, it is an
-    // open listening TCP socket (checked above), and the variables were removed before this
-    // call, so no other part of the program adopts it a second time.
+    // SAFETY: the fd was passed to this process through LISTEN_FDS for the metrics listener
+    // (its LISTEN_FDNAMES entry says so, or the host opted in to a single unnamed socket) and
+    // it is an open listening TCP socket (checked above). It has one owner: when it was the
+    // only socket passed the variables were removed before this call, so nothing else
+    // adopts it; when several were passed they stay for the application's own sockets,
+    // whose names tell it this one is not among them.
     let listener = unsafe { TcpListener::from_raw_fd(fd) };
     let socket = SockRef::from(&listener);
     let configured = socket
@@ -200,47 +236,69 @@ mod tests {
         }
     }
 
+    fn adopted(fd: RawFd, only: bool) -> Selection {
+        Selection::Adopt { fd, only }
+    }
+
     #[test]
     fn selection_follows_pid_count_and_names() {
-        let one = variables(Some("42"), Some("1"), None);
-        assert_eq!(select(&one, 42, "metrics").unwrap(), Some(3));
+        let named = variables(Some("42"), Some("1"), Some("metrics"));
         assert_eq!(
-            select(&one, 43, "metrics").unwrap(),
-            None,
+            select(&named, 42, "metrics", false).unwrap(),
+            adopted(3, true)
+        );
+        assert_eq!(
+            select(&named, 43, "metrics", false).unwrap(),
+            Selection::NotOurs,
             "LISTEN_PID mismatch"
         );
-        let named = variables(Some("42"), Some("3"), Some("http:grpc:metrics"));
-        assert_eq!(select(&named, 42, "metrics").unwrap(), Some(5));
-        assert!(
-            select(&named, 42, "admin")
-                .unwrap_err()
-                .problem
-                .contains("none is named `admin`")
+        let several = variables(Some("42"), Some("3"), Some("http:grpc:metrics"));
+        assert_eq!(
+            select(&several, 42, "metrics", false).unwrap(),
+            adopted(5, false)
         );
         assert_eq!(
-            select(&variables(Some("42"), Some("0"), None), 42, "m").unwrap(),
-            None
+            select(&several, 42, "admin", true).unwrap(),
+            Selection::NotForMetrics
         );
-        let only_one_unnamed = variables(Some("42"), Some("1"), Some("http"));
-        assert_eq!(select(&only_one_unnamed, 42, "metrics").unwrap(), Some(3));
+        assert_eq!(
+            select(&variables(Some("42"), Some("0"), None), 42, "m", true).unwrap(),
+            Selection::NotForMetrics
+        );
+    }
+
+    #[test]
+    fn a_single_socket_not_named_for_metrics_is_the_application_s() {
+        for names in [None, Some("http"), Some("")] {
+            let one = variables(Some("42"), Some("1"), names);
+            assert_eq!(
+                select(&one, 42, "metrics", false).unwrap(),
+                Selection::NotForMetrics,
+                "{names:?}"
+            );
+            // Only an explicit opt-in adopts it.
+            assert_eq!(select(&one, 42, "metrics", true).unwrap(), adopted(3, true));
+        }
     }
 
     #[test]
     fn malformed_variables_are_rejected_with_the_value() {
-        let problem = select(&variables(Some("x"), Some("1"), None), 1, "m")
+        let problem = select(&variables(Some("x"), Some("1"), None), 1, "m", false)
             .unwrap_err()
             .problem;
         assert!(problem.contains("\"x\""), "{problem}");
-        assert!(select(&variables(Some("1"), Some("-1"), None), 1, "m").is_err());
-        assert!(select(&variables(None, Some("1"), None), 1, "m").is_err());
+        assert!(select(&variables(Some("1"), Some("-1"), None), 1, "m", false).is_err());
+        assert!(select(&variables(None, Some("1"), None), 1, "m", false).is_err());
         // A name beyond LISTEN_FDS does not count.
-        assert!(
+        assert_eq!(
             select(
                 &variables(Some("1"), Some("2"), Some("a:b:metrics")),
                 1,
-                "metrics"
+                "metrics",
+                false
             )
-            .is_err()
+            .unwrap(),
+            Selection::NotForMetrics
         );
     }
 

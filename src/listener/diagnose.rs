@@ -9,14 +9,21 @@
 //!    `/proc/PID/stat` (state, `PF_EXITING` in the flags), `/proc/PID/cmdline` and
 //!    `/proc/PID/exe`, and classify (see [`Holder`]).
 //!
-//! No LISTEN row means the port is taken by something that is not listening: TIME_WAIT
-//! leftovers of an owner that did not set `SO_REUSEADDR`, or an outgoing connection that got
-//! the port as its source port, which happens when the port lies inside
-//! `net.ipv4.ip_local_port_range`. Every parser is a pure function over text, tested on
-//! fixtures; the file-reading part is best effort and never fails the caller.
+//! No LISTEN row means the port is taken by something that is not listening. A socket that
+//! was bound and never put to `listen()` appears in no `/proc/net/tcp*` row; on Linux 6.8+
+//! the kernel's `sock_diag` dump of bound-inactive sockets (`sock_diag.rs`, what
+//! `ss --bound-inactive` reads) shows it with its inode, which step 2 maps to the holder as
+//! for a listener. On older kernels, when `/proc/net/tcp*` has no row at all on the port, that
+//! is the only thing left that can hold it, and the diagnosis says exactly that ("bound by
+//! some process but not listening"). Otherwise the rows are TIME_WAIT leftovers of an owner
+//! that did not set `SO_REUSEADDR`, or an outgoing connection that got the port as its source
+//! port, which happens when the port lies inside `net.ipv4.ip_local_port_range`. Every parser
+//! is a pure function over text, tested on fixtures; the reading part is best effort and
+//! never fails the caller.
 
 use std::fmt;
 use std::fs;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -28,6 +35,8 @@ const PF_EXITING: u64 = 0x0000_0004;
 const TCP_LISTEN: u8 = 0x0A;
 /// `TCP_TIME_WAIT`.
 const TCP_TIME_WAIT: u8 = 0x06;
+/// `TCP_BOUND_INACTIVE`: the state the kernel's dump gives a socket bound without listening.
+pub(crate) const TCP_BOUND_INACTIVE: u8 = 13;
 
 /// What was found out about an address already in use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +46,9 @@ pub struct Diagnosis {
     pub holder: Holder,
     /// The listening socket found in `/proc/net/tcp*` (wildcard or specific), if any.
     pub listening_on: Option<SocketAddr>,
+    /// The socket bound to the port without listening (from the kernel's bound-inactive
+    /// dump, Linux 6.8+), when that is what holds the port.
+    pub bound_not_listening: Option<SocketAddr>,
     /// `net.ipv4.ip_local_port_range`, when the port lies inside it: outgoing connections
     /// may take this port as their source port at any time.
     pub ephemeral_range: Option<(u16, u16)>,
@@ -61,6 +73,14 @@ pub enum Holder {
     Hidden {
         /// The socket owner's uid, from `/proc/net/tcp*`.
         uid: u32,
+    },
+    /// A socket is bound to the port without listening, and its process is not visible:
+    /// the kernel does not list bound-only sockets (before Linux 6.8), or their process
+    /// belongs to another user or pid namespace. Retried within the budget (a program
+    /// between `bind()` and `listen()` is about to listen), then the fallback.
+    BoundNotListening {
+        /// The socket owner's uid, when the kernel reported the socket.
+        uid: Option<u32>,
     },
     /// No LISTEN row: TIME_WAIT leftovers or an outgoing connection using the port.
     NoListener {
@@ -129,6 +149,14 @@ impl fmt::Display for Holder {
                 "a socket owned by uid {uid} listens on it, but its process is not visible \
                  (another user or pid namespace)"
             ),
+            Holder::BoundNotListening { uid: None } => {
+                f.write_str("bound by some process but not listening")
+            }
+            Holder::BoundNotListening { uid: Some(uid) } => write!(
+                f,
+                "bound by some process but not listening (a socket of uid {uid}, whose process \
+                 is not visible: another user or pid namespace)"
+            ),
             Holder::NoListener {
                 time_wait,
                 connections,
@@ -142,11 +170,13 @@ impl fmt::Display for Holder {
     }
 }
 
-/// Where `/proc` is, and who "we" are; swapped in tests.
+/// Where `/proc` is, who "we" are, and how bound-only sockets are listed; swapped in tests.
 #[derive(Debug, Clone)]
 pub(crate) struct ProcFs {
     pub(crate) root: PathBuf,
     pub(crate) self_pid: u32,
+    /// The bound-inactive TCP sockets on a port (the kernel's `sock_diag` dump).
+    pub(crate) bound_inactive: fn(u16) -> io::Result<Vec<SocketRow>>,
 }
 
 impl ProcFs {
@@ -154,6 +184,38 @@ impl ProcFs {
         Self {
             root: PathBuf::from("/proc"),
             self_pid: std::process::id(),
+            bound_inactive: system_bound_inactive,
+        }
+    }
+}
+
+/// The kernel's dump (Linux 6.8+), as rows like `/proc/net/tcp`'s.
+#[cfg(target_os = "linux")]
+fn system_bound_inactive(port: u16) -> io::Result<Vec<SocketRow>> {
+    Ok(crate::sys::bound_inactive_sockets(port)?
+        .into_iter()
+        .map(|socket| SocketRow {
+            local: socket.local,
+            state: TCP_BOUND_INACTIVE,
+            uid: socket.uid,
+            inode: socket.inode,
+        })
+        .collect())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn system_bound_inactive(_port: u16) -> io::Result<Vec<SocketRow>> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// The bound-only sockets on `port`, or `None` when the kernel cannot list them (before
+/// Linux 6.8) or the dump failed.
+fn bound_only_rows(proc: &ProcFs, port: u16) -> Option<Vec<SocketRow>> {
+    match (proc.bound_inactive)(port) {
+        Ok(rows) => Some(rows),
+        Err(error) => {
+            log::debug!(target: "promstatic", "sock_diag bound-inactive dump failed: {error}");
+            None
         }
     }
 }
@@ -168,6 +230,7 @@ pub(crate) fn diagnose(addr: SocketAddr, dual_stack: bool) -> Diagnosis {
                 reason: "diagnosis reads /proc, which only Linux provides".into(),
             },
             listening_on: None,
+            bound_not_listening: None,
             ephemeral_range: None,
         }
     }
@@ -186,21 +249,18 @@ pub(crate) fn diagnose_in(proc: &ProcFs, addr: SocketAddr, dual_stack: bool) -> 
             rows.extend(parse_net_tcp(&text, v6));
         }
     }
-    let holder = if read_any {
-        classify_rows(proc, addr, dual_stack, &rows)
-    } else {
-        (
-            Holder::Unknown {
-                reason: format!("cannot read {}/net/tcp", proc.root.display()),
-            },
-            None,
-        )
-    };
-    Diagnosis {
-        holder: holder.0,
-        listening_on: holder.1,
+    let mut diagnosis = Diagnosis {
+        holder: Holder::Unknown {
+            reason: format!("cannot read {}/net/tcp", proc.root.display()),
+        },
+        listening_on: None,
+        bound_not_listening: None,
         ephemeral_range,
+    };
+    if read_any {
+        classify_rows(proc, addr, dual_stack, &rows, &mut diagnosis);
     }
+    diagnosis
 }
 
 fn classify_rows(
@@ -208,27 +268,56 @@ fn classify_rows(
     addr: SocketAddr,
     dual_stack: bool,
     rows: &[SocketRow],
-) -> (Holder, Option<SocketAddr>) {
+    diagnosis: &mut Diagnosis,
+) {
     let on_port = || rows.iter().filter(|row| row.local.port() == addr.port());
     let listeners: Vec<&SocketRow> = on_port()
         .filter(|row| row.state == TCP_LISTEN && overlaps(addr, dual_stack, row.local))
         .collect();
-    if listeners.is_empty() {
-        let time_wait = on_port().filter(|row| row.state == TCP_TIME_WAIT).count();
-        let connections = on_port()
-            .filter(|row| row.state != TCP_TIME_WAIT && row.state != TCP_LISTEN)
-            .count();
-        return (
-            Holder::NoListener {
-                time_wait,
-                connections,
-            },
-            None,
-        );
+    if let Some(first) = listeners.first() {
+        let (holder, local) =
+            holder_of(proc, &listeners).unwrap_or((Holder::Hidden { uid: first.uid }, first.local));
+        diagnosis.holder = holder;
+        diagnosis.listening_on = Some(local);
+        return;
     }
-    let inodes: Vec<u64> = listeners.iter().map(|row| row.inode).collect();
+    let time_wait = on_port().filter(|row| row.state == TCP_TIME_WAIT).count();
+    let connections = on_port()
+        .filter(|row| row.state != TCP_TIME_WAIT && row.state != TCP_LISTEN)
+        .count();
+    let dump = bound_only_rows(proc, addr.port());
+    let bound: Vec<&SocketRow> = dump
+        .iter()
+        .flatten()
+        .filter(|row| overlaps(addr, dual_stack, row.local))
+        .collect();
+    diagnosis.holder = if let Some(first) = bound.first() {
+        let (holder, local) = holder_of(proc, &bound).unwrap_or((
+            Holder::BoundNotListening {
+                uid: Some(first.uid),
+            },
+            first.local,
+        ));
+        diagnosis.bound_not_listening = Some(local);
+        holder
+    } else if time_wait == 0 && connections == 0 && dump.is_none() {
+        // Nothing in /proc/net/tcp* holds the port and the kernel cannot list bound-only
+        // sockets: a bound-only socket is the one thing that holds a port invisibly.
+        Holder::BoundNotListening { uid: None }
+    } else {
+        Holder::NoListener {
+            time_wait,
+            connections,
+        }
+    };
+}
+
+/// The first of `sockets` whose process is visible, classified, with its address; `None`
+/// when no process holding any of them is visible.
+fn holder_of(proc: &ProcFs, sockets: &[&SocketRow]) -> Option<(Holder, SocketAddr)> {
+    let inodes: Vec<u64> = sockets.iter().map(|row| row.inode).collect();
     let holders = socket_holders(proc, &inodes);
-    for row in &listeners {
+    for row in sockets {
         let pids: Vec<u32> = holders
             .iter()
             .filter(|(_, inode)| *inode == row.inode)
@@ -238,7 +327,7 @@ fn classify_rows(
             continue;
         }
         if pids.contains(&proc.self_pid) {
-            return (Holder::ThisProcess, Some(row.local));
+            return Some((Holder::ThisProcess, row.local));
         }
         let mut process = describe(proc, pids[0]);
         process.also_held_by = pids[1..].to_vec();
@@ -252,14 +341,9 @@ fn classify_rows(
         } else {
             Holder::OtherProgram(process)
         };
-        return (holder, Some(row.local));
+        return Some((holder, row.local));
     }
-    (
-        Holder::Hidden {
-            uid: listeners[0].uid,
-        },
-        Some(listeners[0].local),
-    )
+    None
 }
 
 /// Whether a listener on `theirs` blocks binding `ours` (same port assumed checked here too).

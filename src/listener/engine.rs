@@ -469,8 +469,8 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
     let reports = Reports::take(&mut policy);
 
     if let Some(listener) = policy.host_listener.take() {
-        let outcome = match listener
-            .set_nonblocking(true)
+        let outcome = match host_listener_checked(&listener)
+            .and_then(|()| listener.set_nonblocking(true))
             .and_then(|()| listener.local_addr())
         {
             Ok(addr) => Outcome::Bound {
@@ -486,7 +486,7 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
         return finish(&shared, reports, outcome);
     }
     if policy.socket_activation
-        && let Some(outcome) = from_activation(&policy.activation_name)
+        && let Some(outcome) = from_activation(&policy.activation_name, policy.adopt_unnamed)
     {
         return finish(&shared, reports, outcome);
     }
@@ -536,9 +536,28 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
     }
 }
 
+/// A host's listener must be a listening TCP socket, as a passed one must (a `TcpListener`
+/// can be made from any descriptor, a connected stream's included): `SO_ACCEPTCONN` and
+/// friends, where the platform has them.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn from_activation(name: &str) -> Option<Outcome> {
-    let variables = activation::take_variables()?;
+fn host_listener_checked(listener: &TcpListener) -> std::io::Result<()> {
+    activation::check_listening(socket2::SockRef::from(listener)).map_err(|(problem, error)| {
+        let detail = error.map_or_else(String::new, |error| format!(" ({error})"));
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it {problem}{detail}"),
+        )
+    })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn host_listener_checked(_listener: &TcpListener) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn from_activation(name: &str, adopt_unnamed: bool) -> Option<Outcome> {
+    let variables = activation::read_variables()?;
     let rejected = |rejected: activation::Rejected| {
         Outcome::Disabled(ListenerError::Activation {
             fd: rejected.fd,
@@ -546,12 +565,25 @@ fn from_activation(name: &str) -> Option<Outcome> {
             error: rejected.error.map(Arc::new),
         })
     };
-    let fd = match activation::select(&variables, std::process::id(), name) {
-        Ok(None) => return None,
-        Ok(Some(fd)) => fd,
-        Err(problem) => return Some(rejected(problem)),
+    let fd = match activation::select(&variables, std::process::id(), name, adopt_unnamed) {
+        Ok(activation::Selection::NotOurs) => {
+            activation::remove_variables();
+            return None;
+        }
+        // The application's sockets: fds, flags and variables stay as they are.
+        Ok(activation::Selection::NotForMetrics) => return None,
+        Ok(activation::Selection::Adopt { fd, only }) => {
+            if only {
+                activation::remove_variables();
+            }
+            fd
+        }
+        Err(problem) => {
+            // Malformed variables are of use to nobody (`sd_listen_fds` drops them too).
+            activation::remove_variables();
+            return Some(rejected(problem));
+        }
     };
-    activation::set_cloexec_on_passed(&variables);
     Some(match activation::adopt(fd) {
         Ok(listener) => match listener.local_addr() {
             Ok(addr) => Outcome::Bound {
@@ -572,7 +604,7 @@ fn from_activation(name: &str) -> Option<Outcome> {
 
 /// systemd socket activation exists only on Linux.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn from_activation(_name: &str) -> Option<Outcome> {
+fn from_activation(_name: &str, _adopt_unnamed: bool) -> Option<Outcome> {
     None
 }
 

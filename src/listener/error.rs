@@ -191,6 +191,9 @@ fn write_diagnosis(f: &mut fmt::Formatter<'_>, port: u16, diagnosis: &Diagnosis)
     if let Some(listening) = diagnosis.listening_on {
         write!(f, " (listening on {listening})")?;
     }
+    if let Some(bound) = diagnosis.bound_not_listening {
+        write!(f, " (bound to {bound} but not listening)")?;
+    }
     // Only relevant when no listener explains the conflict.
     if let (Holder::NoListener { .. }, Some((low, high))) =
         (&diagnosis.holder, diagnosis.ephemeral_range)
@@ -239,6 +242,12 @@ fn write_advice(
                 f,
                 "run `ss -ltnp 'sport = :{port}'` as root to find the process of uid {uid}, or \
                  choose another port"
+            ),
+            Holder::BoundNotListening { .. } => write!(
+                f,
+                "a program that called bind() without listen() holds the port (it may be about \
+                 to listen); find it with `ss -tanp --bound-inactive 'sport = :{port}'` \
+                 (Linux 6.8+; as root to see other users' processes), or choose another port"
             ),
             Holder::NoListener { .. } if diagnosis.ephemeral_range.is_some() => write!(
                 f,

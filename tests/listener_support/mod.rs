@@ -247,7 +247,8 @@ pub enum ListenPid {
 
 /// A socket-activation launcher (what systemd does): `fd` becomes fd 3 of the child, without
 /// close-on-exec, and `LISTEN_PID`/`LISTEN_FDS`/`LISTEN_FDNAMES` are set. A shell sets
-/// `LISTEN_PID=$$` and `exec`s the program, so the pid is the program's own.
+/// `LISTEN_PID=$$` and `exec`s the program, so the pid is the program's own. Empty `names`
+/// leaves `LISTEN_FDNAMES` unset (a unit without `FileDescriptorName=`).
 pub fn launch_activated(fd: RawFd, pid: ListenPid, names: &str, role: &str) -> ChildGuard {
     let inner = helper_command(role);
     let mut command = Command::new("/bin/sh");
@@ -262,10 +263,12 @@ pub fn launch_activated(fd: RawFd, pid: ListenPid, names: &str, role: &str) -> C
         .arg(script)
         .arg(inner.get_program())
         .args(inner.get_args());
-    command
-        .env(ROLE, role)
-        .env("LISTEN_FDS", "1")
-        .env("LISTEN_FDNAMES", names);
+    command.env(ROLE, role).env("LISTEN_FDS", "1");
+    if names.is_empty() {
+        command.env_remove("LISTEN_FDNAMES");
+    } else {
+        command.env("LISTEN_FDNAMES", names);
+    }
     // SAFETY: the closure only calls dup2 and fcntl, which are async-signal-safe, on fds
     // that exist in the forked child.
     unsafe {
@@ -296,4 +299,26 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// `closed`, or `cloexec=N` with `N` the `FD_CLOEXEC` bit, for `fd` of this process.
+pub fn fd_flags(fd: RawFd) -> String {
+    // SAFETY: F_GETFD only reads descriptor flags; it is defined for any integer.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if flags == -1 {
+        "closed".to_owned()
+    } else {
+        format!("cloexec={}", flags & libc::FD_CLOEXEC)
+    }
+}
+
+/// A listening IPv4 socket on a free loopback port (`SO_REUSEADDR`, as a service would have).
+pub fn listening_socket() -> socket2::Socket {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_reuse_address(true).unwrap();
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    socket.listen(16).unwrap();
+    socket
 }

@@ -19,7 +19,7 @@ use promstatic::exporter::{Exporter, ExporterHandle};
 #[allow(unused_imports)] // not every test binary uses every helper
 pub use net::free_port;
 #[allow(unused_imports)]
-pub use tools::{require_python_module, require_tool, skip, tools_required};
+pub use tools::{require_python_module, require_tool, run_with_input, skip, tools_required};
 
 /// How long the panicking helpers wait for each step: generous, for a loaded machine.
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -14,7 +14,9 @@ pub mod protobuf;
 use std::path::PathBuf;
 
 #[allow(unused_imports)] // not every test binary uses every helper
-pub use http::{free_port, require_python_module, require_tool, skip, tools_required};
+pub use http::{
+    free_port, require_python_module, require_tool, run_with_input, skip, tools_required,
+};
 
 /// The official OpenMetrics parser corpus, read in place from `../shared` (never copied).
 pub fn corpus_dir() -> PathBuf {

@@ -5,8 +5,9 @@
 //! `listener_support/mod.rs`, `reliability/support.rs`).
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// True when `PROMSTATIC_REQUIRE_TOOLS=1`: a missing tool or corpus fails the test instead of
 /// skipping it.
@@ -56,4 +57,28 @@ pub fn require_python_module(module: &str) -> Option<PathBuf> {
         return None;
     }
     Some(python)
+}
+
+/// Runs `program args` with `input` on stdin: whether it succeeded and its stdout + stderr,
+/// or `None` if the program is not installed.
+pub fn run_with_input(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
+    let mut child = match Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(error) => panic!("cannot run {program}: {error}"),
+    };
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some((output.status.success(), text))
 }

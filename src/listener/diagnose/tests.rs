@@ -8,6 +8,7 @@ fn fixture() -> ProcFs {
     ProcFs {
         root: PathBuf::from(FIXTURE),
         self_pid: 777,
+        bound_inactive: |_| Ok(Vec::new()),
     }
 }
 
@@ -267,10 +268,79 @@ fn unreadable_proc_is_unknown_not_an_error() {
     let proc = ProcFs {
         root: PathBuf::from("/nonexistent/proc"),
         self_pid: 1,
+        bound_inactive: |_| Ok(Vec::new()),
     };
     let diagnosis = diagnose_in(&proc, addr("127.0.0.1:1"), false);
     assert!(
         matches!(diagnosis.holder, Holder::Unknown { .. }),
+        "{diagnosis:?}"
+    );
+}
+
+/// A bound-only socket on 127.0.0.1:9911 held by pid 4242 (its fd 3 is socket 1001), as the
+/// kernel's bound-inactive dump reports it.
+fn bound_only_dump(port: u16) -> io::Result<Vec<SocketRow>> {
+    Ok(vec![SocketRow {
+        local: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+        state: TCP_BOUND_INACTIVE,
+        uid: 1000,
+        inode: if port == 9911 { 1001 } else { 99_999 },
+    }])
+}
+
+#[test]
+fn a_bound_only_socket_from_the_kernel_dump_names_its_holder() {
+    let proc = ProcFs {
+        bound_inactive: bound_only_dump,
+        ..fixture()
+    };
+    let diagnosis = diagnose_in(&proc, addr("127.0.0.1:9911"), false);
+    let Holder::OtherProgram(process) = &diagnosis.holder else {
+        panic!("{diagnosis:?}")
+    };
+    assert_eq!(process.pid, 4242);
+    assert_eq!(diagnosis.listening_on, None);
+    assert_eq!(diagnosis.bound_not_listening, Some(addr("127.0.0.1:9911")));
+}
+
+#[test]
+fn a_bound_only_socket_without_a_visible_process_says_so() {
+    let proc = ProcFs {
+        bound_inactive: bound_only_dump,
+        ..fixture()
+    };
+    // Inode 99999 is in no visible process's fd table.
+    let diagnosis = diagnose_in(&proc, addr("127.0.0.1:9912"), false);
+    assert_eq!(
+        diagnosis.holder,
+        Holder::BoundNotListening { uid: Some(1000) }
+    );
+    assert!(
+        diagnosis
+            .holder
+            .to_string()
+            .starts_with("bound by some process but not listening (a socket of uid 1000"),
+        "{}",
+        diagnosis.holder
+    );
+}
+
+#[test]
+fn an_invisible_holder_on_an_older_kernel_is_a_bound_only_socket() {
+    let proc = ProcFs {
+        bound_inactive: |_| Err(io::Error::from(io::ErrorKind::Unsupported)),
+        ..fixture()
+    };
+    let diagnosis = diagnose_in(&proc, addr("127.0.0.1:9913"), false);
+    assert_eq!(diagnosis.holder, Holder::BoundNotListening { uid: None });
+    assert_eq!(
+        diagnosis.holder.to_string(),
+        "bound by some process but not listening"
+    );
+    // With rows on the port (TIME_WAIT, connections) the old diagnosis stands.
+    let diagnosis = diagnose_in(&proc, addr("127.0.0.1:9300"), false);
+    assert!(
+        matches!(diagnosis.holder, Holder::NoListener { .. }),
         "{diagnosis:?}"
     );
 }

@@ -90,6 +90,7 @@ impl Case {
             diagnose: Box::new(move |_, _| Diagnosis {
                 holder: holder.clone(),
                 listening_on: None,
+                bound_not_listening: None,
                 ephemeral_range: None,
             }),
             local_addresses: || vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],

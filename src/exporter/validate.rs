@@ -1,0 +1,208 @@
+//! The checks that a configuration, together with the declarations it will serve, makes a
+//! valid exposition: run once when the exporter is built, so a mistake is a [`ConfigError`]
+//! at `start()` rather than an invalid scrape.
+//!
+//! * **Names.** Every family the exposition will contain — the table's declarations with the
+//!   namespace applied, `process_*`, the build-info gauge and the `promstatic_*`
+//!   self-metrics — claims its names in both formats (`src/claim.rs`); a declaration that
+//!   claims a name one of the exporter's own families claims is refused, naming both. (The
+//!   declarations among themselves are checked by the table: the first is kept and
+//!   [`crate::check`] names both, as without an exporter.)
+//! * **Constant labels.** A constant label goes on every sample, so its name may not be one
+//!   another label of some sample already has: `le` (every histogram bucket), `quantile`
+//!   (reserved for summaries, as `#[metric]` reserves it), the build-info gauge's `version`
+//!   and `promstatic_version`, or a label of any declared family. Each is refused, naming
+//!   the collision, rather than left to write `le="x",le="0.1"`.
+//! * **Limits.** A limit under which no scrape can ever be served — no connection allowed,
+//!   a request head cap below the shortest request for `/metrics`, no time to read a request
+//!   head or to send a response — is refused rather than reported as `Bound`.
+
+use std::collections::HashMap;
+
+use super::builder::Config;
+use super::error::ConfigError;
+use crate::claim;
+use crate::encode::Kind;
+use crate::table::Table;
+
+/// Which part of the exporter writes a family of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnFamily {
+    /// The `process_*` metrics ([`super::Exporter::process_metrics`]).
+    Process,
+    /// The build-info gauge ([`super::Exporter::build_info`]).
+    BuildInfo,
+    /// The exporter's `promstatic_*` self-metrics.
+    SelfMetric,
+}
+
+/// The families the exporter itself writes under `config` (no namespace applies to them).
+fn own_families<'c>(config: &Config, build_info_name: &'c str) -> Vec<(&'c str, Kind, OwnFamily)> {
+    let mut families = Vec::new();
+    #[cfg(target_os = "linux")]
+    if config.process_metrics {
+        families.extend(
+            crate::process::FAMILIES
+                .iter()
+                .map(|&(name, kind)| (name, kind, OwnFamily::Process)),
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = config;
+    families.push((build_info_name, Kind::Gauge, OwnFamily::BuildInfo));
+    families.extend(
+        super::self_metrics::SELF_METRICS
+            .iter()
+            .map(|metric| (metric.name, metric.kind, OwnFamily::SelfMetric)),
+    );
+    families
+}
+
+/// Refuses a declaration of `table` that, with the namespace, claims a name one of the
+/// exporter's own families claims.
+pub(super) fn names(
+    config: &Config,
+    table: &'static Table,
+    build_info_name: &str,
+) -> Result<(), ConfigError> {
+    let mut owners: HashMap<String, (&str, OwnFamily)> = HashMap::new();
+    for (name, kind, owner) in own_families(config, build_info_name) {
+        for claim in claim::claims("", name, kind) {
+            owners.entry(claim).or_insert((name, owner));
+        }
+    }
+    for descriptor in table.exported() {
+        let claims = claim::claims(&config.namespace, descriptor.name(), descriptor.kind());
+        if let Some((claim, &(family, owner))) = claims
+            .iter()
+            .find_map(|claim| owners.get(claim).map(|owner| (claim, owner)))
+        {
+            let (file, line) = descriptor.location();
+            return Err(ConfigError::NameClash {
+                metric: descriptor.name().to_owned(),
+                declared_at: format!("{} ({file}:{line})", descriptor.module_path()),
+                namespace: config.namespace.clone(),
+                name: claim.clone(),
+                family: family.to_owned(),
+                owner,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The shortest request head that asks for `/metrics`: `GET /metrics HTTP/1.0` and the blank
+/// line, CRLF-terminated. A cap below it answers every request 431.
+pub(crate) const MIN_HEADER_BYTES: usize = "GET /metrics HTTP/1.0\r\n\r\n".len();
+
+/// Refuses a limit under which no scrape can be served.
+pub(super) fn limits(config: &Config) -> Result<(), ConfigError> {
+    let limits = &config.limits;
+    let impossible = |setting: &'static str, value: String, why: &'static str| {
+        Err(ConfigError::ImpossibleLimit {
+            setting,
+            value,
+            why,
+        })
+    };
+    if limits.max_connections == 0 {
+        return impossible(
+            "max_connections",
+            "0".into(),
+            "no connection could ever be accepted; give at least 1",
+        );
+    }
+    if limits.max_header_bytes < MIN_HEADER_BYTES {
+        return impossible(
+            "max_header_bytes",
+            limits.max_header_bytes.to_string(),
+            "every request head is longer (`GET /metrics HTTP/1.0` alone takes 25 bytes), so \
+             every request would be answered 431; give at least 25 (the default is 8 KiB)",
+        );
+    }
+    if limits.header_read.is_zero() {
+        return impossible(
+            "header_read_timeout",
+            "0 s".into(),
+            "every connection would time out before its request head arrives",
+        );
+    }
+    if limits.response.is_zero() {
+        return impossible(
+            "response_timeout",
+            "0 s".into(),
+            "every response would time out before it is sent",
+        );
+    }
+    Ok(())
+}
+
+/// Label names that some sample of the exposition carries besides the constant labels, and
+/// why; a constant label may use none of them.
+pub(crate) const RESERVED_LABELS: [(&str, &str); 4] = [
+    ("le", "the bucket bound label of every histogram bucket"),
+    ("quantile", "reserved for summaries' quantiles"),
+    ("version", "a label of the build-info gauge"),
+    ("promstatic_version", "a label of the build-info gauge"),
+];
+
+/// Refuses a constant label whose name another label of some sample already has.
+pub(super) fn const_labels(config: &Config, table: &'static Table) -> Result<(), ConfigError> {
+    for (label, _) in &config.const_labels {
+        if let Some((_, why)) = RESERVED_LABELS.iter().find(|(name, _)| name == label) {
+            return Err(ConfigError::ReservedLabel {
+                name: label.clone(),
+                reason: why,
+            });
+        }
+        if let Some(descriptor) = table
+            .exported()
+            .find(|descriptor| descriptor.labels().contains(&label.as_str()))
+        {
+            let (file, line) = descriptor.location();
+            return Err(ConfigError::LabelClash {
+                name: label.clone(),
+                metric: descriptor.name().to_owned(),
+                declared_at: format!("{} ({file}:{line})", descriptor.module_path()),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::Format;
+    use crate::exporter::Exporter;
+
+    /// Every family of the exporter's own part of a scrape (after the table's) is in the list
+    /// the name check uses, and nothing else is. (The conformance kit, on for this package's
+    /// tests, scrapes the service in-process.)
+    #[cfg(feature = "conformance")]
+    #[test]
+    fn own_families_are_the_ones_written() {
+        let table = Table::leak(Vec::new());
+        let service = Exporter::new()
+            .build_info("checked_app", "1.0")
+            .table(table)
+            .service()
+            .unwrap();
+        let scraped = crate::conformance::scrape_service(&service, Format::Text).unwrap();
+        let text = String::from_utf8(scraped.body).unwrap();
+        let mut written: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.split_once(' '))
+            .map(|(name, kind)| (name.to_owned(), kind.to_owned()))
+            .collect();
+        written.sort();
+        let config = Exporter::new().config;
+        let mut listed: Vec<(String, String)> = own_families(&config, "checked_app_build_info")
+            .into_iter()
+            .map(|(name, kind, _)| (name.to_owned(), format!("{kind:?}").to_lowercase()))
+            .collect();
+        listed.sort();
+        assert_eq!(written, listed);
+    }
+}

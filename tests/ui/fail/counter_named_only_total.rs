@@ -1,0 +1,7 @@
+use promstatic::{metric, Counter};
+
+/// Events.
+#[metric(name = "_total")]
+static EVENTS_TOTAL: Counter = Counter::new();
+
+fn main() {}
