@@ -67,10 +67,11 @@ impl ExporterCore {
                 error,
             }
         })?;
-        let access = Access::new(&config.access)?;
         super::validate::names(&config, config.table, &build_info_name)?;
         super::validate::const_labels(&config, config.table)?;
         super::validate::limits(&config)?;
+        // Last: it reads the credential and TLS files.
+        let access = Access::new(&config.access)?;
         if let Err(error) = config.table.check() {
             log::error!(target: "promstatic", "{error}");
         }
