@@ -12,9 +12,21 @@
 //! `NAME-2` (the next free suffix), and the log line on stderr says so. `--job NAME` sets a
 //! `job` label (default: none, so the scrape config's `job_name` applies).
 //!
+//! Who may scrape (see `promstatic::exporter`, "Who may scrape", for the matching Prometheus
+//! `scrape_config` of each mode): `--allow CIDR` (repeatable) admits only those peers;
+//! built with `--features auth`, `--basic-auth-file PATH` (lines of `user:bcrypt-hash`, as
+//! `htpasswd -nB user` prints) and `--bearer-token-file PATH` require credentials; built with
+//! `--features tls`, `--tls-cert PATH --tls-key PATH` serve HTTPS (the files are reloaded
+//! when they change) and `--client-ca PATH` requires a client certificate signed by it:
+//!
+//! ```text
+//! cargo run --example demo --features auth,tls -- --bind 0.0.0.0:9464 --allow 10.0.0.0/8 \
+//!     --basic-auth-file users.txt --tls-cert server.pem --tls-key server-key.pem
+//! ```
+//!
 //! The listener retries the address for up to 3 s (an interactive program's budget), then
 //! takes the fallback. Once the endpoint is bound the demo prints exactly one line on stdout,
-//! containing `http://HOST:PORT/metrics` with the real port; the port file and the file_sd
+//! containing `http://HOST:PORT/metrics` (`https://` with TLS) with the real port; the port file and the file_sd
 //! target are written before it, and removed again on a clean exit. The listener's log lines
 //! (bound address, advertised identity, retries) go to stderr. If the endpoint cannot be bound, the diagnosis goes to
 //! stderr and the workload keeps running without metrics. Ctrl-C or SIGTERM stops the
@@ -98,10 +110,23 @@ struct Options {
     file_sd: Option<PathBuf>,
     instance: Option<String>,
     job: Option<String>,
+    /// Who may scrape: `--allow CIDR` (repeatable), and, in a demo built with the `auth` or
+    /// `tls` feature, the credential and certificate files.
+    allow: Vec<String>,
+    basic_auth_file: Option<PathBuf>,
+    bearer_token_file: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+    /// `--idle-timeout SECONDS`: how long a kept-alive connection may idle (0: closed after
+    /// each response, so every scrape makes a new connection; the TLS rotation test uses it).
+    idle_timeout: Option<Duration>,
 }
 
 const USAGE: &str = "usage: demo [--bind ADDR:PORT] [--fallback none|ephemeral] \
-                     [--port-file PATH] [--file-sd PATH] [--instance NAME] [--job NAME]";
+                     [--port-file PATH] [--file-sd PATH] [--instance NAME] [--job NAME] \
+                     [--allow CIDR]... [--basic-auth-file PATH] [--bearer-token-file PATH] \
+                     [--tls-cert PATH --tls-key PATH [--client-ca PATH]] [--idle-timeout SECONDS]";
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
@@ -111,6 +136,13 @@ fn parse_options() -> Result<Options, String> {
         file_sd: None,
         instance: None,
         job: None,
+        allow: Vec::new(),
+        basic_auth_file: None,
+        bearer_token_file: None,
+        tls_cert: None,
+        tls_key: None,
+        client_ca: None,
+        idle_timeout: None,
     };
     let mut arguments = std::env::args().skip(1);
     while let Some(flag) = arguments.next() {
@@ -137,11 +169,86 @@ fn parse_options() -> Result<Options, String> {
             "--file-sd" => options.file_sd = Some(PathBuf::from(value()?)),
             "--instance" => options.instance = Some(value()?),
             "--job" => options.job = Some(value()?),
+            "--allow" => options.allow.push(value()?),
+            "--basic-auth-file" => options.basic_auth_file = Some(PathBuf::from(value()?)),
+            "--bearer-token-file" => options.bearer_token_file = Some(PathBuf::from(value()?)),
+            "--tls-cert" => options.tls_cert = Some(PathBuf::from(value()?)),
+            "--tls-key" => options.tls_key = Some(PathBuf::from(value()?)),
+            "--client-ca" => options.client_ca = Some(PathBuf::from(value()?)),
+            "--idle-timeout" => {
+                let text = value()?;
+                let seconds: u64 = text
+                    .parse()
+                    .map_err(|error| format!("--idle-timeout {text}: {error} (seconds)"))?;
+                options.idle_timeout = Some(Duration::from_secs(seconds));
+            }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
+    let needs = |set: bool, flag: &str, feature: &str, compiled: bool| {
+        if set && !compiled {
+            Err(format!(
+                "{flag} needs the demo built with `--features {feature}`\n{USAGE}"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    needs(
+        options.basic_auth_file.is_some(),
+        "--basic-auth-file",
+        "auth",
+        cfg!(feature = "auth"),
+    )?;
+    needs(
+        options.bearer_token_file.is_some(),
+        "--bearer-token-file",
+        "auth",
+        cfg!(feature = "auth"),
+    )?;
+    let tls_flags =
+        options.tls_cert.is_some() || options.tls_key.is_some() || options.client_ca.is_some();
+    needs(
+        tls_flags,
+        "--tls-cert/--tls-key/--client-ca",
+        "tls",
+        cfg!(feature = "tls"),
+    )?;
+    if tls_flags && (options.tls_cert.is_none() || options.tls_key.is_none()) {
+        return Err(format!("--tls-cert and --tls-key go together\n{USAGE}"));
+    }
     Ok(options)
+}
+
+/// Applies the access flags (`--allow`, and the auth and TLS files in a demo built with
+/// those features; `parse_options` refuses them otherwise).
+fn access(options: &Options, mut exporter: Exporter) -> Exporter {
+    if let Some(timeout) = options.idle_timeout {
+        exporter = exporter.idle_timeout(timeout);
+    }
+    for cidr in &options.allow {
+        exporter = exporter.allow(cidr);
+    }
+    #[cfg(feature = "auth")]
+    {
+        if let Some(path) = &options.basic_auth_file {
+            exporter = exporter.basic_auth_file(path);
+        }
+        if let Some(path) = &options.bearer_token_file {
+            exporter = exporter.bearer_token_file(path);
+        }
+    }
+    #[cfg(feature = "tls")]
+    {
+        if let (Some(cert), Some(key)) = (&options.tls_cert, &options.tls_key) {
+            exporter = exporter.tls(cert, key);
+        }
+        if let Some(ca) = &options.client_ca {
+            exporter = exporter.tls_client_ca(ca);
+        }
+    }
+    exporter
 }
 
 fn main() -> ExitCode {
@@ -173,7 +280,7 @@ fn main() -> ExitCode {
     // The exporter: its own thread, so this program needs no async code of its own.
     let handle = start(&options);
     if let Some(address) = handle.as_ref().and_then(ExporterHandle::local_addr) {
-        announce(address);
+        announce(address, options.tls_cert.is_some());
     }
 
     // The workload: a few threads doing fake requests until asked to stop.
@@ -219,9 +326,12 @@ fn start(options: &Options) -> Option<ExporterHandle> {
     if let Some(job) = &options.job {
         policy = policy.job(job.clone());
     }
-    let exporter = Exporter::new()
-        .listener_policy(policy)
-        .build_info("demo", env!("CARGO_PKG_VERSION"));
+    let exporter = access(
+        options,
+        Exporter::new()
+            .listener_policy(policy)
+            .build_info("demo", env!("CARGO_PKG_VERSION")),
+    );
     let handle = match exporter.start() {
         Ok(handle) => handle,
         Err(error) => {
@@ -285,7 +395,7 @@ impl log::Log for StderrLog {
 
 /// Prints the one stdout line (the listener wrote the port file and file_sd target before
 /// it reported the socket bound).
-fn announce(address: SocketAddr) {
+fn announce(address: SocketAddr, tls: bool) {
     // An unspecified address (0.0.0.0, ::) is reachable on loopback; name that in the URL.
     let mut reachable = address;
     if address.ip().is_unspecified() {
@@ -295,7 +405,8 @@ fn announce(address: SocketAddr) {
         });
     }
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "serving metrics at http://{reachable}/metrics");
+    let scheme = if tls { "https" } else { "http" };
+    let _ = writeln!(stdout, "serving metrics at {scheme}://{reachable}/metrics");
     let _ = stdout.flush();
 }
 

@@ -47,6 +47,68 @@
 //! `promstatic_evicted_connections_total` and `promstatic_rejected_connections_total` count
 //! both outcomes.
 //!
+//! # Who may scrape
+//!
+//! The default is loopback only, no authentication, no TLS (and no TLS or bcrypt code
+//! compiled in). An exporter that listens beyond the host can restrict who reads it, in
+//! three layers that combine:
+//!
+//! * an IP allowlist ([`Exporter::allow`]): peers outside the CIDR ranges are reset before a
+//!   byte is read, counted in `promstatic_refused_peers_total`, never logged one by one;
+//! * HTTP authentication (feature `auth`): basic auth with bcrypt hashes, as exporter-toolkit's
+//!   web config holds them (`Exporter::basic_auth_user`, `Exporter::basic_auth_file`), and
+//!   bearer tokens (`Exporter::bearer_token`, `Exporter::bearer_token_file`), on `/metrics`
+//!   and optionally `/health`; failures get 401 with `WWW-Authenticate` and are counted in
+//!   `promstatic_auth_failures_total`. A verified password is cached, bcrypt runs on the
+//!   blocking pool and at most two at once, so wrong passwords cannot slow a scrape;
+//! * TLS 1.2+ with rustls (feature `tls`, `Exporter::tls`, `Exporter::tls_client_ca`): PEM
+//!   files reloaded when they change, optional client certificates; the handshake counts
+//!   toward the header timeout; failures are counted in
+//!   `promstatic_tls_handshake_failures_total`.
+//!
+//! Anything unusable (a malformed range, an unreadable or empty credentials file, a key that
+//! does not fit its certificate) is a [`ConfigError`] at start, never an open endpoint. These
+//! layers belong to the built-in server: [`Exporter::service`] refuses them.
+//!
+//! ## The Prometheus `scrape_config` for each mode
+//!
+//! An allowlist needs nothing on the Prometheus side. Basic auth (`--basic-auth-file`, lines
+//! of `user:bcrypt-hash` as `htpasswd -nB user` prints them):
+//!
+//! ```yaml
+//! scrape_configs:
+//!   - job_name: myapp
+//!     basic_auth:
+//!       username: prometheus
+//!       password_file: /etc/prometheus/myapp.password
+//!     static_configs:
+//!       - targets: ["myapp.example:9464"]
+//! ```
+//!
+//! A bearer token (`--bearer-token-file`):
+//!
+//! ```yaml
+//!   - job_name: myapp
+//!     authorization:
+//!       credentials_file: /etc/prometheus/myapp.token
+//!     static_configs:
+//!       - targets: ["myapp.example:9464"]
+//! ```
+//!
+//! TLS (`--tls-cert`, `--tls-key`), with a client certificate when the exporter verifies
+//! them (`--client-ca`); combine with `basic_auth` or `authorization` as above:
+//!
+//! ```yaml
+//!   - job_name: myapp
+//!     scheme: https
+//!     tls_config:
+//!       ca_file: /etc/prometheus/myapp-ca.pem        # the CA that signed the exporter's cert
+//!       cert_file: /etc/prometheus/prometheus.pem    # only with --client-ca
+//!       key_file: /etc/prometheus/prometheus-key.pem # only with --client-ca
+//!     static_configs:
+//!       - targets: ["myapp.example:9464"]
+//! ```
+
 //! # Failure never takes the host down
 //!
 //! Nothing here panics on input, the OS or the network. The listening socket comes from
@@ -71,6 +133,7 @@
 //! * `core.rs`: the validated configuration and state every part shares;
 //! * `self_metrics.rs`: the one list of the `promstatic_*` metrics;
 //! * `shutdown.rs`: the stop request and the drain that follows it;
+//! * `access.rs`, `allowlist.rs`, `auth.rs`, `tls.rs`: who may scrape;
 //! * `bind.rs`: the listening socket, from [`crate::listener`];
 //! * `server.rs`: the accept loop; `connection.rs`: one connection's task;
 //! * `slots.rs`: the connection cap, eviction and the lock-free slot hand-over;
@@ -79,6 +142,10 @@
 //! * `pool.rs`, `gzip.rs`, `negotiate.rs`: scrape buffers and the response body, gzip, and
 //!   content negotiation.
 
+mod access;
+mod allowlist;
+#[cfg(feature = "auth")]
+mod auth;
 mod bind;
 mod builder;
 mod bytes_body;
@@ -95,6 +162,8 @@ mod server;
 mod shutdown;
 mod slots;
 mod state;
+#[cfg(feature = "tls")]
+mod tls;
 mod validate;
 mod watchdog;
 mod watched_stream;

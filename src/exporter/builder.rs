@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use super::access::AccessConfig;
 use super::bind::Endpoint;
 use super::core::ExporterCore;
 use super::error::ConfigError;
@@ -40,6 +41,7 @@ pub const DEFAULT_PORT: u16 = 9464;
 /// ```
 #[derive(Debug)]
 pub struct Exporter {
+    /// Visible to the sibling modules that add their own builder methods (`access.rs`).
     pub(super) config: Config,
     policy: BindPolicy,
 }
@@ -53,6 +55,8 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) gzip_min_bytes: usize,
     pub(crate) on_scrape: Option<ScrapeHook>,
+    /// Who may scrape (`access.rs`): allowlist, authentication, TLS.
+    pub(crate) access: AccessConfig,
     /// The declarations served: the linked table, or a generated one in tests.
     pub(crate) table: &'static Table,
 }
@@ -138,6 +142,7 @@ impl Exporter {
                 },
                 gzip_min_bytes: 1024,
                 on_scrape: None,
+                access: AccessConfig::default(),
                 table: Table::linked(),
             },
         }
@@ -291,10 +296,16 @@ impl Exporter {
 
     /// Checks the configuration and returns the handler, for mounting on the host's own
     /// server. It serves every endpoint; see [`MetricsService`].
+    ///
+    /// The allowlist, authentication and TLS are enforced by the built-in server only; with
+    /// any of them configured this is a [`ConfigError::NeedsBuiltInServer`], so a host never
+    /// mounts an endpoint it believes protected.
     pub fn service(self) -> Result<MetricsService, ConfigError> {
-        Ok(MetricsService::new(Arc::new(ExporterCore::new(
-            self.config,
-        )?)))
+        let core = ExporterCore::new(self.config)?;
+        if let Some(what) = core.access.needs_own_server() {
+            return Err(ConfigError::NeedsBuiltInServer { what });
+        }
+        Ok(MetricsService::new(Arc::new(core)))
     }
 
     /// Obtains the listener (the first bind attempt runs here; retries, fallback and the
@@ -305,7 +316,8 @@ impl Exporter {
     /// Only a configuration that cannot make a valid exposition is an error: a bad namespace
     /// or constant label, a constant label some samples carry already, a limit under which
     /// nothing can be served, or a declaration whose names (with the namespace) collide
-    /// with the exporter's own families.
+    /// with the exporter's own families; or who-may-scrape settings that cannot be used (a
+    /// malformed allowlist range, unusable credentials or TLS files).
     pub fn start(self) -> Result<ExporterHandle, ConfigError> {
         let (mut handle, task) = self.prepare()?;
         if matches!(handle.state(), ListenerState::Disabled { .. }) {

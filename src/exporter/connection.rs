@@ -58,15 +58,69 @@ pub(crate) async fn serve(
     };
     let _ = stream.set_nodelay(true);
     let slot = lease.slot_ref().clone();
-    // A new connection is waiting for its first request head.
+    // A new connection is waiting for its first request head (over TLS: its handshake
+    // first, under the same deadline).
     slot.enter(Phase::ReadingHead);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = core.access.tls.as_ref() {
+        if let Some(stream) = handshake(&core, &slot, tls, stream).await {
+            drive(&core, slot, stream).await;
+        }
+        return;
+    }
+    drive(&core, slot, stream).await;
+    // `lease` drops only here, after the connection (and its socket) inside `drive`, so no
+    // more than `max_connections` sockets are served at once.
+}
+
+/// Runs the TLS handshake of a new connection within its header deadline; `None` (the
+/// connection is closed) if it fails, runs out of time, is evicted or the server shuts down.
+#[cfg(feature = "tls")]
+async fn handshake(
+    core: &ExporterCore,
+    slot: &SlotRef,
+    tls: &super::tls::Tls,
+    stream: TcpStream,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    use std::sync::atomic::Ordering;
+    let evicted = slot.slot().evict.notified();
+    tokio::pin!(evicted);
+    // Registered before the check, so an eviction between the two still wakes this task.
+    evicted.as_mut().enable();
+    if slot.is_evicted() {
+        return None;
+    }
+    let deadline = watchdog::deadline(slot, &core.config.limits);
+    tls.refresh();
+    let failure = tokio::select! {
+        biased;
+        () = core.shutdown.notified() => return None,
+        () = evicted => return None,
+        accepted = tls.acceptor.accept(stream) => match accepted {
+            Ok(stream) => return Some(stream),
+            Err(error) => format!("failed: {error}"),
+        },
+        () = tokio::time::sleep_until(deadline) => "did not finish within the header timeout".to_owned(),
+    };
+    core.stats
+        .tls_handshake_failures
+        .fetch_add(1, Ordering::Relaxed);
+    log::debug!(target: "promstatic", "closed a connection whose TLS handshake {failure}");
+    None
+}
+
+/// Serves HTTP/1.1 on an established stream until it ends; see [`serve`].
+async fn drive<S>(core: &Arc<ExporterCore>, slot: SlotRef, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let limits = core.config.limits;
     let io = TokioIo::new(WatchedStream {
         stream,
         slot: slot.clone(),
     });
     let service = ConnectionService {
-        service: MetricsService::new(Arc::clone(&core)),
+        service: MetricsService::new(Arc::clone(core)),
         slot: slot.clone(),
     };
     let mut builder = http1::Builder::new();
@@ -141,8 +195,6 @@ pub(crate) async fn serve(
             "closed a connection still waiting for a request head to make room for a new one"
         ),
     }
-    // Locals drop in reverse order: the connection (and its socket) is gone before `lease`
-    // hands the slot on, so no more than `max_connections` sockets are served at once.
 }
 
 /// Why a connection ended early.
@@ -163,11 +215,102 @@ struct ConnectionService {
 impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for ConnectionService {
     type Response = hyper::Response<super::ExporterBody>;
     type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+    type Future = Reply;
 
     fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
         self.slot.enter(Phase::Responding);
-        std::future::ready(Ok(self.service.respond(&request)))
+        #[cfg(feature = "auth")]
+        if let Some(auth) = self.service.core().access.auth.as_ref()
+            && auth.protects(request.uri().path())
+        {
+            return self.authenticated(auth, request);
+        }
+        Reply::Ready(Some(self.service.respond(&request)))
+    }
+}
+
+#[cfg(feature = "auth")]
+impl ConnectionService {
+    /// Answers a request for a protected path: at once when its credentials are valid (a
+    /// token, or a password in the cache), missing or wrong, or when every bcrypt place is
+    /// taken; else after bcrypt has run on the blocking pool (see `auth.rs`).
+    fn authenticated(
+        &self,
+        auth: &super::auth::Authenticator,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> Reply {
+        use super::auth::Check;
+        let core = self.service.core();
+        match auth.check(request.headers()) {
+            Check::Pass => Reply::Ready(Some(self.service.respond(&request))),
+            Check::Fail => Reply::Ready(Some(auth.refuse(&core.stats))),
+            Check::Verify(pending) => {
+                if !auth.begin_verify() {
+                    return Reply::Ready(Some(auth.busy(&core.stats)));
+                }
+                let shared = Arc::clone(core);
+                let check = tokio::task::spawn_blocking(move || {
+                    shared
+                        .access
+                        .auth
+                        .as_ref()
+                        .is_some_and(|auth| auth.verify(pending))
+                });
+                Reply::Verifying {
+                    check,
+                    request,
+                    service: self.service.clone(),
+                }
+            }
+        }
+    }
+}
+
+/// The response future of [`ConnectionService`]: ready at once, or (feature `auth`) once
+/// bcrypt has checked a password.
+#[derive(Debug)]
+enum Reply {
+    Ready(Option<hyper::Response<super::ExporterBody>>),
+    #[cfg(feature = "auth")]
+    Verifying {
+        check: tokio::task::JoinHandle<bool>,
+        request: hyper::Request<hyper::body::Incoming>,
+        service: MetricsService,
+    },
+}
+
+impl std::future::Future for Reply {
+    type Output = Result<hyper::Response<super::ExporterBody>, std::convert::Infallible>;
+
+    // Only the `auth` arm waits on anything.
+    #[cfg_attr(not(feature = "auth"), allow(unused_variables))]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> Poll<Self::Output> {
+        match self.get_mut() {
+            // `None` only if polled again after completion, which hyper never does.
+            Reply::Ready(response) => response
+                .take()
+                .map_or(Poll::Pending, |r| Poll::Ready(Ok(r))),
+            #[cfg(feature = "auth")]
+            Reply::Verifying {
+                check,
+                request,
+                service,
+            } => {
+                let verified = match std::pin::Pin::new(check).poll(context) {
+                    Poll::Pending => return Poll::Pending,
+                    // A failed blocking task (cancelled at shutdown) is a refusal.
+                    Poll::Ready(result) => result.unwrap_or(false),
+                };
+                let core = service.core();
+                Poll::Ready(Ok(match (verified, core.access.auth.as_ref()) {
+                    (true, _) | (false, None) => service.respond(request),
+                    (false, Some(auth)) => auth.refuse(&core.stats),
+                }))
+            }
+        }
     }
 }
 

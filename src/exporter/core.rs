@@ -2,6 +2,7 @@
 //! connection and every [`MetricsService`](super::MetricsService) clone share.
 
 use super::MAX_CONST_LABELS;
+use super::access::Access;
 use super::builder::Config;
 use super::error::ConfigError;
 use super::pool::{HasPool, Pool};
@@ -17,6 +18,8 @@ pub(crate) struct ExporterCore {
     pub(crate) stats: Stats,
     pub(crate) pool: Pool,
     pub(crate) shutdown: Shutdown,
+    /// Who may scrape: allowlist, authentication, TLS.
+    pub(crate) access: Access,
 }
 
 impl HasPool for ExporterCore {
@@ -67,6 +70,8 @@ impl ExporterCore {
         super::validate::names(&config, config.table, &build_info_name)?;
         super::validate::const_labels(&config, config.table)?;
         super::validate::limits(&config)?;
+        // Last: it reads the credential and TLS files.
+        let access = Access::new(&config.access)?;
         if let Err(error) = config.table.check() {
             log::error!(target: "promstatic", "{error}");
         }
@@ -76,6 +81,7 @@ impl ExporterCore {
             stats: Stats::default(),
             pool: Pool::new(),
             shutdown: Shutdown::default(),
+            access,
         })
     }
 }

@@ -42,6 +42,35 @@ pub enum ConfigError {
         /// Why it is invalid.
         error: NameError,
     },
+    /// An [`Exporter::allow`](super::Exporter::allow) range is not a CIDR range or address.
+    Allowlist {
+        /// The range given.
+        rule: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// Credentials for HTTP authentication cannot be used: an unreadable or empty file, a
+    /// malformed line, a hash that is not bcrypt, an empty token.
+    Credentials {
+        /// Where they came from (a file's path, or the builder call).
+        source: String,
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// The TLS certificate, key or client CA bundle cannot be used: unreadable, not PEM,
+    /// no certificate or key in it, or a key that does not belong to the certificate.
+    Tls {
+        /// The file concerned.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// [`Exporter::service`](super::Exporter::service) was asked for with an access rule
+    /// that only the built-in server enforces.
+    NeedsBuiltInServer {
+        /// What was configured (`"TLS"`, `"HTTP authentication"`, `"an IP allowlist"`).
+        what: &'static str,
+    },
     /// A declaration, with the namespace applied, would write or reserve a name that one of
     /// the exporter's own families writes or reserves: every scrape would hold two families
     /// of one name.
@@ -110,6 +139,24 @@ impl fmt::Display for ConfigError {
             ConfigError::BuildInfoName { name, error } => {
                 write!(f, "build-info metric name `{name}` is invalid: {error}")
             }
+            ConfigError::Allowlist { rule, reason } => {
+                write!(f, "allowlist entry `{rule}` is not a CIDR range: {reason}")
+            }
+            ConfigError::Credentials { source, reason } => {
+                write!(
+                    f,
+                    "exporter credentials from {source} cannot be used: {reason}"
+                )
+            }
+            ConfigError::Tls { file, reason } => {
+                write!(f, "exporter TLS file `{file}` cannot be used: {reason}")
+            }
+            ConfigError::NeedsBuiltInServer { what } => write!(
+                f,
+                "{what} is enforced by the exporter's own server only, not by a service \
+                 mounted on the host's server; use start() or into_future(), or enforce it \
+                 in the host's server"
+            ),
             ConfigError::NameClash {
                 metric,
                 declared_at,

@@ -61,6 +61,12 @@ impl MetricsService {
         MetricsService { core }
     }
 
+    /// The shared state (the connection's authentication step reads its settings).
+    #[cfg(feature = "auth")]
+    pub(crate) fn core(&self) -> &Arc<ExporterCore> {
+        &self.core
+    }
+
     /// Answers `request` on any of the exporter's endpoints.
     pub fn respond<B: Body>(&self, request: &Request<B>) -> Response<ExporterBody> {
         let is_read = request.method() == Method::GET || request.method() == Method::HEAD;
@@ -278,7 +284,7 @@ fn announces_body<B: Body>(request: &Request<B>) -> bool {
     hint.lower() > 0 || hint.upper() != Some(0)
 }
 
-fn fixed(
+pub(super) fn fixed(
     status: StatusCode,
     content_type: HeaderValue,
     body: &'static [u8],

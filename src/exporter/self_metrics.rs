@@ -17,6 +17,9 @@ pub(crate) struct Stats {
     pub(crate) rejected_connections: AtomicU64,
     pub(crate) evicted_connections: AtomicU64,
     pub(crate) failed_scrapes: AtomicU64,
+    pub(crate) refused_peers: AtomicU64,
+    pub(crate) auth_failures: AtomicU64,
+    pub(crate) tls_handshake_failures: AtomicU64,
 }
 
 /// One self-metric: its family and how its value is read.
@@ -35,7 +38,7 @@ pub(crate) const DEFAULT_BUILD_INFO: &str = assert_metric_name("promstatic_build
 /// Every self-metric, in exposition order (each name checked by the compiler,
 /// `assert_metric_name` in constant evaluation) (the build-info gauge is written separately: its
 /// name and labels come from the configuration).
-pub(crate) const SELF_METRICS: [SelfMetric; 7] = [
+pub(crate) const SELF_METRICS: [SelfMetric; 10] = [
     SelfMetric {
         name: assert_metric_name("promstatic_scrapes_total"),
         kind: Kind::Counter,
@@ -79,6 +82,26 @@ pub(crate) const SELF_METRICS: [SelfMetric; 7] = [
         kind: Kind::Counter,
         help: "Scrapes answered 500 because rendering the exposition panicked.",
         read: |stats, _| count(&stats.failed_scrapes),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_refused_peers_total"),
+        kind: Kind::Counter,
+        help: "Connections closed unread because the peer address is not in the allowlist.",
+        read: |stats, _| count(&stats.refused_peers),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_auth_failures_total"),
+        kind: Kind::Counter,
+        help: "Requests answered 401 or 429 because their credentials were missing or wrong, \
+               or could not be checked at once.",
+        read: |stats, _| count(&stats.auth_failures),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_tls_handshake_failures_total"),
+        kind: Kind::Counter,
+        help: "Connections closed because their TLS handshake failed or did not finish \
+               within the header timeout.",
+        read: |stats, _| count(&stats.tls_handshake_failures),
     },
 ];
 

@@ -136,8 +136,16 @@ impl ServerTask {
                 accepted = listener.accept() => accepted,
             };
             match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     backoff = None;
+                    if !core.access.allowlist.permits(peer.ip()) {
+                        // Counted, never logged per connection (a flood must not flood the
+                        // log), and reset before a byte is read.
+                        core.stats.refused_peers.fetch_add(1, Ordering::Relaxed);
+                        let _ = stream.set_zero_linger();
+                        drop(stream);
+                        continue;
+                    }
                     let Some(admission) = slots.admit() else {
                         core.stats
                             .rejected_connections

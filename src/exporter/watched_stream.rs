@@ -1,4 +1,4 @@
-//! [`WatchedStream`]: the connection's TCP stream, reporting request-cycle progress to its
+//! [`WatchedStream`]: the connection's stream (TCP, or TLS over it), reporting request-cycle progress to its
 //! slot (the first bytes of a request, the flush that ends a response) for the watchdog.
 
 use std::io;
@@ -6,18 +6,17 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 
 use super::slots::{Phase, SlotRef};
 
-/// The TCP stream, reporting progress to the watchdog.
+/// The stream, reporting progress to the watchdog.
 #[derive(Debug)]
-pub(crate) struct WatchedStream {
-    pub(crate) stream: TcpStream,
+pub(crate) struct WatchedStream<S> {
+    pub(crate) stream: S,
     pub(crate) slot: SlotRef,
 }
 
-impl AsyncRead for WatchedStream {
+impl<S: AsyncRead + Unpin> AsyncRead for WatchedStream<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         context: &mut Context<'_>,
@@ -34,7 +33,7 @@ impl AsyncRead for WatchedStream {
     }
 }
 
-impl AsyncWrite for WatchedStream {
+impl<S: AsyncWrite + Unpin> AsyncWrite for WatchedStream<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         context: &mut Context<'_>,

@@ -44,6 +44,16 @@ impl Response {
     }
 }
 
+/// The value of the unlabelled sample `name` in a text exposition (panics, with the text,
+/// if it is missing).
+pub fn unlabelled_value(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
 /// Starts an exporter on a free loopback port.
 pub fn start(exporter: Exporter) -> (ExporterHandle, SocketAddr) {
     let handle = exporter
@@ -264,7 +274,16 @@ pub const PROMETHEUS_3_NATIVE_ACCEPT: &str = "application/vnd.google.protobuf;pr
 /// `cargo test` builds examples, but `cargo test --test NAME` alone does not, and a stale
 /// demo would test old code: so ask cargo once, which is instant when it is current.
 pub fn demo_binary() -> std::path::PathBuf {
-    example_binary("demo", &[])
+    // The same optional features as this test build, so every test of one run builds (and
+    // finds) the same demo, with the access flags when they exist.
+    let features: Vec<&str> = [
+        ("auth", cfg!(feature = "auth")),
+        ("tls", cfg!(feature = "tls")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    example_binary("demo", &features)
 }
 
 /// An example's binary (`features` are the ones its `required-features` need), built once
@@ -375,7 +394,8 @@ pub fn demo_address(demo: &mut Spawned) -> SocketAddr {
         line.push(byte[0]);
     }
     let line = String::from_utf8(line).unwrap();
-    let start = line.find("http://").expect("a URL on the line") + "http://".len();
+    // `http://` or, with TLS, `https://`.
+    let start = line.find("://").expect("a URL on the line") + "://".len();
     let end = line[start..].find("/metrics").unwrap() + start;
     line[start..end].parse().unwrap()
 }
