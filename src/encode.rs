@@ -37,6 +37,7 @@ pub mod escape;
 pub mod number;
 pub(crate) mod protobuf;
 
+use crate::exemplar::Snapshot;
 use crate::name::{self, NameError};
 
 /// An exposition format.
@@ -326,7 +327,37 @@ impl FamilyEncoder<'_, '_> {
         extra: Option<Label<'_>>,
         value: Value,
     ) {
-        self.write_sample(suffix, labels, extra.map(Extra::Label), value);
+        self.write_sample(suffix, labels, extra.map(Extra::Label), value, None);
+    }
+
+    /// [`sample`](Self::sample) without an extra label, followed by an exemplar where the
+    /// format has them (OpenMetrics and protobuf; dropped in text 0.0.4). Only counters call
+    /// it: OpenMetrics allows exemplars on a counter's `_total` sample and on buckets only.
+    pub(crate) fn sample_with_exemplar(
+        &mut self,
+        suffix: &str,
+        labels: &[Label<'_>],
+        value: Value,
+        exemplar: Option<&Snapshot>,
+    ) {
+        self.write_sample(suffix, labels, None, value, exemplar);
+    }
+
+    /// [`bucket`](Self::bucket) followed by an exemplar where the format has them.
+    pub(crate) fn bucket_with_exemplar(
+        &mut self,
+        labels: &[Label<'_>],
+        le: f64,
+        cumulative_count: u64,
+        exemplar: Option<&Snapshot>,
+    ) {
+        self.write_sample(
+            "_bucket",
+            labels,
+            Some(Extra::Le(le)),
+            Value::Unsigned(cumulative_count),
+            exemplar,
+        );
     }
 
     /// Writes one `_bucket` sample of a histogram: `labels`, then `le` with the bound spelled
@@ -338,6 +369,7 @@ impl FamilyEncoder<'_, '_> {
             labels,
             Some(Extra::Le(le)),
             Value::Unsigned(cumulative_count),
+            None,
         );
     }
 
@@ -347,6 +379,7 @@ impl FamilyEncoder<'_, '_> {
         labels: &[Label<'_>],
         extra: Option<Extra<'_>>,
         value: Value,
+        exemplar: Option<&Snapshot>,
     ) {
         let format = self.encoder.format;
         if format == Format::Protobuf {
@@ -358,6 +391,7 @@ impl FamilyEncoder<'_, '_> {
                 labels,
                 extra,
                 value,
+                exemplar,
             );
             return;
         }
@@ -401,7 +435,38 @@ impl FamilyEncoder<'_, '_> {
             Value::Signed(value) => number::write_i64(out, value),
             Value::Float(value) => number::write_f64(out, value),
         }
+        if let (Some(exemplar), Format::OpenMetrics) = (exemplar, format) {
+            write_exemplar(out, exemplar);
+        }
         out.push(b'\n');
+    }
+}
+
+/// An OpenMetrics exemplar after a sample's value: ` # {labels} value timestamp`.
+fn write_exemplar(out: &mut Vec<u8>, exemplar: &Snapshot) {
+    out.extend_from_slice(b" # {");
+    for (index, (name, value)) in exemplar.labels().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        escape::label_value(out, value);
+        out.push(b'"');
+    }
+    out.extend_from_slice(b"} ");
+    number::write_f64(out, exemplar.value());
+    if let Some(nanos) = exemplar.timestamp_nanos() {
+        out.push(b' ');
+        number::write_u64(out, nanos / 1_000_000_000);
+        // Seconds with all nine decimals: exact, and a float to every parser.
+        let fraction = nanos % 1_000_000_000;
+        out.push(b'.');
+        let mut divisor = 100_000_000;
+        while divisor > 0 {
+            out.push(b'0' + ((fraction / divisor) % 10) as u8);
+            divisor /= 10;
+        }
     }
 }
 

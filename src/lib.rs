@@ -53,6 +53,7 @@
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics;
+//! * [`exemplar`]: exemplar slots (a sequence lock whose writers never wait) and their labels;
 //! * [`name`]: the one validator for metric and label names;
 //! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback);
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
@@ -64,6 +65,7 @@
 
 mod counter;
 pub mod encode;
+pub mod exemplar;
 #[cfg(feature = "exporter")]
 pub mod exporter;
 pub mod family;

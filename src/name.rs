@@ -75,6 +75,27 @@ pub fn validate_label_name(name: &str) -> Result<(), NameError> {
     validate(name)
 }
 
+/// Whether `name` is a valid label (or metric) name, in const context: exactly the names
+/// [`validate_label_name`] accepts (a unit test checks that the two agree). It exists so
+/// that a name written as a literal can be checked when a constant is evaluated, e.g.
+/// `promstatic::exemplar::ExemplarName::new("trace_id")`.
+pub const fn is_valid_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || (bytes.len() >= 2 && bytes[0] == b'_' && bytes[1] == b'_') {
+        return false;
+    }
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        let ok = byte.is_ascii_alphabetic() || byte == b'_' || (index > 0 && byte.is_ascii_digit());
+        if !ok {
+            return false;
+        }
+        index += 1;
+    }
+    true
+}
+
 fn validate(name: &str) -> Result<(), NameError> {
     let mut chars = name.char_indices();
     let Some((_, first)) = chars.next() else {
@@ -107,6 +128,43 @@ mod tests {
         for good in ["a", "_", "_a", "A9", "http_requests_total", "x_1_2", "Z"] {
             assert_eq!(validate_metric_name(good), Ok(()), "{good}");
             assert_eq!(validate_label_name(good), Ok(()), "{good}");
+        }
+    }
+
+    #[test]
+    fn const_check_agrees_with_validate() {
+        let samples = [
+            "",
+            "a",
+            "_",
+            "__",
+            "__a",
+            "_a_",
+            "9",
+            "a9",
+            "a-b",
+            "caf\u{e9}",
+            "a:b",
+            ":",
+            "A_Z",
+            "x y",
+            "\u{e9}",
+            "_9",
+            "a__b",
+        ];
+        for name in samples {
+            assert_eq!(is_valid_name(name), validate(name).is_ok(), "{name:?}");
+        }
+        // Every one- and two-byte ASCII name.
+        for first in 0u8..128 {
+            for second in 0u8..128 {
+                let two = [first, second];
+                let name = std::str::from_utf8(&two).unwrap_or("");
+                assert_eq!(is_valid_name(name), validate(name).is_ok(), "{name:?}");
+                let one = [first];
+                let name = std::str::from_utf8(&one).unwrap_or("");
+                assert_eq!(is_valid_name(name), validate(name).is_ok(), "{name:?}");
+            }
         }
     }
 

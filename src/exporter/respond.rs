@@ -210,7 +210,7 @@ impl MetricsService {
         crate::table::render_native_out_of_range(&mut encoder);
         let stats = &shared.stats;
         let previous_nanos = stats.last_encode_nanos.load(Ordering::Relaxed);
-        let families: [(&str, Kind, &str, Value); 7] = [
+        let families: [(&str, Kind, &str, Value); 8] = [
             (
                 "promstatic_scrapes_total",
                 Kind::Counter,
@@ -254,6 +254,13 @@ impl MetricsService {
                 Kind::Counter,
                 "Scrapes answered 500 because rendering the exposition panicked.",
                 Value::Unsigned(stats.failed_scrapes.load(Ordering::Relaxed)),
+            ),
+            (
+                "promstatic_exemplars_refused_total",
+                Kind::Counter,
+                "Exemplars not stored because a label name was invalid or the labels \
+                 exceeded 128 characters (the observations were counted).",
+                Value::Unsigned(crate::exemplar::refused_total()),
             ),
         ];
         for (name, kind, help, value) in families {
@@ -340,6 +347,7 @@ mod tests {
             "promstatic_rejected_connections_total",
             "promstatic_evicted_connections_total",
             "promstatic_failed_scrapes_total",
+            "promstatic_exemplars_refused_total",
             "promstatic_build_info",
         ] {
             validate_metric_name(name).unwrap();
