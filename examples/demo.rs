@@ -4,13 +4,19 @@
 //! cargo run --example demo                         # http://127.0.0.1:9464/metrics
 //! cargo run --example demo -- --bind 127.0.0.1:0   # any free port; the line says which
 //! cargo run --example demo -- --bind 127.0.0.1:9464 --fallback ephemeral \
-//!     --port-file /tmp/demo.port --file-sd /tmp/demo-targets.json
+//!     --port-file /tmp/demo.port --file-sd /tmp/demo-targets.json --instance worker-1
 //! ```
+//!
+//! `--instance NAME` sets the `instance` label of the file_sd target (default: none, so
+//! Prometheus uses the scraped address); a name held by another live instance is replaced by
+//! `NAME-2` (the next free suffix), and the log line on stderr says so. `--job NAME` sets a
+//! `job` label (default: none, so the scrape config's `job_name` applies).
 //!
 //! The listener retries the address for up to 3 s (an interactive program's budget), then
 //! takes the fallback. Once the endpoint is bound the demo prints exactly one line on stdout,
 //! containing `http://HOST:PORT/metrics` with the real port; the port file and the file_sd
-//! target are written before it. If the endpoint cannot be bound, the diagnosis goes to
+//! target are written before it, and removed again on a clean exit. The listener's log lines
+//! (bound address, advertised identity, retries) go to stderr. If the endpoint cannot be bound, the diagnosis goes to
 //! stderr and the workload keeps running without metrics. Ctrl-C or SIGTERM stops the
 //! workers, shuts the exporter down gracefully and exits with status 0.
 
@@ -83,10 +89,12 @@ struct Options {
     fallback: Fallback,
     port_file: Option<PathBuf>,
     file_sd: Option<PathBuf>,
+    instance: Option<String>,
+    job: Option<String>,
 }
 
 const USAGE: &str = "usage: demo [--bind ADDR:PORT] [--fallback none|ephemeral] \
-                     [--port-file PATH] [--file-sd PATH]";
+                     [--port-file PATH] [--file-sd PATH] [--instance NAME] [--job NAME]";
 
 fn parse_options() -> Result<Options, String> {
     let mut options = Options {
@@ -94,6 +102,8 @@ fn parse_options() -> Result<Options, String> {
         fallback: Fallback::None,
         port_file: None,
         file_sd: None,
+        instance: None,
+        job: None,
     };
     let mut arguments = std::env::args().skip(1);
     while let Some(flag) = arguments.next() {
@@ -118,6 +128,8 @@ fn parse_options() -> Result<Options, String> {
             }
             "--port-file" => options.port_file = Some(PathBuf::from(value()?)),
             "--file-sd" => options.file_sd = Some(PathBuf::from(value()?)),
+            "--instance" => options.instance = Some(value()?),
+            "--job" => options.job = Some(value()?),
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -137,6 +149,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+
+    // The listener reports through the `log` facade; show its lines on stderr.
+    if log::set_logger(&STDERR_LOG).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
 
     let signals = match Signals::install() {
         Ok(signals) => signals,
@@ -168,11 +185,10 @@ fn main() -> ExitCode {
         // A worker that panicked has printed its message already; shut down regardless.
         let _ = worker.join();
     }
+    // Shutting down drops the listener's binding, which removes the port file and the
+    // file_sd target, so Prometheus stops scraping this instance instead of alerting on it.
     if let Some(handle) = handle {
         handle.shutdown();
-    }
-    for path in [&options.port_file, &options.file_sd].into_iter().flatten() {
-        let _ = std::fs::remove_file(path);
     }
     ExitCode::SUCCESS
 }
@@ -188,7 +204,13 @@ fn start(options: &Options) -> Option<ExporterHandle> {
         policy = policy.port_file(path.clone());
     }
     if let Some(path) = &options.file_sd {
-        policy = policy.file_sd(path.clone(), "promstatic-demo");
+        policy = policy.file_sd(path.clone());
+    }
+    if let Some(instance) = &options.instance {
+        policy = policy.instance(instance.clone());
+    }
+    if let Some(job) = &options.job {
+        policy = policy.job(job.clone());
     }
     let exporter = Exporter::new()
         .listener_policy(policy)
@@ -228,6 +250,31 @@ fn start(options: &Options) -> Option<ExporterHandle> {
 }
 
 static RETRY_REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// The smallest `log` backend: one line per record on stderr, prefixed with the level.
+struct StderrLog;
+
+static STDERR_LOG: StderrLog = StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            // Nothing useful to do if stderr is gone.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{}: {}",
+                record.level(),
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
 
 /// Prints the one stdout line (the listener wrote the port file and file_sd target before
 /// it reported the socket bound).

@@ -33,7 +33,8 @@
 //! assert_eq!(String::from_utf8(out).unwrap(), expected);
 //! ```
 
-pub mod escape;
+#[doc(inline)]
+pub use promstatic_syntax::escape;
 pub mod number;
 pub(crate) mod protobuf;
 

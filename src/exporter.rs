@@ -629,7 +629,7 @@ impl Shared {
         }
         let build_info_name = match &config.build_info {
             Some((application, _)) => format!("{application}_build_info"),
-            None => "promstatic_build_info".to_owned(),
+            None => const { name::assert_metric_name("promstatic_build_info") }.to_owned(),
         };
         name::validate_metric_name(&build_info_name).map_err(|error| {
             ConfigError::BuildInfoName {

@@ -52,33 +52,56 @@
 //! * [`native`]: [`NativeHistogram`], exponential buckets in static storage, and the bucket index;
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
-//! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics;
+//! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics; its
+//!   [`escape`](crate::encode::escape) rules are the ones the macro applies at compile time;
 //! * [`exemplar`]: exemplar slots (a sequence lock whose writers never wait) and their labels;
-//! * [`name`]: the one validator for metric and label names;
-//! * [`listener`]: obtaining the metrics listener (retries, holder diagnosis, fallback);
+//! * [`name`]: the one validator for metric and label names ([the rules](crate::name#the-rules),
+//!   shared with the macro; [checked at compile time](crate::name#checked-at-compile-time)
+//!   for names written in the source);
+//! * [`listener`] (feature `listener`, implied by `exporter`): obtaining the metrics listener
+//!   ([where it comes from](crate::listener#where-the-listener-comes-from-in-order),
+//!   [what happens on each error](crate::listener#what-happens-on-each-error),
+//!   [platforms](crate::listener#platforms));
 //! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * `conformance` (feature `conformance`): the strict parser and proptest strategies, for
+//!   property tests of your own metrics;
 //! * `process` (Linux only): the standard `process_*` metrics, written by the exporter.
+//!
+//! The name validator and the escaping rules live in `promstatic-syntax`, a dependency-free
+//! crate that `promstatic-macros` uses too; [`name`] and [`encode::escape`] re-export it. Every
+//! call into the operating system is in the private `sys` module (`src/sys/`), compiled only
+//! with the `listener` feature: without default features the crate depends on no `libc`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod counter;
 pub mod encode;
 pub mod exemplar;
 #[cfg(feature = "exporter")]
+#[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
 pub mod exporter;
 pub mod family;
 mod gauge;
 pub mod histogram;
 pub mod label;
+#[cfg(feature = "listener")]
+#[cfg_attr(docsrs, doc(cfg(feature = "listener")))]
 pub mod listener;
-pub mod name;
+#[doc(inline)]
+pub use promstatic_syntax::name;
 pub mod native;
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 mod process;
 mod sharded;
 mod sync;
+#[cfg(feature = "listener")]
+mod sys;
 pub mod table;
 
 /// The README's examples, compiled as doctests so they cannot rot.

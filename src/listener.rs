@@ -50,6 +50,64 @@
 //!
 //! Events (bound address, retries, diagnosis, warnings) go through the `log` facade.
 //!
+//! # Advertisement
+//!
+//! A port chosen by the fallback or by the OS is only useful if it is reported: besides the
+//! API ([`Binding::local_addr`]) and the log line, the policy can write a port file
+//! ([`BindPolicy::port_file`]) and a Prometheus `file_sd` target file
+//! ([`BindPolicy::file_sd`]). Each instance of a fleet writes its own file into the directory
+//! that the scrape config watches (`files: ['/run/app/targets/*.json']`).
+//!
+//! * Every write is atomic (a temporary file in the same directory, flushed, renamed over the
+//!   target): a reader sees the old file or the new one, never part of one.
+//! * A restart that lands on a new port rewrites the file; Prometheus follows at its next
+//!   file_sd refresh (it also watches the files with inotify), and applies target changes at
+//!   most every 5 s.
+//! * A file left by a crash (no chance to clean up) keeps pointing at the dead port, shown as
+//!   a down target, until the next start of the same instance overwrites it.
+//! * Dropping the [`Binding`] (the exporter does it on shutdown) removes both files, if they
+//!   still hold what this instance wrote, so Prometheus stops scraping a stopped instance
+//!   instead of alerting on it. Removal rather than an empty target list: nothing is left to
+//!   clean up in the watched directory, and Prometheus drops the targets of a removed file.
+//!   A program that exits without dropping it (`std::process::exit`, a signal without a
+//!   handler) leaves the file like a crash does.
+//!
+//! # Instance identity
+//!
+//! Prometheus merges the series of targets whose labels are equal, so every live instance
+//! must have its own `instance` label. The `file_sd` target carries labels only when asked:
+//!
+//! * **Default: no `instance` label.** Prometheus then sets `instance` to the scraped
+//!   address, its own convention. Two live listeners never share an address (this module
+//!   never sets `SO_REUSEPORT`), so the identity is unique; the trade-off is that it changes
+//!   when a restart or a fallback changes the port, and the series start anew.
+//! * **A name ([`BindPolicy::instance`]):** kept across restarts and fallbacks, so the series
+//!   continue on a new port. Before binding, the name is claimed host-wide with an `flock`ed
+//!   lock file ([`BindPolicy::claim_dir`]), held until the [`Binding`] is dropped and released
+//!   by the kernel however the process dies. A live instance already holding the name makes
+//!   this one advertise `NAME-2` (or the next free suffix up to `NAME-64`) with a warning
+//!   naming the holder's pid: two live instances never share a name, but a suffixed name is
+//!   not stable across restarts, so give each instance its own name where that matters. If no
+//!   claim can be made (the directory is unusable), the default identity is used, with a
+//!   warning. A lock rather than a pid file (stale after a crash, pids are reused) or a probe
+//!   of the holder's address (two instances starting at once both see nobody; a hung holder
+//!   does not answer).
+//! * **No `job` label** unless [`BindPolicy::job`] asks for one: Prometheus lets a target's
+//!   labels win over the scrape config, and the `job_name` belongs to the scrape config.
+//!
+//! ```no_run
+//! use promstatic::listener::{self, BindPolicy, Fallback};
+//!
+//! // Worker 3 of a fleet: any free port, advertised in the watched directory as "worker-3".
+//! let binding = listener::open(
+//!     BindPolicy::new("127.0.0.1:0".parse().unwrap())
+//!         .fallback(Fallback::Ephemeral)
+//!         .file_sd("/run/app/targets/worker-3.json".into())
+//!         .instance("worker-3"),
+//! );
+//! # drop(binding);
+//! ```
+//!
 //! # Platforms
 //!
 //! * Linux: everything above.
@@ -57,7 +115,14 @@
 //!   is [`Holder::Unknown`] (it reads `/proc`), treated like an invisible holder, and socket
 //!   activation is not looked for.
 //! * Windows: not supported yet (the module uses Unix errno values and `getifaddrs`, and
-//!   would need `SO_EXCLUSIVEADDRUSE`).
+//!   would need `SO_EXCLUSIVEADDRUSE`); building the `listener` feature there is a compile
+//!   error that says so.
+//!
+//! The module calls the OS only through the crate's private `sys` layer (`src/sys/unix.rs`
+//! for errno values, `getifaddrs`, `gethostname` and the descriptor checks of socket
+//! activation; `src/sys/procfs.rs` for the `/proc/PID/stat` format), so a port is a new
+//! `src/sys/` file rather than edits here. Socket options go through `socket2`, which
+//! documents each one per OS.
 //!
 //! # Example
 //!
@@ -84,11 +149,12 @@ mod backoff;
 mod diagnose;
 mod engine;
 mod error;
+mod identity;
 mod report;
 mod socket;
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -142,8 +208,10 @@ pub struct BindPolicy {
     interactive: bool,
     fallback: Fallback,
     port_file: Option<PathBuf>,
-    file_sd: Option<report::FileSd>,
+    file_sd: Option<PathBuf>,
+    job: Option<String>,
     instance: Option<String>,
+    claim_dir: Option<PathBuf>,
     socket_activation: bool,
     activation_name: String,
     host_listener: Option<TcpListener>,
@@ -162,7 +230,9 @@ impl BindPolicy {
             fallback: Fallback::None,
             port_file: None,
             file_sd: None,
+            job: None,
             instance: None,
+            claim_dir: None,
             socket_activation: true,
             activation_name: "metrics".into(),
             host_listener: None,
@@ -191,27 +261,44 @@ impl BindPolicy {
         self
     }
 
-    /// Writes the bound port (decimal and a newline) to `path`, atomically, once bound.
+    /// Writes the bound port (decimal and a newline) to `path`, atomically, once bound;
+    /// removed when the [`Binding`] is dropped (see [Advertisement](crate::listener#advertisement)).
     pub fn port_file(mut self, path: PathBuf) -> Self {
         self.port_file = Some(path);
         self
     }
 
-    /// Writes a Prometheus `file_sd` target file to `path`, atomically, once bound, with
-    /// label `job` and a stable `instance` label (see [`instance`](Self::instance)).
-    pub fn file_sd(mut self, path: PathBuf, job: impl Into<String>) -> Self {
-        self.file_sd = Some(report::FileSd {
-            path,
-            job: job.into(),
-            instance: None,
-        });
+    /// Writes a Prometheus `file_sd` target file to `path`, atomically, once bound; removed
+    /// when the [`Binding`] is dropped. The target has no labels unless asked for with
+    /// [`instance`](Self::instance) and [`job`](Self::job); see
+    /// [Advertisement](crate::listener#advertisement).
+    pub fn file_sd(mut self, path: PathBuf) -> Self {
+        self.file_sd = Some(path);
         self
     }
 
-    /// The `instance` label of the `file_sd` target. Default: `<hostname>:<configured port>`,
-    /// which does not change when a fallback port is used. Set before or after `file_sd`.
+    /// A `job` label in the `file_sd` target. Default: none, so the `job_name` of the scrape
+    /// config that reads the file applies; a `job` label here would override it silently.
+    pub fn job(mut self, job: impl Into<String>) -> Self {
+        self.job = Some(job.into());
+        self
+    }
+
+    /// The `instance` label of the `file_sd` target, kept across restarts and fallbacks.
+    /// Default: none, so Prometheus uses the scraped address, which is unique among live
+    /// instances but changes with the port. A name is claimed host-wide before binding: if a
+    /// live instance holds it, this one advertises `NAME-2` (or the next free suffix) and
+    /// logs a warning; see [Instance identity](crate::listener#instance-identity).
     pub fn instance(mut self, instance: impl Into<String>) -> Self {
         self.instance = Some(instance.into());
+        self
+    }
+
+    /// The directory of instance-name claims (default: `$XDG_RUNTIME_DIR/promstatic-instances`,
+    /// or `<temp dir>/promstatic-instances-<euid>`; it must be a directory owned by the
+    /// effective uid). Only instances using the same directory see each other's claims.
+    pub fn claim_dir(mut self, dir: PathBuf) -> Self {
+        self.claim_dir = Some(dir);
         self
     }
 
@@ -311,8 +398,9 @@ impl State {
 
 /// The handle returned by [`open`]: query the state, or wait for the listener.
 ///
-/// Dropping it stops any retry in progress (within one backoff step) and closes a listener
-/// that was never handed over.
+/// Dropping it stops any retry in progress (within one backoff step), closes a listener
+/// that was never handed over, and withdraws the advertisement (removes the port file and
+/// the `file_sd` file, releases the instance name): keep it for as long as you serve.
 #[derive(Debug)]
 pub struct Binding {
     shared: Arc<Shared>,
@@ -330,6 +418,7 @@ struct Inner {
     state: State,
     listener: Option<TcpListener>,
     handed_over: bool,
+    advertisement: Option<report::Advertisement>,
 }
 
 impl Shared {
@@ -346,6 +435,18 @@ impl Shared {
         }
         drop(inner);
         self.changed.notify_all();
+    }
+
+    /// Keeps `advertisement` until the binding is dropped; withdraws it at once if the
+    /// binding is already gone (checked under the lock that `Binding::drop` takes).
+    fn advertise(&self, advertisement: report::Advertisement) {
+        let mut inner = self.lock();
+        if self.cancelled.load(Ordering::Relaxed) {
+            drop(inner);
+            advertisement.withdraw();
+        } else {
+            inner.advertisement = Some(advertisement);
+        }
     }
 }
 
@@ -409,9 +510,13 @@ impl Binding {
 impl Drop for Binding {
     fn drop(&mut self) {
         self.shared.cancelled.store(true, Ordering::Relaxed);
-        // Take the lock so a retry thread between its check and its wait cannot miss this.
-        drop(self.shared.lock());
+        // Take the lock so a retry thread between its check and its wait cannot miss this,
+        // and so that an advertisement is either taken here or withdrawn by `advertise`.
+        let advertisement = self.shared.lock().advertisement.take();
         self.shared.changed.notify_all();
+        if let Some(advertisement) = advertisement {
+            advertisement.withdraw();
+        }
     }
 }
 
@@ -433,50 +538,11 @@ pub fn open(policy: BindPolicy) -> Binding {
             },
             listener: None,
             handed_over: false,
+            advertisement: None,
         }),
         changed: Condvar::new(),
         cancelled: AtomicBool::new(false),
     });
     engine::start(policy, Arc::clone(&shared));
     Binding { shared }
-}
-
-/// The machine's addresses (for the `EADDRNOTAVAIL` message).
-fn local_addresses() -> Vec<IpAddr> {
-    let mut addresses = Vec::new();
-    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: `getifaddrs` fills `list` with a linked list it allocates, or fails and leaves
-    // it untouched.
-    if unsafe { libc::getifaddrs(&mut list) } != 0 {
-        return addresses;
-    }
-    let mut cursor = list;
-    while !cursor.is_null() {
-        // SAFETY: `cursor` is a node of the list returned by `getifaddrs`, not yet freed.
-        let entry = unsafe { &*cursor };
-        if !entry.ifa_addr.is_null() {
-            // SAFETY: `ifa_addr` is non-null and points to a sockaddr whose family says how
-            // large it is; we read the larger structure only for the matching family.
-            let address = unsafe {
-                match i32::from((*entry.ifa_addr).sa_family) {
-                    libc::AF_INET => {
-                        let v4 = &*entry.ifa_addr.cast::<libc::sockaddr_in>();
-                        Some(IpAddr::from(u32::from_be(v4.sin_addr.s_addr).to_be_bytes()))
-                    }
-                    libc::AF_INET6 => {
-                        let v6 = &*entry.ifa_addr.cast::<libc::sockaddr_in6>();
-                        Some(IpAddr::from(v6.sin6_addr.s6_addr))
-                    }
-                    _ => None,
-                }
-            };
-            if let Some(address) = address.filter(|address| !addresses.contains(address)) {
-                addresses.push(address);
-            }
-        }
-        cursor = entry.ifa_next;
-    }
-    // SAFETY: `list` came from a successful `getifaddrs` and is freed exactly once.
-    unsafe { libc::freeifaddrs(list) };
-    addresses
 }

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use support::{TempDir, demo_address, request, spawn_demo};
+use support::{TempDir, demo_address, request, spawn_demo, spawn_demo_with_env};
 
 #[test]
 fn prints_one_line_with_the_real_port_and_exits_0_on_sigterm() {
@@ -36,7 +36,9 @@ fn prints_one_line_with_the_real_port_and_exits_0_on_sigterm() {
     let targets: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file_sd).unwrap()).unwrap();
     assert_eq!(targets[0]["targets"][0], address.to_string(), "{targets}");
-    assert_eq!(targets[0]["labels"]["job"], "promstatic-demo", "{targets}");
+    // No `job` and no `instance` unless asked for: the scrape config names the job, and
+    // Prometheus uses the scraped address as the instance.
+    assert_eq!(targets[0]["labels"], serde_json::json!({}), "{targets}");
 
     let status = demo
         .terminate(Duration::from_secs(10))
@@ -51,6 +53,38 @@ fn prints_one_line_with_the_real_port_and_exits_0_on_sigterm() {
         .unwrap();
     assert_eq!(rest, "", "exactly one stdout line");
     assert!(TcpListener::bind(address).is_ok(), "port released");
+    assert!(
+        !port_file.exists() && !file_sd.exists(),
+        "a clean exit removes the port file and the file_sd target"
+    );
+}
+
+#[test]
+fn instance_and_job_flags_label_the_target() {
+    let directory = TempDir::new("demo-labels");
+    let file_sd = directory.0.join("targets.json");
+    let runtime = directory.0.join("runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let arguments = [
+        "--bind",
+        "127.0.0.1:0",
+        "--file-sd",
+        file_sd.to_str().unwrap(),
+        "--instance",
+        "game-client",
+        "--job",
+        "games",
+    ];
+    let mut demo = spawn_demo_with_env(&arguments, &[("XDG_RUNTIME_DIR", &runtime)]);
+    demo_address(&mut demo);
+    let targets: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file_sd).unwrap()).unwrap();
+    assert_eq!(
+        targets[0]["labels"],
+        serde_json::json!({"job": "games", "instance": "game-client"}),
+        "{targets}"
+    );
+    assert!(demo.terminate(Duration::from_secs(10)).unwrap().success());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use promstatic::exporter::Exporter;
 use promstatic::{Counter, FloatGauge, metric};
-use support::{PROMETHEUS_3_ACCEPT, request, require_tool, start};
+use support::{PROMETHEUS_3_ACCEPT, request, require_python_module, start};
 
 /// Parcels shipped, "express" or not.
 #[metric]
@@ -36,20 +36,7 @@ for family in text_string_to_metric_families(sys.stdin.read()):
 "#;
 
 fn parse(mode: &str, body: &[u8]) -> Option<String> {
-    let python = require_tool("python3")?;
-    let probe = Command::new(&python)
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .unwrap();
-    if !probe.status.success() {
-        let required = std::env::var("PROMSTATIC_REQUIRE_TOOLS").is_ok_and(|value| value == "1");
-        assert!(
-            !required,
-            "prometheus_client is not installed (pip install prometheus_client)"
-        );
-        println!("skipped: the Python package prometheus_client is not installed");
-        return None;
-    }
+    let python = require_python_module("prometheus_client")?;
     let mut child = Command::new(python)
         .args(["-c", SCRIPT, mode])
         .stdin(Stdio::piped())

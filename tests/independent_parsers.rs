@@ -10,11 +10,11 @@ mod support;
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
+use promstatic::conformance::proptest::strategy::{Strategy, ValueTree};
+use promstatic::conformance::proptest::test_runner::TestRunner;
+use promstatic::conformance::{self, Rule};
 use promstatic::encode::Format;
-use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::TestRunner;
 use support::metric_set::{self, Body, MetricSet};
-use support::oracle::{self, Dialect};
 
 /// A deterministic set of about 150 families, renamed so that promtool's linter has
 /// nothing to say about the names (snake case, `_total` on counters only, base units, no
@@ -54,15 +54,10 @@ fn large_set() -> MetricSet {
     set
 }
 
-/// Renders `set` and checks it with our own oracle first, so a tool failure is news.
+/// Renders `set` and checks it with our own strict parser first, so a tool failure is news.
 fn render(set: &MetricSet, format: Format) -> Vec<u8> {
     let bytes = metric_set::encode(set, format);
-    let dialect = match format {
-        Format::Text => Dialect::Text,
-        Format::OpenMetrics => Dialect::OpenMetrics,
-        Format::Protobuf => panic!("the oracle parses the text formats only"),
-    };
-    let model = oracle::parse(&bytes, dialect).unwrap();
+    let model = promstatic::assert_valid_exposition!(format, bytes);
     metric_set::compare(set, format, &model).unwrap();
     bytes
 }
@@ -123,14 +118,8 @@ print(len(families), sum(len(family.samples) for family in families))
 fn python_parse(module: &str, format: Format) {
     let set = large_set();
     let exposition = render(&set, format);
-    let available = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !available {
-        return support::skip(
-            "python3 with prometheus_client is not available (pip install prometheus_client)",
-        );
+    if support::require_python_module("prometheus_client").is_none() {
+        return;
     }
     let output = run("python3", &["-c", PYTHON, module], &exposition).unwrap();
     assert!(output.status.success(), "{module}: {}", report(&output));
@@ -349,14 +338,8 @@ for case in sys.stdin.buffer.read().decode("utf-8").split("\x1e"):
 fn oracle_agrees_with_the_python_openmetrics_parser_on_generated_cases() {
     let mut generator = NearValid(0x2545_F491_4F6C_DD1D);
     let cases: Vec<String> = (0..15000).map(|_| generator.exposition()).collect();
-    let available = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !available {
-        return support::skip(
-            "python3 with prometheus_client is not available (pip install prometheus_client)",
-        );
+    if support::require_python_module("prometheus_client").is_none() {
+        return;
     }
     let input = cases.join("\u{1e}");
     let output = run("python3", &["-c", PYTHON_VERDICTS], input.as_bytes()).unwrap();
@@ -367,14 +350,12 @@ fn oracle_agrees_with_the_python_openmetrics_parser_on_generated_cases() {
     let mut disagreements = Vec::new();
     let mut repeated_series = 0;
     for (case, python) in cases.iter().zip(&verdicts) {
-        let ours = oracle::parse(case.as_bytes(), Dialect::OpenMetrics);
+        let ours = conformance::parse(Format::OpenMetrics, case.as_bytes());
         match (&ours, python) {
             (Ok(_), true) | (Err(_), false) => {}
             // The one place the oracle is stricter on purpose: a series repeated without
             // timestamps (two values for one MetricPoint) is rejected; Python keeps the first.
-            (Err(error), true) if error.message.contains(oracle::REPEATED_SERIES) => {
-                repeated_series += 1
-            }
+            (Err(error), true) if error.rule == Rule::RepeatedSeries => repeated_series += 1,
             _ => disagreements.push(format!("python {python}, oracle {ours:?}:\n{case}")),
         }
     }

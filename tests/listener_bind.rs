@@ -213,8 +213,10 @@ fn port_file_and_file_sd_carry_the_real_port_and_a_stable_instance() {
     let binding = listener::open(
         policy("127.0.0.1:0")
             .port_file(port_file.clone())
-            .file_sd(targets.clone(), "game")
-            .instance("client-1"),
+            .file_sd(targets.clone())
+            .job("game")
+            .instance("client-1")
+            .claim_dir(scratch.0.join("claims")),
     );
     let port = binding.local_addr().unwrap().port();
     assert_eq!(
@@ -234,7 +236,38 @@ fn port_file_and_file_sd_carry_the_real_port_and_a_stable_instance() {
         .unwrap()
         .map(|entry| entry.unwrap().file_name())
         .collect();
-    assert_eq!(leftovers.len(), 2, "no temporary file left: {leftovers:?}");
+    assert_eq!(leftovers.len(), 3, "no temporary file left: {leftovers:?}");
+    // Dropping the binding withdraws the advertisement.
+    drop(binding);
+    assert!(!port_file.exists() && !targets.exists());
+}
+
+#[test]
+fn two_live_instances_never_advertise_the_same_name() {
+    let scratch = Scratch::new("names");
+    let claims = scratch.0.join("claims");
+    let open = |file: &str| {
+        let targets = scratch.0.join(file);
+        let binding = listener::open(
+            policy("127.0.0.1:0")
+                .file_sd(targets.clone())
+                .instance("worker")
+                .claim_dir(claims.clone()),
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&targets).unwrap()).unwrap();
+        (binding, json[0]["labels"]["instance"].clone())
+    };
+    let (first, first_name) = open("a.json");
+    let (second, second_name) = open("b.json");
+    assert_eq!(first_name, "worker");
+    assert_eq!(second_name, "worker-2");
+    // The name is free again once its holder is gone: a restart gets it back.
+    drop(first);
+    let (restarted, restarted_name) = open("a.json");
+    assert_eq!(restarted_name, "worker");
+    drop((second, restarted));
+    assert_eq!(std::fs::read_dir(&claims).unwrap().count(), 0);
 }
 
 #[test]

@@ -1,11 +1,12 @@
-//! Validates the oracle parser against the official OpenMetrics parser corpus: every one of
-//! its cases must be accepted or rejected exactly as its `test.json` says.
+//! Validates the conformance kit's strict parser (`promstatic::conformance`, the one users get)
+//! against the official OpenMetrics parser corpus: every one of its cases must be accepted or
+//! rejected exactly as its `test.json` says.
 
 mod support;
 
 use std::fs;
 
-use support::oracle::{self, Dialect};
+use promstatic::conformance::{self, Format};
 
 /// Reads `"shouldParse": true|false` from a case's `test.json`.
 fn should_parse(json: &str) -> Option<bool> {
@@ -44,7 +45,7 @@ fn oracle_agrees_with_every_case_of_the_openmetrics_corpus() {
         let expected = should_parse(&json).unwrap_or_else(|| panic!("{name}: no shouldParse"));
         should_pass += usize::from(expected);
         let metrics = fs::read(case.join("metrics")).unwrap();
-        let result = oracle::parse(&metrics, Dialect::OpenMetrics);
+        let result = conformance::parse(Format::OpenMetrics, &metrics);
         if result.is_ok() != expected {
             let why = match result {
                 Ok(_) => "accepted".to_owned(),
@@ -57,13 +58,13 @@ fn oracle_agrees_with_every_case_of_the_openmetrics_corpus() {
     assert_eq!(should_pass, 44, "44 corpus cases must parse");
     assert!(
         disagreements.is_empty(),
-        "the oracle disagrees with {} of {} corpus cases:\n{}",
+        "the strict parser disagrees with {} of {} corpus cases:\n{}",
         disagreements.len(),
         cases.len(),
         disagreements.join("\n")
     );
     println!(
-        "oracle agrees with {}/{} corpus cases",
+        "the strict parser agrees with {}/{} corpus cases",
         cases.len(),
         cases.len()
     );

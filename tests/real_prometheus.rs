@@ -20,28 +20,85 @@
 #[path = "support/http.rs"]
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Spawned, TempDir, demo_address, request, require_tool, spawn_demo};
+use support::{Prometheus, Spawned, TempDir, demo_address, require_tool, spawn_demo};
 
 /// Prometheus 2.42 may wait up to one scrape interval plus a start-up delay before its first
 /// scrape; this bounds the whole wait.
 const BUDGET: Duration = Duration::from_secs(25);
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[test]
+fn prometheus_scrapes_the_demo() {
+    let Some(binary) = require_tool("prometheus") else {
+        return;
+    };
+    // Prometheus finds the demo through the file_sd target file the demo's listener writes.
+    let directory = TempDir::new("prometheus");
+    let targets = directory.0.join("targets.json");
+    let mut demo = spawn_demo(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--file-sd",
+        targets.to_str().unwrap(),
+    ]);
+    let target = demo_address(&mut demo);
+    let listed = std::fs::read_to_string(&targets).unwrap();
+    assert!(listed.contains(&format!("\"{target}\"")), "{listed}");
+    let mut server = Prometheus::start(
+        &binary,
+        &directory.0,
+        &format!(
+            "  - job_name: demo\n    file_sd_configs:\n      - files: ['{}']\n",
+            targets.display()
+        ),
+    );
 
-fn query(prometheus: SocketAddr, path: &str) -> String {
-    let response = request(prometheus, "GET", path, &[]);
-    assert_eq!(response.status, 200, "{}", response.text());
-    response.text()
+    let started = Instant::now();
+    let mut up = String::new();
+    let mut requests = String::new();
+    loop {
+        assert!(
+            started.elapsed() < BUDGET,
+            "Prometheus did not report the demo in {BUDGET:?}; last answers:\n{up}\n{requests}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+        let (Some(up_now), Some(requests_now)) = (
+            server.get("/api/v1/query?query=up"),
+            server.get("/api/v1/query?query=demo_requests_total"),
+        ) else {
+            continue;
+        };
+        (up, requests) = (up_now, requests_now);
+        // The file_sd file sets no `job`: the scrape config's `job_name` applies.
+        let is_up = up.contains("\"job\":\"demo\"") && up.contains(",\"1\"]");
+        let has_value = requests.contains("\"__name__\":\"demo_requests_total\"")
+            && requests.contains("\"value\":[");
+        if is_up && has_value {
+            break;
+        }
+    }
+    println!("Prometheus reported the demo after {:?}", started.elapsed());
+
+    // Prometheus keys metadata by the family name it parsed. In OpenMetrics a counter family
+    // is named without `_total`, so the key `demo_requests` also proves that the exporter
+    // negotiated OpenMetrics with this Prometheus (text 0.0.4 would give `demo_requests_total`).
+    let metadata = server.get("/api/v1/metadata").expect("Prometheus is ready");
+    let at = metadata
+        .find("\"demo_requests\":[")
+        .unwrap_or_else(|| panic!("no metadata for the demo_requests family in {metadata}"));
+    let entry = &metadata[at..];
+    let entry = &entry[..entry.find(']').unwrap()];
+    assert!(entry.contains("\"type\":\"counter\""), "{entry}");
+    assert!(
+        entry.contains("\"help\":\"Fake requests served since start.\""),
+        "{entry}"
+    );
+
+    // Stop only what this test started: the server (by pid, via Child::kill) and the demo.
+    drop(server);
+    assert!(demo.terminate(Duration::from_secs(10)).unwrap().success());
+    assert!(!targets.exists(), "a clean exit removes the file_sd target");
 }
 
 /// Percent-encodes a PromQL expression for a query string.
@@ -57,32 +114,17 @@ fn encode(expression: &str) -> String {
     out
 }
 
-/// The value of a one-element instant vector, or `None` if the result is empty.
-fn scalar(prometheus: SocketAddr, expression: &str) -> Option<f64> {
-    let answer = query(
-        prometheus,
-        &format!("/api/v1/query?query={}", encode(expression)),
-    );
-    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
-    let result = json["data"]["result"].as_array()?;
-    assert!(result.len() <= 1, "{expression}: {answer}");
-    let value = result.first()?["value"][1].as_str()?;
-    Some(value.parse().unwrap())
-}
-
-/// The demo, a Prometheus scraping it, and the directory holding both's files.
+/// The demo, a Prometheus (started with `flags`) scraping it, and their files.
 struct Running {
     demo: Spawned,
-    server: Spawned,
-    web: SocketAddr,
+    server: Prometheus,
     _directory: TempDir,
 }
 
 impl Running {
-    /// Starts the demo and a Prometheus with `flags`, and waits until Prometheus has scraped
-    /// the demo (`up == 1` and `demo_requests_total` stored).
+    /// Starts both and waits (bounded) until Prometheus has scraped the demo: `up == 1` and
+    /// `demo_requests_total` stored.
     fn start(binary: &std::path::Path, flags: &[&str]) -> Running {
-        // Prometheus finds the demo through the file_sd target file the demo's listener writes.
         let directory = TempDir::new("prometheus");
         let targets = directory.0.join("targets.json");
         let mut demo = spawn_demo(&[
@@ -91,81 +133,55 @@ impl Running {
             "--file-sd",
             targets.to_str().unwrap(),
         ]);
-        let target = demo_address(&mut demo);
-        let listed = std::fs::read_to_string(&targets).unwrap();
-        assert!(listed.contains(&format!("\"{target}\"")), "{listed}");
-        let config = directory.0.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: demo\n    file_sd_configs:\n      - files: ['{}']\n",
+        demo_address(&mut demo);
+        let mut server = Prometheus::start_with_flags(
+            binary,
+            &directory.0,
+            &format!(
+                "  - job_name: demo\n    file_sd_configs:\n      - files: ['{}']\n",
                 targets.display()
             ),
-        )
-        .unwrap();
-        let web = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let server = Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                directory.0.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={web}"))
-            .arg("--log.level=warn")
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut server = Spawned { child: server };
-
+            flags,
+        );
         let started = Instant::now();
-        let mut up = String::new();
-        let mut requests = String::new();
         loop {
             assert!(
                 started.elapsed() < BUDGET,
-                "Prometheus did not report the demo in {BUDGET:?}; last answers:\n{up}\n{requests}"
+                "Prometheus did not report the demo in {BUDGET:?}"
             );
-            if let Some(status) = server.child.try_wait().unwrap() {
-                let mut stderr = String::new();
-                use std::io::Read;
-                let _ = server
-                    .child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut stderr);
-                panic!("prometheus exited early ({status}):\n{stderr}");
-            }
             std::thread::sleep(Duration::from_millis(250));
-            if std::net::TcpStream::connect(web).is_err() {
+            let (Some(up), Some(requests)) = (
+                server.get("/api/v1/query?query=up"),
+                server.get("/api/v1/query?query=demo_requests_total"),
+            ) else {
                 continue;
-            }
-            // Until its TSDB is open, Prometheus answers 503: keep polling.
-            let answer = request(web, "GET", "/api/v1/query?query=up", &[]);
-            if answer.status == 503 {
-                continue;
-            }
-            up = answer.text();
-            requests = query(web, "/api/v1/query?query=demo_requests_total");
-            // The file_sd file sets `job="promstatic-demo"`, overriding the scrape job's name.
-            let is_up = up.contains("\"job\":\"promstatic-demo\"") && up.contains(",\"1\"]");
-            let has_value = requests.contains("\"__name__\":\"demo_requests_total\"")
-                && requests.contains("\"value\":[");
-            if is_up && has_value {
+            };
+            if up.contains("\"job\":\"demo\"")
+                && up.contains(",\"1\"]")
+                && requests.contains("\"value\":[")
+            {
                 break;
             }
         }
-        println!("Prometheus reported the demo after {:?}", started.elapsed());
         Running {
             demo,
             server,
-            web,
             _directory: directory,
         }
+    }
+
+    fn get(&mut self, path: &str) -> String {
+        self.server.get(path).expect("Prometheus is ready")
+    }
+
+    /// The value of a one-element instant vector, or `None` if the result is empty.
+    fn scalar(&mut self, expression: &str) -> Option<f64> {
+        let answer = self.get(&format!("/api/v1/query?query={}", encode(expression)));
+        let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        let result = json["data"]["result"].as_array()?;
+        assert!(result.len() <= 1, "{expression}: {answer}");
+        let value = result.first()?["value"][1].as_str()?;
+        Some(value.parse().unwrap())
     }
 
     /// Stops only what this test started: the server (by pid, via Child::kill) and the demo.
@@ -180,27 +196,9 @@ impl Running {
     }
 }
 
-#[test]
-fn prometheus_scrapes_the_demo() {
-    let Some(binary) = require_tool("prometheus") else {
-        return;
-    };
-    let running = Running::start(&binary, &[]);
-    // Prometheus keys metadata by the family name it parsed. In OpenMetrics a counter family
-    // is named without `_total`, so the key `demo_requests` also proves that the exporter
-    // negotiated OpenMetrics with this Prometheus (text 0.0.4 would give `demo_requests_total`).
-    let metadata = query(running.web, "/api/v1/metadata");
-    let at = metadata
-        .find("\"demo_requests\":[")
-        .unwrap_or_else(|| panic!("no metadata for the demo_requests family in {metadata}"));
-    let entry = &metadata[at..];
-    let entry = &entry[..entry.find(']').unwrap()];
-    assert!(entry.contains("\"type\":\"counter\""), "{entry}");
-    assert!(
-        entry.contains("\"help\":\"Fake requests served since start.\""),
-        "{entry}"
-    );
-    running.stop();
+/// The sum the demo's calibration batch adds up to, in the demo's order.
+fn calibration_sum() -> f64 {
+    (1..=1000).map(|step| f64::from(step) / 1000.0).sum()
 }
 
 #[test]
@@ -208,22 +206,18 @@ fn native_histograms_are_ingested_as_native_series() {
     let Some(binary) = require_tool("prometheus") else {
         return;
     };
-    let running = Running::start(&binary, &["--enable-feature=native-histograms"]);
-    let web = running.web;
+    let mut running = Running::start(&binary, &["--enable-feature=native-histograms"]);
 
     // Protobuf was negotiated: in protobuf a counter family keeps its `_total` name, so the
     // metadata key is `demo_requests_total` (OpenMetrics would give `demo_requests`).
-    let metadata = query(web, "/api/v1/metadata");
+    let metadata = running.get("/api/v1/metadata");
     assert!(metadata.contains("\"demo_requests_total\":["), "{metadata}");
 
     // One native series, no `_bucket`, `_count` or `_sum` series.
-    let series = query(
-        web,
-        &format!(
-            "/api/v1/series?match[]={}",
-            encode("{__name__=~\"demo_calibration_seconds.*\"}")
-        ),
-    );
+    let series = running.get(&format!(
+        "/api/v1/series?match[]={}",
+        encode("{__name__=~\"demo_calibration_seconds.*\"}")
+    ));
     let json: serde_json::Value = serde_json::from_str(&series).unwrap();
     let names: Vec<&str> = json["data"]
         .as_array()
@@ -232,21 +226,27 @@ fn native_histograms_are_ingested_as_native_series() {
         .map(|series| series["__name__"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["demo_calibration_seconds"], "{series}");
-    let raw = query(web, "/api/v1/query?query=demo_calibration_seconds");
+    let raw = running.get("/api/v1/query?query=demo_calibration_seconds");
     assert!(
         raw.contains("\"histogram\":["),
         "stored as a native histogram: {raw}"
     );
 
-    let count = scalar(web, "histogram_count(demo_calibration_seconds)").unwrap();
+    let count = running
+        .scalar("histogram_count(demo_calibration_seconds)")
+        .unwrap();
     assert_eq!(count, 1000.0);
-    let sum = scalar(web, "histogram_sum(demo_calibration_seconds)").unwrap();
-    let expected_sum: f64 = (1..=1000).map(|step| f64::from(step) / 1000.0).sum();
+    let sum = running
+        .scalar("histogram_sum(demo_calibration_seconds)")
+        .unwrap();
+    let expected = calibration_sum();
     assert!(
-        (sum - expected_sum).abs() <= expected_sum * 1e-9,
-        "{sum} vs {expected_sum}"
+        (sum - expected).abs() <= expected * 1e-9,
+        "{sum} vs {expected}"
     );
-    let median = scalar(web, "histogram_quantile(0.5, demo_calibration_seconds)").unwrap();
+    let median = running
+        .scalar("histogram_quantile(0.5, demo_calibration_seconds)")
+        .unwrap();
     let bucket_factor = 2f64.powf(1.0 / 8.0);
     assert!(
         median > 0.5 / bucket_factor && median < 0.5 * bucket_factor,
@@ -255,7 +255,9 @@ fn native_histograms_are_ingested_as_native_series() {
     println!("native: count {count}, sum {sum}, median {median}");
 
     // The live request histogram is native too, and its median is a plausible latency.
-    let live = scalar(web, "histogram_quantile(0.5, demo_request_native_seconds)").unwrap();
+    let live = running
+        .scalar("histogram_quantile(0.5, demo_request_native_seconds)")
+        .unwrap();
     assert!(live > 0.001 && live < 1.0, "live median {live}");
     running.stop();
 }
@@ -265,22 +267,24 @@ fn classic_view_without_the_feature_flag() {
     let Some(binary) = require_tool("prometheus") else {
         return;
     };
-    let running = Running::start(&binary, &[]);
-    let web = running.web;
-    assert_eq!(scalar(web, "demo_calibration_seconds_count"), Some(1000.0));
-    let expected_sum: f64 = (1..=1000).map(|step| f64::from(step) / 1000.0).sum();
-    let sum = scalar(web, "demo_calibration_seconds_sum").unwrap();
-    assert!((sum - expected_sum).abs() <= expected_sum * 1e-9, "{sum}");
+    let mut running = Running::start(&binary, &[]);
     assert_eq!(
-        scalar(web, "demo_calibration_seconds_bucket{le=\"+Inf\"}"),
+        running.scalar("demo_calibration_seconds_count"),
+        Some(1000.0)
+    );
+    let sum = running.scalar("demo_calibration_seconds_sum").unwrap();
+    let expected = calibration_sum();
+    assert!((sum - expected).abs() <= expected * 1e-9, "{sum}");
+    assert_eq!(
+        running.scalar("demo_calibration_seconds_bucket{le=\"+Inf\"}"),
         Some(1000.0)
     );
     // The histogram declared with classic buckets as well keeps them for text scrapers.
-    let bucket = scalar(web, "demo_request_native_seconds_bucket{le=\"0.02\"}");
+    let bucket = running.scalar("demo_request_native_seconds_bucket{le=\"0.02\"}");
     assert!(bucket.is_some_and(|count| count > 0.0), "{bucket:?}");
     // And nothing native: no histogram samples for the native-only name.
     assert_eq!(
-        scalar(web, "histogram_count(demo_calibration_seconds)"),
+        running.scalar("histogram_count(demo_calibration_seconds)"),
         None
     );
     running.stop();

@@ -1,30 +1,28 @@
 //! Property tests: arbitrary metric sets rendered through the public run-time encoder API in
-//! both formats must parse under the strict oracle into exactly the set they came from.
+//! both formats must parse under the strict parser of the conformance kit
+//! (`promstatic::conformance`) into exactly the set they came from.
 //!
 //! `PROPTEST_CASES` sets the number of cases per format (default 2000, about thirty seconds
 //! in a debug build); failures are saved under `proptest-regressions/` and replayed first.
 
 mod support;
 
+use promstatic::conformance::proptest::prelude::*;
+use promstatic::conformance::proptest::test_runner::FileFailurePersistence;
+use promstatic::conformance::{self, strategy};
 use promstatic::encode::{Encoder, Family, Format, Help, Kind, Value, number};
-use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use support::metric_set::{self, MetricSet, go_canonical};
-use support::oracle::{self, Dialect};
-
-fn dialect(format: Format) -> Dialect {
-    match format {
-        Format::Text => Dialect::Text,
-        Format::OpenMetrics => Dialect::OpenMetrics,
-        Format::Protobuf => panic!("the oracle parses the text formats only"),
-    }
-}
 
 fn round_trip(set: &MetricSet, format: Format) -> Result<(), String> {
     let bytes = metric_set::encode(set, format);
     let shown = || String::from_utf8_lossy(&bytes).into_owned();
-    let model = oracle::parse(&bytes, dialect(format))
-        .map_err(|error| format!("{format:?}: the oracle rejected it: {error}\n{}", shown()))?;
+    let model = conformance::parse(format, &bytes).map_err(|error| {
+        format!(
+            "{format:?}: the strict parser rejected it: {error}\n{}\n{}",
+            error.excerpt(&bytes),
+            shown()
+        )
+    })?;
     metric_set::check_invariants(&bytes, format, &model)
         .map_err(|error| format!("{format:?}: {error}\n{}", shown()))?;
     metric_set::compare(set, format, &model)
@@ -59,7 +57,31 @@ proptest! {
     }
 
     #[test]
-    fn canonical_le_follows_go_g_formatting(bound in metric_set::any_float()) {
+    fn a_corrupted_exposition_is_rejected_at_a_place_inside_it(
+        set in metric_set::metric_set(4),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        openmetrics in any::<bool>(),
+    ) {
+        // One byte changed anywhere: the parser may accept (a digit for a digit) or reject,
+        // but never panics, and a violation points at a line and column that exist.
+        let format = if openmetrics { Format::OpenMetrics } else { Format::Text };
+        let mut bytes = metric_set::encode(&set, format);
+        if !bytes.is_empty() {
+            let index = at.index(bytes.len());
+            bytes[index] = byte;
+        }
+        if let Err(violation) = conformance::parse(format, &bytes) {
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.split_terminator('\n').collect();
+            prop_assert!((1..=lines.len() + 1).contains(&violation.line), "{violation}");
+            let width = lines.get(violation.line - 1).map_or(0, |line| line.chars().count());
+            prop_assert!((1..=width + 1).contains(&violation.column), "{violation}");
+        }
+    }
+
+    #[test]
+    fn canonical_le_follows_go_g_formatting(bound in strategy::float_value()) {
         let mut out = Vec::new();
         number::write_f64_canonical(&mut out, bound);
         prop_assert_eq!(String::from_utf8(out).unwrap(), go_canonical(bound));
@@ -115,8 +137,6 @@ fn a_counter_named_only_total_stays_valid_in_openmetrics() {
             .family(&family)
             .sample("", &[], None, Value::Unsigned(1));
         encoder.finish();
-        if let Err(error) = oracle::parse(&out, dialect(format)) {
-            panic!("{format:?}: {error}\n{}", String::from_utf8_lossy(&out));
-        }
+        promstatic::assert_valid_exposition!(format, out);
     }
 }

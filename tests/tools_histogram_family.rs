@@ -2,6 +2,9 @@
 //! and the Python client's OpenMetrics parser. Each check is skipped, with the reason printed,
 //! when its tool is missing, unless `PROMSTATIC_REQUIRE_TOOLS=1`, which makes that a failure.
 
+#[path = "support/tools.rs"]
+mod tools;
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
@@ -33,10 +36,6 @@ static QUERIES_TOTAL: CounterFamily = CounterFamily::new();
 #[metric]
 static QUEUE_WAIT_SECONDS: Histogram = Histogram::new();
 
-fn require_tools() -> bool {
-    std::env::var("PROMSTATIC_REQUIRE_TOOLS").is_ok_and(|value| value == "1")
-}
-
 /// Runs `program args` with `input` on stdin; `None` if the program is missing.
 fn run(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
     let mut child = match Command::new(program)
@@ -58,11 +57,6 @@ fn run(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
         String::from_utf8_lossy(&output.stderr)
     );
     Some((output.status.success(), text))
-}
-
-fn skip_or_fail(reason: &str) {
-    assert!(!require_tools(), "PROMSTATIC_REQUIRE_TOOLS=1 but {reason}");
-    println!("skipped: {reason}");
 }
 
 fn record() {
@@ -90,7 +84,7 @@ fn render(format: Format) -> Vec<u8> {
 fn promtool_accepts_the_text_format() {
     record();
     match run("promtool", &["check", "metrics"], &render(Format::Text)) {
-        None => skip_or_fail("promtool is not installed (apt package `prometheus`)"),
+        None => tools::skip("promtool is not installed (apt package `prometheus`)"),
         Some((ok, output)) => assert!(ok, "promtool rejected the exposition:\n{output}"),
     }
 }
@@ -110,12 +104,8 @@ print(len(families))
 #[test]
 fn python_client_parses_openmetrics() {
     record();
-    let has_client = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !has_client {
-        return skip_or_fail("python3 with `prometheus_client` is not installed");
+    if tools::require_python_module("prometheus_client").is_none() {
+        return;
     }
     let (ok, output) = run(
         "python3",

@@ -1,6 +1,6 @@
 //! Fuzzes escaping and encoding: arbitrary HELP text, label names and values and numbers go
-//! through the run-time encoder in both formats, and the strict oracle parser from the test
-//! suite must accept the result and read back exactly what went in.
+//! through the run-time encoder in both formats, and the strict parser of the conformance kit
+//! (`promstatic::conformance`) must accept the result and read back exactly what went in.
 //!
 //! Input layout: byte 0 picks the metric kind, bytes 1..9 are a value's bits, the rest is
 //! split at 0xFF into HELP, then label name/value pairs.
@@ -8,11 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use promstatic::conformance;
 use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Value};
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../tests/support/oracle.rs"]
-mod oracle;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
@@ -30,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let mut labels = Vec::new();
     for pair in rest.chunks(2) {
         let [name, value] = pair else { break };
-        // A name the encoder accepts must be one the oracle accepts; others are skipped.
+        // A name the encoder accepts must be one the parser accepts; others are skipped.
         let Ok(label) = Label::new(name, value) else {
             continue;
         };
@@ -56,19 +53,20 @@ fuzz_target!(|data: &[u8]| {
     };
     let family = Family::new(name, kind, Help::Raw(help)).unwrap();
     let encoder_labels: Vec<Label<'_>> = labels.iter().map(|(_, _, label)| *label).collect();
-    for (format, dialect) in [
-        (Format::Text, oracle::Dialect::Text),
-        (Format::OpenMetrics, oracle::Dialect::OpenMetrics),
-    ] {
+    for format in [Format::Text, Format::OpenMetrics] {
         let mut out = Vec::new();
         let mut encoder = Encoder::new(&mut out, format);
         encoder
             .family(&family)
             .sample("", &encoder_labels, None, value);
         encoder.finish();
-        let model = match oracle::parse(&out, dialect) {
+        let model = match conformance::parse(format, &out) {
             Ok(model) => model,
-            Err(error) => panic!("{format:?}: {error}\n{}", String::from_utf8_lossy(&out)),
+            Err(error) => panic!(
+                "{format:?}: {error}\n{}\n{}",
+                error.excerpt(&out),
+                String::from_utf8_lossy(&out)
+            ),
         };
         let parsed = &model.families[0];
         let expected_help = match format {

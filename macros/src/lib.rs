@@ -7,12 +7,9 @@
 //! `derive(LabelValue)`. Every user mistake becomes a `syn::Error` spanned on the offending
 //! token; errors found together are reported together.
 
-// The name validator and the escaping rules are the very files the run-time crate compiles
-// (these are symlinks into `../../src`), so compile time and run time cannot disagree.
-#[allow(dead_code, unreachable_pub)]
-mod escape;
-#[allow(dead_code, unreachable_pub)]
-mod name;
+// The name validator and the escaping rules come from the crate the run-time crate uses
+// too, so compile time and run time cannot disagree.
+use promstatic_syntax::{escape, name};
 
 mod args;
 mod expand;

@@ -675,7 +675,7 @@ mod tests {
 
     #[test]
     fn backoff_grows_for_exhaustion_and_skips_per_connection_errors() {
-        let emfile = io::Error::from_raw_os_error(libc::EMFILE);
+        let emfile = io::Error::from_raw_os_error(crate::sys::EMFILE);
         let first = accept_backoff(&emfile, None).unwrap();
         assert_eq!(first, BACKOFF_FIRST);
         let mut pause = first;

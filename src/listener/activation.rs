@@ -10,9 +10,11 @@
 
 use std::io;
 use std::net::TcpListener;
-use std::os::fd::{BorrowedFd, FromRawFd, RawFd};
+use std::os::fd::{FromRawFd, RawFd};
 
 use socket2::{Domain, SockRef, Type};
+
+use crate::sys;
 
 /// The first passed fd (`SD_LISTEN_FDS_START`).
 const FIRST_FD: RawFd = 3;
@@ -130,12 +132,9 @@ pub(crate) fn set_cloexec_on_passed(variables: &Variables) {
         .and_then(|fds| fds.trim().parse::<u16>().ok())
         .unwrap_or(0);
     for fd in FIRST_FD..FIRST_FD + RawFd::from(count) {
-        if fd_is_open(fd) {
-            // SAFETY: `fd` is open (checked just above) and stays open for this statement.
-            let socket = unsafe { BorrowedFd::borrow_raw(fd) };
-            if let Err(error) = SockRef::from(&socket).set_cloexec(true) {
-                log::debug!("socket activation: cannot set close-on-exec on fd {fd}: {error}");
-            }
+        // A closed fd (`Err`) is skipped.
+        if let Ok(Err(error)) = sys::with_open_socket(fd, |socket| socket.set_cloexec(true)) {
+            log::debug!("socket activation: cannot set close-on-exec on fd {fd}: {error}");
         }
     }
 }
@@ -147,13 +146,7 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
         problem: problem.into(),
         error,
     };
-    if !fd_is_open(fd) {
-        return Err(reject("is not open", Some(io::Error::last_os_error())));
-    }
-    {
-        // SAFETY: `fd` is open (checked above) and nothing closes it in this block.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        let socket = SockRef::from(&borrowed);
+    sys::with_open_socket(fd, |socket| {
         match socket.r#type() {
             Ok(kind) if kind == Type::STREAM => {}
             Ok(_) => return Err(reject("is a socket but not a stream (TCP) socket", None)),
@@ -165,16 +158,15 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
             Err(error) => return Err(reject("has no readable address family", Some(error))),
         }
         match socket.is_listener() {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(reject(
-                    "is not listening (listen() was never called on it)",
-                    None,
-                ));
-            }
-            Err(error) => return Err(reject("cannot be checked for SO_ACCEPTCONN", Some(error))),
+            Ok(true) => Ok(()),
+            Ok(false) => Err(reject(
+                "is not listening (listen() was never called on it)",
+                None,
+            )),
+            Err(error) => Err(reject("cannot be checked for SO_ACCEPTCONN", Some(error))),
         }
-    }
+    })
+    .unwrap_or_else(|error| Err(reject("is not open", Some(error))))?;
     // SAFETY: the fd was passed to this process through LISTEN_FDS for it to own, it is an
     // open listening TCP socket (checked above), and the variables were removed before this
     // call, so no other part of the program adopts it a second time.
@@ -194,12 +186,6 @@ pub(crate) fn adopt(fd: RawFd) -> Result<TcpListener, Rejected> {
             ))
         }
     }
-}
-
-fn fd_is_open(fd: RawFd) -> bool {
-    // SAFETY: F_GETFD only reads the descriptor flags; it is defined for any integer and
-    // reports EBADF for a closed descriptor.
-    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
 #[cfg(test)]
@@ -264,7 +250,7 @@ mod tests {
         assert_eq!(rejected.fd, Some(987_654));
         assert_eq!(
             rejected.error.and_then(|error| error.raw_os_error()),
-            Some(libc::EBADF)
+            Some(sys::EBADF)
         );
     }
 }

@@ -20,6 +20,8 @@ use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use crate::sys::procfs::StatLine;
+
 /// `PF_EXITING` in `/proc/PID/stat`'s flags (include/linux/sched.h): the task is exiting.
 const PF_EXITING: u64 = 0x0000_0004;
 /// `TCP_LISTEN` in `/proc/net/tcp*`'s `st` column.
@@ -479,13 +481,12 @@ pub(crate) struct Stat {
     pub(crate) flags: u64,
 }
 
-/// `pid (comm) state ppid pgrp session tty_nr tpgid flags ...`; `comm` may hold spaces and
-/// parentheses, so fields are counted after the *last* `)`.
+/// Fields 3 (`state`) and 9 (`flags`) of `/proc/PID/stat`, read with the one parser of the
+/// format ([`StatLine`], which counts fields after the command name, whatever it contains).
 pub(crate) fn parse_stat(text: &str) -> Option<Stat> {
-    let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let flags = fields.nth(5)?.parse().ok()?;
+    let stat = StatLine::parse(text.as_bytes())?;
+    let state = char::from(*stat.field(3)?.first()?);
+    let flags = stat.number(9)?;
     Some(Stat { state, flags })
 }
 

@@ -15,7 +15,10 @@ use super::activation;
 use super::backoff::{self, Backoff};
 use super::diagnose::{self, Diagnosis, Holder};
 use super::socket::{self, BuildError, Options};
-use super::{BindPolicy, DYING_BUDGET, Fallback, ListenerError, Shared, Source, State, report};
+use super::{
+    BindPolicy, DYING_BUDGET, Fallback, ListenerError, Shared, Source, State, identity, report,
+};
+use crate::sys;
 
 /// What the loop needs from the system.
 pub(super) struct Env {
@@ -29,7 +32,7 @@ impl Env {
         Self {
             build: Box::new(socket::build),
             diagnose: Box::new(diagnose::diagnose),
-            local_addresses: super::local_addresses,
+            local_addresses: sys::local_addresses,
         }
     }
 }
@@ -120,8 +123,10 @@ impl Run {
                 Ok(listener) => return Verdict::Bound(listener),
                 Err(error) => error,
             };
+            // Raw errno values, named by `sys` for this target (their numbers differ between
+            // Unix systems); `io::ErrorKind` has no kind for several of them.
             let code = error.error.raw_os_error();
-            if code == Some(libc::EAFNOSUPPORT) && is_v6_wildcard(self.addr) {
+            if code == Some(sys::EAFNOSUPPORT) && is_v6_wildcard(self.addr) {
                 let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), self.addr.port());
                 log::warn!(
                     "IPv6 is not supported here ({}); listening on {v4} instead of {}",
@@ -137,7 +142,7 @@ impl Run {
 
     fn classify(&mut self, error: BuildError) -> Verdict {
         match error.error.raw_os_error() {
-            Some(libc::EADDRINUSE) => {
+            Some(sys::EADDRINUSE) => {
                 let diagnosis = (self.env.diagnose)(self.addr, self.options.dual_stack);
                 if let (Holder::NoListener { .. }, Some((low, high))) =
                     (&diagnosis.holder, diagnosis.ephemeral_range)
@@ -170,12 +175,12 @@ impl Run {
                     },
                 }
             }
-            Some(libc::EACCES | libc::EPERM) => Verdict::Fallback {
+            Some(sys::EACCES | sys::EPERM) => Verdict::Fallback {
                 error,
                 diagnosis: None,
                 privileged_only: true,
             },
-            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => Verdict::Retry {
+            Some(sys::EMFILE | sys::ENFILE | sys::ENOBUFS | sys::ENOMEM) => Verdict::Retry {
                 error,
                 diagnosis: None,
                 dying: false,
@@ -195,7 +200,7 @@ impl Run {
         elapsed: Duration,
         gave_up: bool,
     ) -> ListenerError {
-        let local_addresses = if error.error.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+        let local_addresses = if error.error.raw_os_error() == Some(sys::EADDRNOTAVAIL) {
             (self.env.local_addresses)()
         } else {
             Vec::new()
@@ -339,7 +344,7 @@ impl Run {
                 Err(failure) => {
                     let try_next = matches!(
                         failure.error.raw_os_error(),
-                        Some(libc::EADDRINUSE | libc::EACCES)
+                        Some(sys::EADDRINUSE | sys::EACCES)
                     );
                     last = Some(failure.error);
                     if !try_next {
@@ -363,33 +368,50 @@ fn is_v6_wildcard(addr: SocketAddr) -> bool {
     matches!(addr.ip(), IpAddr::V6(v6) if v6.is_unspecified())
 }
 
-/// Files to write once bound.
+/// Files to write once bound, and the claim on the instance name they will carry.
 #[derive(Debug)]
 struct Reports {
     port_file: Option<std::path::PathBuf>,
     file_sd: Option<report::FileSd>,
-    configured_port: u16,
 }
 
 impl Reports {
-    fn write(&self, addr: SocketAddr) {
-        if let Some(path) = &self.port_file
-            && let Err(error) = report::write_port_file(path, addr.port())
-        {
-            log::warn!("cannot write the port file {}: {error}", path.display());
+    /// Takes the files to write from `policy` and claims the instance name, if one is given
+    /// and there is a `file_sd` file to carry it (see [`identity`]).
+    fn take(policy: &mut BindPolicy) -> Self {
+        let file_sd = policy.file_sd.take().map(|path| {
+            let instance = policy.instance.take().and_then(|wanted| {
+                let dir = policy
+                    .claim_dir
+                    .take()
+                    .unwrap_or_else(identity::default_dir);
+                identity::claim_or_warn(&dir, &wanted)
+            });
+            report::FileSd {
+                path,
+                job: policy.job.take(),
+                instance,
+            }
+        });
+        Reports {
+            port_file: policy.port_file.take(),
+            file_sd,
         }
-        if let Some(file_sd) = &self.file_sd
-            && let Err(error) = report::write_file_sd(file_sd, addr, self.configured_port)
-        {
-            log::warn!(
-                "cannot write the file_sd target file {}: {error}",
-                file_sd.path.display()
-            );
+    }
+
+    /// The identity the `file_sd` target will carry, for the log line.
+    fn describe(&self, addr: SocketAddr) -> String {
+        match &self.file_sd {
+            None => String::new(),
+            Some(file_sd) => match &file_sd.instance {
+                Some(claim) => format!(", advertised as instance {:?}", claim.name()),
+                None => format!(", advertised as {}", report::scraped_address(addr)),
+            },
         }
     }
 }
 
-fn finish(shared: &Shared, reports: &Reports, outcome: Outcome) {
+fn finish(shared: &Shared, reports: Reports, outcome: Outcome) {
     match outcome {
         Outcome::Bound {
             listener,
@@ -400,8 +422,16 @@ fn finish(shared: &Shared, reports: &Reports, outcome: Outcome) {
             if shared.cancelled.load(Ordering::Relaxed) {
                 return;
             }
-            reports.write(addr);
-            log::info!("metrics listener bound to {addr} ({})", describe(&source));
+            let identity = reports.describe(addr);
+            shared.advertise(report::Advertisement::write(
+                reports.port_file,
+                reports.file_sd,
+                addr,
+            ));
+            log::info!(
+                "metrics listener bound to {addr} ({}){identity}",
+                describe(&source)
+            );
             shared.publish(
                 State::Bound {
                     addr,
@@ -436,15 +466,7 @@ fn describe(source: &Source) -> &'static str {
 /// Runs the policy: host listener, socket activation, configured address (first attempt
 /// here, retries on a thread), fallback.
 pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
-    let file_sd = policy.file_sd.take().map(|file_sd| report::FileSd {
-        instance: policy.instance.take(),
-        ..file_sd
-    });
-    let reports = Reports {
-        port_file: policy.port_file.take(),
-        file_sd,
-        configured_port: policy.addr.port(),
-    };
+    let reports = Reports::take(&mut policy);
 
     if let Some(listener) = policy.host_listener.take() {
         let outcome = match listener
@@ -461,12 +483,12 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
                 error: Arc::new(error),
             }),
         };
-        return finish(&shared, &reports, outcome);
+        return finish(&shared, reports, outcome);
     }
     if policy.socket_activation
         && let Some(outcome) = from_activation(&policy.activation_name)
     {
-        return finish(&shared, &reports, outcome);
+        return finish(&shared, reports, outcome);
     }
 
     let options = Options {
@@ -483,7 +505,7 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
         shared.publish(state, None)
     }) {
         Ok(delay) => delay,
-        Err(outcome) => return finish(&shared, &reports, outcome),
+        Err(outcome) => return finish(&shared, reports, outcome),
     };
     let thread_shared = Arc::clone(&shared);
     let spawned = std::thread::Builder::new()
@@ -495,18 +517,22 @@ pub(super) fn start(mut policy: BindPolicy, shared: Arc<Shared>) {
                 shared: Arc::clone(&shared),
             };
             let outcome = run.resume(delay, &mut clock, &mut |state| shared.publish(state, None));
-            finish(&shared, &reports, outcome);
+            finish(&shared, reports, outcome);
         });
     if let Err(error) = spawned {
         let reason = ListenerError::Spawn {
             error: Arc::new(error),
         };
-        let no_reports = Reports {
-            port_file: None,
-            file_sd: None,
-            configured_port: 0,
-        };
-        finish(&shared, &no_reports, Outcome::Disabled(reason));
+        // `reports` went with the closure that could not run: dropped, which releases the
+        // instance name.
+        finish(
+            &shared,
+            Reports {
+                port_file: None,
+                file_sd: None,
+            },
+            Outcome::Disabled(reason),
+        );
     }
 }
 

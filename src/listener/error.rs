@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::diagnose::{Diagnosis, Holder};
 use super::{Fallback, Step};
+use crate::sys;
 
 /// Why the listener is not (yet) available. Each variant keeps the OS error (with its raw
 /// errno) and, for an address in use, the [`Diagnosis`]; `Display` is a complete message
@@ -253,12 +254,12 @@ fn write_advice(
         };
     }
     match error.raw_os_error() {
-        Some(libc::EACCES | libc::EPERM) => write!(
+        Some(sys::EACCES | sys::EPERM) => write!(
             f,
             "ports below 1024 need CAP_NET_BIND_SERVICE (or a lower \
              net.ipv4.ip_unprivileged_port_start); use a port of 1024 or more"
         ),
-        Some(libc::EADDRNOTAVAIL) => {
+        Some(sys::EADDRNOTAVAIL) => {
             write!(
                 f,
                 "{} is not assigned to this machine; use one of: ",
@@ -271,7 +272,7 @@ fn write_advice(
                 f.write_str(&list.join(", "))
             }
         }
-        Some(libc::EMFILE | libc::ENFILE) => f.write_str(
+        Some(sys::EMFILE | sys::ENFILE) => f.write_str(
             "raise the open-file limit (`ulimit -n`, LimitNOFILE=) or close unused files",
         ),
         _ => f.write_str("check the address and the system's network configuration"),

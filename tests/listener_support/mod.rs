@@ -12,6 +12,15 @@ use std::time::{Duration, Instant};
 
 use promstatic::listener::{self, BindPolicy};
 
+#[path = "../support/net.rs"]
+mod net;
+#[path = "../support/tools.rs"]
+mod tools;
+
+#[allow(unused_imports)] // not every listener test binary needs a port number
+pub use net::free_port;
+pub use tools::tools_required;
+
 /// Environment variable that turns a test binary's `helper_entry` test into a helper role.
 pub const ROLE: &str = "PROMSTATIC_LISTENER_HELPER";
 /// How long any helper lives at most, whatever happens to the parent.
@@ -37,15 +46,6 @@ pub fn is_cloexec(fd: RawFd) -> bool {
     // SAFETY: F_GETFD only reads descriptor flags.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
     flags != -1 && flags & libc::FD_CLOEXEC != 0
-}
-
-/// A port that was free a moment ago (bind port 0, read it, close).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A child that is killed and reaped when dropped; its stdout lines arrive on a channel.
@@ -198,11 +198,6 @@ pub fn greeting(addr: SocketAddr) -> Option<String> {
     let mut text = String::new();
     stream.read_to_string(&mut text).ok()?;
     Some(text.trim().to_owned())
-}
-
-/// Whether tests needing external tools must fail instead of skipping.
-pub fn tools_required() -> bool {
-    std::env::var("PROMSTATIC_REQUIRE_TOOLS").is_ok_and(|value| value == "1")
 }
 
 /// `python3 -m http.server` on 127.0.0.1:`port`, once it accepts connections; `None`

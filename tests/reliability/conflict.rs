@@ -11,17 +11,8 @@ struct ForeignHolder(Child);
 
 impl ForeignHolder {
     fn start(port: u16) -> Option<ForeignHolder> {
-        let python = match Command::new("python3").arg("--version").output() {
-            Ok(output) if output.status.success() => "python3",
-            _ => {
-                assert!(
-                    std::env::var_os("PROMSTATIC_REQUIRE_TOOLS").is_none(),
-                    "python3 is required (PROMSTATIC_REQUIRE_TOOLS is set)"
-                );
-                eprintln!("skipped: python3 not found; it plays the foreign port holder");
-                return None;
-            }
-        };
+        // python3 plays the foreign port holder.
+        let python = support::require_tool("python3")?;
         let mut child = Command::new(python)
             .args([
                 "-u",

@@ -1,13 +1,19 @@
-//! The demo process, a minimal HTTP/1.1 client and /proc readers for the reliability tests.
+//! The demo process and /proc readers for the reliability tests, and the suite's one HTTP
+//! client, port and tool helpers (`support/http.rs`) under the names these tests use.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+#[path = "../support/http.rs"]
+mod http;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
+
+pub(crate) use http::{free_port, get_on, require_tool, try_connect as connect, try_get as get};
 
 /// Held by each test: they run one at a time.
 pub(crate) fn serial() -> MutexGuard<'static, ()> {
@@ -148,119 +154,6 @@ fn parse_url(line: &str) -> Option<SocketAddr> {
     let rest = &line[start..];
     let end = rest.find("/metrics")?;
     rest[..end].parse().ok()
-}
-
-/// A port that was free a moment ago.
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("bind an ephemeral port")
-}
-
-/// An HTTP response as the tests need it.
-#[derive(Debug)]
-pub(crate) struct Response {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
-}
-
-impl Response {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// Connects with a timeout on every step.
-pub(crate) fn connect(address: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-    let stream = TcpStream::connect_timeout(&address, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    stream.set_nodelay(true)?;
-    Ok(stream)
-}
-
-/// Sends `GET path` on `stream` (keep-alive) and reads one response.
-pub(crate) fn get_on(stream: &mut TcpStream, path: &str) -> io::Result<Response> {
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
-    read_response(stream)
-}
-
-/// One GET on a fresh connection.
-pub(crate) fn get(address: SocketAddr, path: &str, timeout: Duration) -> io::Result<Response> {
-    let mut stream = connect(address, timeout)?;
-    get_on(&mut stream, path)
-}
-
-/// Reads one response (Content-Length or chunked body).
-pub(crate) fn read_response(stream: &mut TcpStream) -> io::Result<Response> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte)? == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed before the response head ended",
-            ));
-        }
-        head.push(byte[0]);
-        if head.len() > 64 * 1024 {
-            return Err(io::Error::other("response head too large"));
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| io::Error::other(format!("bad status line {status_line:?}")))?;
-    let headers: Vec<(String, String)> = lines
-        .filter(|line| !line.is_empty())
-        .filter_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            Some((key.trim().to_owned(), value.trim().to_owned()))
-        })
-        .collect();
-    let mut response = Response {
-        status,
-        headers,
-        body: Vec::new(),
-    };
-    if let Some(length) = response.header("content-length") {
-        let length: usize = length
-            .parse()
-            .map_err(|_| io::Error::other("bad content-length"))?;
-        response.body.resize(length, 0);
-        stream.read_exact(&mut response.body)?;
-    } else if response
-        .header("transfer-encoding")
-        .is_some_and(|value| value.eq_ignore_ascii_case("chunked"))
-    {
-        let mut reader = BufReader::new(stream);
-        loop {
-            let mut size_line = String::new();
-            reader.read_line(&mut size_line)?;
-            let size = usize::from_str_radix(size_line.trim(), 16)
-                .map_err(|_| io::Error::other("bad chunk size"))?;
-            let mut chunk = vec![0u8; size + 2];
-            reader.read_exact(&mut chunk)?;
-            if size == 0 {
-                break;
-            }
-            response.body.extend_from_slice(&chunk[..size]);
-        }
-    }
-    Ok(response)
 }
 
 /// How many LISTEN sockets (IPv4 and IPv6) the kernel has on `port`.

@@ -1,12 +1,19 @@
-//! Generated metric sets: a proptest strategy, their rendering through the public run-time
-//! encoder API, and the comparison of an oracle model with the set it came from.
+//! Generated metric sets: a proptest strategy built from the conformance kit's strategies
+//! (`promstatic::conformance::strategy`), their rendering through the public run-time encoder
+//! API, and the comparison of a parsed model with the set it came from.
 
 use std::collections::HashSet;
 
+use promstatic::conformance::proptest::prelude::*;
+use promstatic::conformance::{Exposition, FamilyType, Number, strategy};
 use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Value, number};
-use proptest::prelude::*;
 
-use super::oracle::{self, Exposition, FamilyType};
+/// The old names of two strategies that moved to the conformance kit, for tests written
+/// against them; new tests use `promstatic::conformance::strategy` directly.
+#[allow(unused_imports)]
+pub use promstatic::conformance::strategy::{
+    float_value as any_float, hostile_text as hostile_string,
+};
 
 /// The samples of one family, per series (label values in the family's label-name order).
 #[derive(Debug, Clone)]
@@ -208,7 +215,7 @@ pub fn go_canonical(value: f64) -> String {
     format!("{sign}{positional}{dot}")
 }
 
-fn same_value(expected: Value, parsed: oracle::Number) -> bool {
+fn same_value(expected: Value, parsed: Number) -> bool {
     match expected {
         Value::Unsigned(value) => parsed.integer == Some(i128::from(value)),
         Value::Signed(value) => parsed.integer == Some(i128::from(value)),
@@ -418,66 +425,8 @@ pub fn check_invariants(bytes: &[u8], format: Format, model: &Exposition) -> Res
     Ok(())
 }
 
-/// Characters that stress escaping and line structure, plus any Unicode scalar.
-fn hostile_char() -> impl Strategy<Value = char> {
-    prop_oneof![
-        4 => prop::sample::select(vec!['\\', '"', '\n', '\0', ' ', '\t', '#', '{', '}', ',', '=', '\r', 'n', 'é', '\u{2028}', '\u{FEFF}', '\u{10FFFF}']),
-        4 => any::<char>(),
-        2 => prop::char::range('a', 'z'),
-    ]
-}
-
-/// Arbitrary text for HELP and label values.
-pub fn hostile_string() -> impl Strategy<Value = String> {
-    prop::collection::vec(hostile_char(), 0..12).prop_map(|chars| chars.into_iter().collect())
-}
-
-fn metric_name() -> impl Strategy<Value = String> {
-    "[a-zA-Z_][a-zA-Z0-9_]{0,10}".prop_filter("reserved prefix", |name| !name.starts_with("__"))
-}
-
 fn label_names() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(
-        "[a-zA-Z_][a-zA-Z0-9_]{0,6}".prop_filter("reserved", |name| {
-            !name.starts_with("__")
-                && name != "le"
-                && name != "quantile"
-                && !CONST_LABEL_NAMES.contains(&name.as_str())
-        }),
-        0..4,
-    )
-    .prop_map(|names| {
-        let mut seen = HashSet::new();
-        names
-            .into_iter()
-            .filter(|name| seen.insert(name.clone()))
-            .collect()
-    })
-}
-
-/// Floats with the classes that break writers: NaN, ±Inf, -0.0, subnormals, extremes.
-pub fn any_float() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        prop::sample::select(vec![
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.0,
-            f64::MAX,
-            f64::MIN,
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            5e-324,
-            -5e-324,
-            f64::EPSILON,
-            1e21,
-            1e-7,
-            u64::MAX as f64,
-        ]),
-        any::<f64>(),
-        -1e6..1e6f64,
-    ]
+    strategy::label_names(4, |name| !CONST_LABEL_NAMES.contains(&name))
 }
 
 fn counter_value() -> impl Strategy<Value = Value> {
@@ -485,7 +434,7 @@ fn counter_value() -> impl Strategy<Value = Value> {
         prop::sample::select(vec![0, 1, u64::MAX, u64::MAX - 1, 1 << 53, (1 << 53) + 1])
             .prop_map(Value::Unsigned),
         any::<u64>().prop_map(Value::Unsigned),
-        any_float()
+        strategy::float_value()
             .prop_filter("counters are not NaN", |value| !value.is_nan())
             .prop_map(|value| Value::Float(value.abs())),
     ]
@@ -496,43 +445,8 @@ fn gauge_value() -> impl Strategy<Value = Value> {
         prop::sample::select(vec![i64::MIN, i64::MAX, -1, 0]).prop_map(Value::Signed),
         any::<i64>().prop_map(Value::Signed),
         any::<u64>().prop_map(Value::Unsigned),
-        any_float().prop_map(Value::Float),
+        strategy::float_value().prop_map(Value::Float),
     ]
-}
-
-/// Finite, non-negative bucket bounds and observations (OpenMetrics forbids `_sum` next to
-/// negative buckets, and our histograms always write `_sum`).
-fn bound() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        prop::sample::select(vec![
-            0.0,
-            1e-10,
-            1e-5,
-            1e-4,
-            0.001,
-            0.005,
-            0.1,
-            0.25,
-            1.0,
-            2.5,
-            10.0,
-            1e5,
-            1e6,
-            1e10,
-            1e21,
-            1e23,
-            5e-324,
-            f64::MAX
-        ]),
-        0.0..1e3f64,
-        any::<f64>()
-            .prop_filter("finite", |value| value.is_finite())
-            .prop_map(f64::abs),
-    ]
-}
-
-fn observation() -> impl Strategy<Value = f64> {
-    prop_oneof![0.0..20.0f64, bound()]
 }
 
 /// Series: label values per series (distinct), each with a value from `value`.
@@ -542,7 +456,10 @@ fn series<T: std::fmt::Debug + Clone>(
 ) -> impl Strategy<Value = Vec<(Vec<String>, T)>> {
     let count = if width == 0 { 1..2 } else { 1..5 };
     prop::collection::vec(
-        (prop::collection::vec(hostile_string(), width), value),
+        (
+            prop::collection::vec(strategy::hostile_text(), width),
+            value,
+        ),
         count,
     )
     .prop_map(|rows| {
@@ -554,7 +471,12 @@ fn series<T: std::fmt::Debug + Clone>(
 }
 
 fn family() -> impl Strategy<Value = MetricFamily> {
-    (metric_name(), hostile_string(), label_names(), 0..4u8)
+    (
+        strategy::metric_name(),
+        strategy::hostile_text(),
+        label_names(),
+        0..4u8,
+    )
         .prop_flat_map(|(name, help, label_names, kind)| {
             let width = label_names.len();
             let body = match kind {
@@ -564,14 +486,10 @@ fn family() -> impl Strategy<Value = MetricFamily> {
                 1 => series(width, gauge_value()).prop_map(Body::Gauge).boxed(),
                 2 => series(width, gauge_value()).prop_map(Body::Unknown).boxed(),
                 _ => (
-                    prop::collection::vec(bound(), 0..8),
-                    series(width, prop::collection::vec(observation(), 0..20)),
+                    strategy::bucket_bounds(8),
+                    series(width, strategy::observations(20)),
                 )
-                    .prop_map(|(mut bounds, series)| {
-                        bounds.sort_by(f64::total_cmp);
-                        bounds.dedup_by(|a, b| a == b);
-                        Body::Histogram { bounds, series }
-                    })
+                    .prop_map(|(bounds, series)| Body::Histogram { bounds, series })
                     .boxed(),
             };
             let name = if kind == 0 {
@@ -594,7 +512,7 @@ fn family() -> impl Strategy<Value = MetricFamily> {
 /// Sets of up to `max` families whose sample names cannot clash in either format.
 pub fn metric_set(max: usize) -> impl Strategy<Value = MetricSet> {
     let namespace = prop_oneof![Just(String::new()), "[a-z][a-z0-9_]{0,5}_".boxed()];
-    let const_labels = prop::collection::vec(hostile_string(), 0..=CONST_LABEL_NAMES.len())
+    let const_labels = prop::collection::vec(strategy::hostile_text(), 0..=CONST_LABEL_NAMES.len())
         .prop_map(|values| {
             CONST_LABEL_NAMES
                 .iter()

@@ -147,7 +147,7 @@ fn go(run: &mut Run) -> (Outcome, Vec<State>, VirtualClock) {
     (outcome, states, clock)
 }
 
-const IN_USE: Option<i32> = Some(libc::EADDRINUSE);
+const IN_USE: Option<i32> = Some(sys::EADDRINUSE);
 
 #[test]
 fn same_program_releasing_the_port_is_waited_for() {
@@ -285,7 +285,7 @@ fn this_process_is_an_error_without_fallback() {
     let Outcome::Disabled(error) = outcome else {
         panic!()
     };
-    assert_eq!(error.raw_os_error(), Some(libc::EADDRINUSE));
+    assert_eq!(error.raw_os_error(), Some(sys::EADDRINUSE));
     assert_eq!(script.ports(), [9100]);
     assert!(
         error.to_string().contains("opened twice in this process"),
@@ -296,7 +296,7 @@ fn this_process_is_an_error_without_fallback() {
 #[test]
 fn permission_denied_falls_back_to_unprivileged_ports_only() {
     // Port 80 is refused; ports ≥ 1024 are in use twice, then free.
-    let results = vec![Some(libc::EACCES), IN_USE, IN_USE, None];
+    let results = vec![Some(sys::EACCES), IN_USE, IN_USE, None];
     let fallback = Fallback::Ports(1020..=1030);
     let (script, mut run) = Case {
         results,
@@ -315,7 +315,7 @@ fn permission_denied_falls_back_to_unprivileged_ports_only() {
         panic!("{outcome:?}")
     };
     assert_eq!(script.ports(), [80, 1024, 1025, 1026]);
-    assert_eq!(reason.raw_os_error(), Some(libc::EACCES));
+    assert_eq!(reason.raw_os_error(), Some(sys::EACCES));
     assert!(
         reason.to_string().contains("CAP_NET_BIND_SERVICE"),
         "{reason}"
@@ -324,7 +324,7 @@ fn permission_denied_falls_back_to_unprivileged_ports_only() {
 
 #[test]
 fn address_not_available_is_final_and_lists_local_addresses() {
-    let results = vec![Some(libc::EADDRNOTAVAIL)];
+    let results = vec![Some(sys::EADDRNOTAVAIL)];
     let case = Case {
         results,
         fallback: Fallback::Ephemeral,
@@ -351,7 +351,7 @@ fn address_not_available_is_final_and_lists_local_addresses() {
 #[test]
 fn ipv6_unsupported_switches_the_wildcard_to_ipv4() {
     let (script, mut run) = Case {
-        results: vec![Some(libc::EAFNOSUPPORT)],
+        results: vec![Some(sys::EAFNOSUPPORT)],
         addr: "[::]:9100",
         ..Case::default()
     }
@@ -375,7 +375,7 @@ fn ipv6_unsupported_switches_the_wildcard_to_ipv4() {
 fn too_many_open_files_retries_then_disables_without_fallback() {
     let budget = Duration::from_secs(1);
     let case = Case {
-        otherwise: Some(libc::EMFILE),
+        otherwise: Some(sys::EMFILE),
         fallback: Fallback::Ephemeral,
         budget,
         ..Case::default()
@@ -421,7 +421,7 @@ fn exhausted_fallback_range_reports_both_failures() {
 #[test]
 fn other_errors_are_final() {
     let (_, mut run) = Case {
-        results: vec![Some(libc::EINVAL)],
+        results: vec![Some(sys::EINVAL)],
         fallback: Fallback::Ephemeral,
         ..Case::default()
     }

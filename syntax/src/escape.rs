@@ -6,8 +6,9 @@
 //! | HELP text | OpenMetrics 1.0 | `\` → `\\`, newline → `\n`, `"` → `\"` |
 //! | label value | both | `\` → `\\`, newline → `\n`, `"` → `\"` |
 //!
-//! The `#[metric]` macro runs these same rules at compile time (it includes this file), so a
-//! scrape of a static metric never escapes anything; only the run-time encoder API does.
+//! The `#[metric]` macro runs these same functions at compile time, so a scrape of a static
+//! metric never escapes anything; only the run-time encoder API does
+//! (`promstatic::encode::escape` re-exports this module).
 
 /// Appends `help` escaped for a text 0.0.4 `# HELP` line.
 pub fn help_text(out: &mut Vec<u8>, help: &str) {

@@ -1,9 +1,11 @@
-//! Line-level syntax shared by both dialects: names, label sets, escapes, numbers.
+//! Line-level syntax shared by both formats: names, label sets, escapes, numbers.
 //!
 //! Every function takes the unparsed rest of a line and returns what it read plus the rest, or
-//! a message saying what the specification wanted there.
+//! a [`Fault`] at the position where the specification wanted something else.
 
-use super::{Dialect, Labels};
+use super::model::{Labels, Number};
+use super::violation::{Fault, Rule};
+use crate::encode::Format;
 
 /// `[a-zA-Z_:]`: may start a metric name (both specifications).
 fn metric_name_start(ch: char) -> bool {
@@ -40,7 +42,7 @@ pub(super) fn is_metric_name(input: &str) -> bool {
 }
 
 /// Text 0.0.4 separates tokens with any run of blanks and tabs.
-fn skip_blanks(input: &str) -> &str {
+pub(super) fn after_blanks(input: &str) -> &str {
     input.trim_start_matches([' ', '\t'])
 }
 
@@ -48,14 +50,14 @@ fn skip_blanks(input: &str) -> &str {
 ///
 /// OpenMetrics: no whitespace anywhere, no trailing comma. Text 0.0.4: blanks around tokens and
 /// one trailing comma are allowed. Both: label names per the data model, not starting with
-/// `__` (reserved), each name at most once, values in double quotes with the dialect's escapes.
-pub(super) fn take_labels(input: &str, dialect: Dialect) -> Result<(Labels, &str), String> {
+/// `__` (reserved), each name at most once, values in double quotes with the format's escapes.
+pub(super) fn take_labels(input: &str, format: Format) -> Result<(Labels, &str), Fault> {
     let mut rest = input
         .strip_prefix('{')
-        .ok_or_else(|| format!("expected `{{` at {input:?}"))?;
-    let blanks = |s| match dialect {
-        Dialect::Text => skip_blanks(s),
-        Dialect::OpenMetrics => s,
+        .ok_or_else(|| Fault::at(Rule::LabelSyntax, input, "expected `{` to open the labels"))?;
+    let blanks = |s| match format {
+        Format::Text | Format::Protobuf => after_blanks(s),
+        Format::OpenMetrics => s,
     };
     let mut labels: Labels = Vec::new();
     rest = blanks(rest);
@@ -65,31 +67,59 @@ pub(super) fn take_labels(input: &str, dialect: Dialect) -> Result<(Labels, &str
     loop {
         let (name, after_name) = take_label_name(rest);
         if name.is_empty() {
-            return Err(format!("expected a label name at {rest:?}"));
+            return Err(Fault::at(
+                Rule::LabelName,
+                rest,
+                "expected a label name matching `[a-zA-Z_][a-zA-Z0-9_]*`",
+            ));
         }
         if name.starts_with("__") {
-            return Err(format!("label name {name:?} uses the reserved `__` prefix"));
+            return Err(Fault::at(
+                Rule::LabelName,
+                rest,
+                format!(
+                    "label name {name:?} uses the `__` prefix, reserved for Prometheus; rename it"
+                ),
+            ));
         }
         if labels.iter().any(|(seen, _)| seen == name) {
-            return Err(format!("label name {name:?} appears twice"));
+            return Err(Fault::at(
+                Rule::DuplicateLabel,
+                rest,
+                format!("label name {name:?} appears twice in one label set"),
+            ));
         }
-        let after_equals = blanks(after_name)
-            .strip_prefix('=')
-            .ok_or_else(|| format!("expected `=` after label name {name:?}"))?;
-        let quoted = blanks(after_equals)
-            .strip_prefix('"')
-            .ok_or_else(|| format!("expected `\"` to open the value of label {name:?}"))?;
-        let (value, after_value) = take_label_value(quoted, dialect)?;
+        let after_name = blanks(after_name);
+        let after_equals = after_name.strip_prefix('=').ok_or_else(|| {
+            Fault::at(
+                Rule::LabelSyntax,
+                after_name,
+                format!("expected `=` after label name {name:?}"),
+            )
+        })?;
+        let after_equals = blanks(after_equals);
+        let quoted = after_equals.strip_prefix('"').ok_or_else(|| {
+            Fault::at(
+                Rule::LabelSyntax,
+                after_equals,
+                format!("expected `\"` to open the value of label {name:?}"),
+            )
+        })?;
+        let (value, after_value) = take_label_value(quoted, format)?;
         labels.push((name.to_owned(), value));
         rest = blanks(after_value);
         if let Some(after) = rest.strip_prefix('}') {
             return Ok((labels, after));
         }
-        rest = rest
-            .strip_prefix(',')
-            .ok_or_else(|| format!("expected `,` or `}}` after label {name:?}"))?;
+        rest = rest.strip_prefix(',').ok_or_else(|| {
+            Fault::at(
+                Rule::LabelSyntax,
+                rest,
+                format!("expected `,` or `}}` after label {name:?}"),
+            )
+        })?;
         rest = blanks(rest);
-        if dialect == Dialect::Text
+        if format == Format::Text
             && let Some(after) = rest.strip_prefix('}')
         {
             return Ok((labels, after));
@@ -101,7 +131,7 @@ pub(super) fn take_labels(input: &str, dialect: Dialect) -> Result<(Labels, &str
 ///
 /// Text 0.0.4 knows exactly `\\`, `\"` and `\n`. OpenMetrics' ABNF also allows a backslash
 /// before any other character, which then stands for itself (`\z` is the two characters).
-fn take_label_value(input: &str, dialect: Dialect) -> Result<(String, &str), String> {
+fn take_label_value(input: &str, format: Format) -> Result<(String, &str), Fault> {
     let mut value = String::new();
     let mut chars = input.char_indices();
     while let Some((index, ch)) = chars.next() {
@@ -111,19 +141,36 @@ fn take_label_value(input: &str, dialect: Dialect) -> Result<(String, &str), Str
                 Some((_, '\\')) => value.push('\\'),
                 Some((_, '"')) => value.push('"'),
                 Some((_, 'n')) => value.push('\n'),
-                Some((_, other)) if dialect == Dialect::OpenMetrics => {
+                Some((_, other)) if format == Format::OpenMetrics => {
                     value.push('\\');
                     value.push(other);
                 }
                 Some((_, other)) => {
-                    return Err(format!("invalid escape `\\{other}` in a label value"));
+                    return Err(Fault::at(
+                        Rule::Escape,
+                        &input[index..],
+                        format!(
+                            "`\\{other}` in a label value: text 0.0.4 knows only `\\\\`, `\\\"` and \
+                             `\\n`; write a backslash as `\\\\`"
+                        ),
+                    ));
                 }
-                None => return Err("label value ends in a lone backslash".to_owned()),
+                None => {
+                    return Err(Fault::at(
+                        Rule::Escape,
+                        &input[index..],
+                        "the label value ends in a lone backslash; write it as `\\\\`",
+                    ));
+                }
             },
-            other => value.push(other),
+            _ => value.push(ch),
         }
     }
-    Err("label value is not closed by `\"`".to_owned())
+    Err(Fault::at(
+        Rule::UnterminatedValue,
+        input,
+        "the label value is not closed by `\"` on this line (a line feed in a value is written `\\n`)",
+    ))
 }
 
 /// Unescapes HELP text.
@@ -132,41 +179,42 @@ fn take_label_value(input: &str, dialect: Dialect) -> Result<(String, &str), Str
 /// `\"` is rejected, as Prometheus' own parser does). OpenMetrics: `\\`, `\n`, `\"`, and a
 /// backslash before anything else stands for itself; a raw `"` is accepted as the official
 /// corpus does (`help_escaping` must parse), though the ABNF's `normal-char` excludes it.
-pub(super) fn unescape_help(input: &str, dialect: Dialect) -> Result<String, String> {
+pub(super) fn unescape_help(input: &str, format: Format) -> Result<String, Fault> {
     let mut help = String::new();
-    let mut chars = input.chars();
-    while let Some(ch) = chars.next() {
+    let mut chars = input.char_indices();
+    while let Some((index, ch)) = chars.next() {
         if ch != '\\' {
             help.push(ch);
             continue;
         }
-        match (chars.next(), dialect) {
-            (Some('\\'), _) => help.push('\\'),
-            (Some('n'), _) => help.push('\n'),
-            (Some('"'), Dialect::OpenMetrics) => help.push('"'),
-            (Some(other), Dialect::OpenMetrics) => {
+        match (chars.next(), format) {
+            (Some((_, '\\')), _) => help.push('\\'),
+            (Some((_, 'n')), _) => help.push('\n'),
+            (Some((_, '"')), Format::OpenMetrics) => help.push('"'),
+            (Some((_, other)), Format::OpenMetrics) => {
                 help.push('\\');
                 help.push(other);
             }
-            (Some(other), Dialect::Text) => {
-                return Err(format!(
-                    "invalid escape `\\{other}` in HELP (text 0.0.4 knows only `\\\\` and `\\n`)"
+            (Some((_, other)), Format::Text | Format::Protobuf) => {
+                return Err(Fault::at(
+                    Rule::Escape,
+                    &input[index..],
+                    format!(
+                        "`\\{other}` in HELP: text 0.0.4 knows only `\\\\` and `\\n` there; write a \
+                         backslash as `\\\\`"
+                    ),
                 ));
             }
-            (None, _) => return Err("HELP ends in a lone backslash".to_owned()),
+            (None, _) => {
+                return Err(Fault::at(
+                    Rule::Escape,
+                    &input[index..],
+                    "HELP ends in a lone backslash; write it as `\\\\`",
+                ));
+            }
         }
     }
     Ok(help)
-}
-
-/// A parsed sample value: the float Go's `ParseFloat` would produce, plus the exact integer
-/// when the token was written as one (so `u64::MAX` survives a round trip).
-#[derive(Debug, Clone, Copy)]
-pub struct Number {
-    /// The value as a float.
-    pub float: f64,
-    /// The exact value when the token is `[sign] digits`.
-    pub integer: Option<i128>,
 }
 
 /// `[sign] (digits [. digits*] | . digits) [(e|E) [sign] digits]`: the decimal part of Go's
@@ -191,10 +239,12 @@ fn is_real_number(token: &str) -> bool {
     mantissa_ok && exponent_ok
 }
 
-/// Reads a sample value: a real number, `[sign] inf|infinity` or unsigned `nan` (case
-/// insensitive, as both Go's `ParseFloat` and the OpenMetrics ABNF have it). A finite token
-/// too large for an `f64` is out of range (Go returns `ErrRange`) and rejected.
-pub(super) fn parse_number(token: &str) -> Result<Number, String> {
+/// Reads a number token (faults point at `token`): a real
+/// number, `[sign] inf|infinity` or unsigned `nan` (case insensitive, as both Go's
+/// `ParseFloat` and the OpenMetrics ABNF have it). A finite token too large for an `f64` is
+/// out of range (Go returns `ErrRange`) and rejected.
+pub(super) fn parse_number(token: &str) -> Result<Number, Fault> {
+    let fault = |message: String| Fault::at(Rule::Number, token, message);
     let unsigned = token.strip_prefix(['+', '-']).unwrap_or(token);
     let lower = unsigned.to_ascii_lowercase();
     if lower == "inf" || lower == "infinity" {
@@ -210,7 +260,7 @@ pub(super) fn parse_number(token: &str) -> Result<Number, String> {
     }
     if lower == "nan" {
         if unsigned.len() != token.len() {
-            return Err(format!("{token:?}: NaN takes no sign"));
+            return Err(fault(format!("{token:?}: NaN takes no sign; write `NaN`")));
         }
         return Ok(Number {
             float: f64::NAN,
@@ -218,13 +268,18 @@ pub(super) fn parse_number(token: &str) -> Result<Number, String> {
         });
     }
     if !is_real_number(token) {
-        return Err(format!("{token:?} is not a number"));
+        return Err(fault(format!(
+            "{token:?} is not a number (decimal digits with an optional `.` and exponent, or \
+             `NaN`, `+Inf`, `-Inf`)"
+        )));
     }
     let float: f64 = token
         .parse()
-        .map_err(|error| format!("{token:?} is not a number: {error}"))?;
+        .map_err(|error| fault(format!("{token:?} is not a number: {error}")))?;
     if float.is_infinite() {
-        return Err(format!("{token:?} is out of the range of a 64-bit float"));
+        return Err(fault(format!(
+            "{token:?} is out of the range of a 64-bit float"
+        )));
     }
     let integer = if unsigned.bytes().all(|b| b.is_ascii_digit()) {
         token.parse::<i128>().ok()
@@ -234,26 +289,34 @@ pub(super) fn parse_number(token: &str) -> Result<Number, String> {
     Ok(Number { float, integer })
 }
 
-/// Reads a timestamp: an `int64` of milliseconds in text 0.0.4 (as Go's `ParseInt` reads it), a real number of seconds
-/// (never infinite or NaN) in OpenMetrics.
-pub(super) fn parse_timestamp(token: &str, dialect: Dialect) -> Result<f64, String> {
-    match dialect {
-        Dialect::Text => token
+/// Reads a timestamp: an `int64` of milliseconds in text
+/// 0.0.4 (as Go's `ParseInt` reads it), a real number of seconds (never infinite or NaN) in
+/// OpenMetrics.
+pub(super) fn parse_timestamp(token: &str, format: Format) -> Result<f64, Fault> {
+    let fault = |message: String| Fault::at(Rule::Timestamp, token, message);
+    match format {
+        Format::Text | Format::Protobuf => token
             .parse::<i64>()
             .ok()
             .map(|ms| ms as f64)
-            .ok_or_else(|| format!("{token:?} is not an int64 timestamp")),
-        Dialect::OpenMetrics if is_real_number(token) => {
+            .ok_or_else(|| {
+                fault(format!(
+                    "{token:?} is not a timestamp: text 0.0.4 wants whole milliseconds (an int64)"
+                ))
+            }),
+        Format::OpenMetrics if is_real_number(token) => {
             let seconds: f64 = token
                 .parse()
-                .map_err(|error| format!("{token:?} is not a timestamp: {error}"))?;
+                .map_err(|error| fault(format!("{token:?} is not a timestamp: {error}")))?;
             if seconds.is_finite() {
                 Ok(seconds)
             } else {
-                Err(format!("{token:?} is out of range"))
+                Err(fault(format!("timestamp {token:?} is out of range")))
             }
         }
-        Dialect::OpenMetrics => Err(format!("{token:?} is not a timestamp")),
+        Format::OpenMetrics => Err(fault(format!(
+            "{token:?} is not a timestamp: OpenMetrics wants seconds as a decimal number"
+        ))),
     }
 }
 
@@ -264,10 +327,5 @@ pub(super) fn take_until<'a>(input: &'a str, stops: &[char]) -> (&'a str, &'a st
 
 /// Splits off the next blank-separated token of a text 0.0.4 line, skipping blanks before it.
 pub(super) fn take_text_token(input: &str) -> (&str, &str) {
-    take_until(skip_blanks(input), &[' ', '\t'])
-}
-
-/// The rest of a text 0.0.4 line after blanks.
-pub(super) fn after_blanks(input: &str) -> &str {
-    skip_blanks(input)
+    take_until(after_blanks(input), &[' ', '\t'])
 }

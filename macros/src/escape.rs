@@ -1,1 +1,0 @@
-../../src/encode/escape.rs
