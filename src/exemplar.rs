@@ -151,6 +151,50 @@ impl ExemplarLabelName for ExemplarName {
     }
 }
 
+/// A 128-bit trace id (W3C Trace Context, OpenTelemetry) as 32 lowercase hex digits, held
+/// on the stack so that attaching it to an exemplar allocates nothing.
+///
+/// ```
+/// use promstatic::exemplar::TraceIdHex;
+///
+/// let id = TraceIdHex::new(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736);
+/// assert_eq!(id.as_str(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// assert_eq!(TraceIdHex::from_bytes([0; 16]).as_str(), "00000000000000000000000000000000");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TraceIdHex([u8; 32]);
+
+impl TraceIdHex {
+    /// The id's digits, most significant first.
+    pub const fn new(id: u128) -> Self {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 32];
+        let mut index = 0;
+        while index < 32 {
+            hex[index] = DIGITS[((id >> (4 * (31 - index))) & 0xf) as usize];
+            index += 1;
+        }
+        TraceIdHex(hex)
+    }
+
+    /// From the 16 bytes of an id in network order (`opentelemetry::trace::TraceId::to_bytes`).
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        TraceIdHex::new(u128::from_be_bytes(bytes))
+    }
+
+    /// The 32 hex digits.
+    pub fn as_str(&self) -> &str {
+        // Always ASCII hex digits; the fallback is unreachable but keeps this panic-free.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for TraceIdHex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why an exemplar was refused (the observation itself was counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExemplarError {
