@@ -25,6 +25,29 @@
 //! checked when a constant is evaluated with [`ExemplarName::new`]. Every refusal is counted
 //! in `promstatic_exemplars_refused_total`, and the observation itself is always counted.
 //!
+//! # Trace ids from `tracing` and OpenTelemetry
+//!
+//! There is no `tracing` feature: the recipe below is three lines against whichever
+//! `opentelemetry` and `tracing-opentelemetry` versions the application already uses. A
+//! feature would add those crates (and `tracing`) to our dependencies and tie every
+//! promstatic release to one `opentelemetry` minor version, which `tracing-opentelemetry`
+//! itself must match release by release; an application on another version would get two
+//! copies of OpenTelemetry and a current span that the other copy cannot see.
+//!
+//! ```ignore
+//! // Not compiled here (the OpenTelemetry crates are not our dependencies):
+//! use opentelemetry::trace::TraceContextExt as _;          // `.span()` on a Context
+//! use tracing_opentelemetry::OpenTelemetrySpanExt as _;    // `.context()` on a tracing Span
+//!
+//! let span = tracing::Span::current().context().span().span_context().clone();
+//! let trace = TraceIdHex::from_bytes(span.trace_id().to_bytes());
+//! if span.is_sampled() { let _ = REQUEST_SECONDS.observe_with_exemplar(secs, &[(TRACE_ID, trace.as_str())]); }
+//! ```
+//!
+//! [`TraceIdHex`] formats the id on the stack, so the recipe allocates nothing; storing only
+//! sampled traces keeps exemplars pointing at traces that exist. `examples/demo.rs` attaches
+//! (fake) trace ids the same way, and a test checks that a real Prometheus stores them.
+//!
 //! # The slot protocol (a sequence lock whose writers never wait)
 //!
 //! The sequence word is even when the slot is stable and odd while a writer is in it; 0 means
