@@ -56,33 +56,41 @@
 //! * A **writer** loads the sequence; if it is odd another writer is in the slot and this
 //!   exemplar is skipped ([`Stored::Busy`]): a newer exemplar is being stored anyway, and
 //!   waiting would put a spin on the hot path. Otherwise it moves the sequence from `s` to
-//!   `s + 1` with a compare-exchange (a writer that loses the race skips likewise), issues a
-//!   release fence, stores the value, timestamp, length and label words with relaxed atomic
-//!   stores, and publishes with a release store of `s + 2`.
-//! * A **reader** (a scrape) loads the sequence with acquire, loads every field with relaxed
-//!   atomic loads into a stack copy, issues an acquire fence and loads the sequence again. If
-//!   both loads saw the same even value, no writer touched the slot in between and the copy is
-//!   exactly one writer's exemplar. Otherwise it retries, at most [`READ_ATTEMPTS`] times, and
-//!   then leaves that exemplar out of this scrape.
+//!   `s + 1` with an acquire compare-exchange (a writer that loses the race skips likewise;
+//!   acquire, so that the previous writer's stores come before its own in every field), stores the
+//!   value, timestamp, length and label words with release stores, and publishes with a
+//!   release store of `s + 2`.
+//! * A **reader** (a scrape) loads the sequence with acquire, loads every field with acquire
+//!   loads into a stack copy, and loads the sequence again. If both loads saw the same even
+//!   value, no writer touched the slot in between and the copy is exactly one writer's
+//!   exemplar. Otherwise it retries, at most [`READ_ATTEMPTS`] times, and then leaves that
+//!   exemplar out of this scrape.
 //!
-//! Why the fences suffice (Boehm, "Can seqlocks get along with programming language memory
-//! models?", 2012): if a reader's relaxed load of a field returns a value stored by a writer
-//! after its release fence, the reader's acquire fence synchronises with that fence, so the
-//! reader's second sequence load sees at least the writer's odd `s + 1` and the copy is
-//! thrown away. If every field load returned values from before the writer, the copy is the
-//! previous, complete exemplar, published by the release store the first acquire load read.
+//! Why this suffices: if a reader's acquire load of a field returns a value stored by a later
+//! writer, that release store synchronises with it, so the writer's claim (sequenced before
+//! the store) happens before the reader's second sequence load, which therefore sees at least
+//! the odd `s + 1`, and the copy is thrown away. If every field load returned values from
+//! before the writer, the copy is the previous, complete exemplar, published by the release
+//! store the first acquire load read. The classic formulation uses relaxed field accesses and
+//! two fences (Boehm, "Can seqlocks get along with programming language memory models?",
+//! 2012); per-field release/acquire is the same instructions on x86-64 (plain moves) and is
+//! what `loom` models exactly. The loom model found a real bug in our first version: with a
+//! relaxed claim, a second writer's field stores were not ordered after the first writer's,
+//! so the slot could end up holding one word from each; the claim is now acquire, and the
+//! model fails again when it is weakened back to relaxed.
 //!
 //! Every field is an atomic word: a seqlock that read its data with plain loads would race
 //! with the writer, which is undefined behaviour in Rust's memory model even if the torn copy
 //! is discarded. `tests/loom_exemplar.rs` runs this very code (built on `loom`'s atomics under
 //! `--cfg promstatic_loom`, see [`crate::sync`]) through every interleaving with two writers
-//! and a reader, and shows that the model fails when the fences are weakened.
+//! and a reader, and shows that the model fails when the claim or the field orderings are
+//! weakened to `Relaxed`.
 
 use core::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::name::{self, NameError};
-use crate::sync::{AtomicU64, Ordering, fence};
+use crate::sync::{AtomicU64, Ordering};
 
 /// The most UTF-8 characters an exemplar's label names and values may have together.
 pub const MAX_EXEMPLAR_CHARS: usize = 128;
@@ -483,9 +491,11 @@ pub mod weaken {
 
     /// The protocol as documented.
     pub const NONE: u8 = 0;
-    /// The writer's release fence after claiming the slot and the reader's acquire fence
-    /// before its second sequence load are left out.
-    pub const FENCES: u8 = 1;
+    /// The writer stores the fields, and the reader loads them, with `Relaxed` instead of
+    /// `Release` and `Acquire`.
+    pub const ORDERINGS: u8 = 1;
+    /// The writer claims the slot with a `Relaxed` compare-exchange instead of `Acquire`.
+    pub const CLAIM: u8 = 2;
 
     static MODE: AtomicU8 = AtomicU8::new(NONE);
 
@@ -494,21 +504,43 @@ pub mod weaken {
         MODE.store(mode, Ordering::SeqCst);
     }
 
-    pub(crate) fn fences() -> bool {
-        MODE.load(Ordering::SeqCst) == FENCES
+    pub(crate) fn orderings() -> bool {
+        MODE.load(Ordering::SeqCst) == ORDERINGS
+    }
+
+    pub(crate) fn claim() -> bool {
+        MODE.load(Ordering::SeqCst) == CLAIM
     }
 }
 
+/// How a writer claims the slot: `Acquire` (`Relaxed` under the test-only weakening).
 #[inline]
-fn fences_on() -> bool {
+fn claim_order() -> Ordering {
     #[cfg(promstatic_loom)]
-    {
-        !weaken::fences()
+    if weaken::claim() {
+        return Ordering::Relaxed;
     }
-    #[cfg(not(promstatic_loom))]
-    {
-        true
+    Ordering::Acquire
+}
+
+/// How a writer stores the fields: `Release` (`Relaxed` under the test-only weakening).
+#[inline]
+fn field_store_order() -> Ordering {
+    #[cfg(promstatic_loom)]
+    if weaken::orderings() {
+        return Ordering::Relaxed;
     }
+    Ordering::Release
+}
+
+/// How a reader loads the fields: `Acquire` (`Relaxed` under the test-only weakening).
+#[inline]
+fn field_load_order() -> Ordering {
+    #[cfg(promstatic_loom)]
+    if weaken::orderings() {
+        return Ordering::Relaxed;
+    }
+    Ordering::Acquire
 }
 
 impl<const W: usize> ExemplarSlot<W> {
@@ -529,29 +561,30 @@ impl<const W: usize> ExemplarSlot<W> {
         if sequence & 1 == 1 {
             return Stored::Busy;
         }
-        // Relaxed: the claim publishes nothing; the fence below orders the field stores
-        // after it for readers (see the module docs).
+        // Acquire: the previous writer's field stores (published by its release store of
+        // `sequence`) happen before ours, so ours are later in every field's modification
+        // order; with a relaxed claim two writers' stores could interleave per field and
+        // leave the slot itself torn (the loom model found this).
         if self
             .sequence
             .compare_exchange(
                 sequence,
                 sequence.wrapping_add(1),
-                Ordering::Relaxed,
+                claim_order(),
                 Ordering::Relaxed,
             )
             .is_err()
         {
             return Stored::Busy;
         }
-        if fences_on() {
-            // A reader that sees any of the stores below also sees the odd sequence.
-            fence(Ordering::Release);
-        }
-        self.value.store(value.to_bits(), Ordering::Relaxed);
-        self.timestamp.store(timestamp_nanos, Ordering::Relaxed);
-        self.len.store(labels.len as u64, Ordering::Relaxed);
+        // Release on every field: a reader whose acquire load returns any of these values
+        // also sees the odd sequence stored above (see the module docs).
+        let publish = field_store_order();
+        self.value.store(value.to_bits(), publish);
+        self.timestamp.store(timestamp_nanos, publish);
+        self.len.store(labels.len as u64, publish);
         for (word, &bits) in self.words.iter().zip(labels.words.iter()) {
-            word.store(bits, Ordering::Relaxed);
+            word.store(bits, publish);
         }
         // Publishes the fields above to a reader whose acquire load sees this value. The
         // sequence only ever wraps after 2^63 exemplars; it never returns to 0.
@@ -573,19 +606,18 @@ impl<const W: usize> ExemplarSlot<W> {
                 std::hint::spin_loop();
                 continue;
             }
+            // Acquire on every field: if one returns a newer writer's value, that writer's
+            // claim (the odd sequence) is visible to the second sequence load below.
+            let observe = field_load_order();
             let mut snapshot = Snapshot {
-                value: f64::from_bits(self.value.load(Ordering::Relaxed)),
-                timestamp_nanos: self.timestamp.load(Ordering::Relaxed),
+                value: f64::from_bits(self.value.load(observe)),
+                timestamp_nanos: self.timestamp.load(observe),
                 len: 0,
                 words: [0; W],
             };
-            let len = self.len.load(Ordering::Relaxed);
+            let len = self.len.load(observe);
             for (copy, word) in snapshot.words.iter_mut().zip(self.words.iter()) {
-                *copy = word.load(Ordering::Relaxed);
-            }
-            if fences_on() {
-                // Orders the field loads before the second sequence load (see the module docs).
-                fence(Ordering::Acquire);
+                *copy = word.load(observe);
             }
             let after = self.sequence.load(Ordering::Relaxed);
             if after == before {
