@@ -364,10 +364,7 @@ impl<const W: usize> EncodedLabels<W> {
     }
 }
 
-fn label_check<'n, N: ExemplarLabelName>(
-    index: usize,
-    label: &'n N,
-) -> Result<&'n str, ExemplarError> {
+fn label_check<N: ExemplarLabelName>(index: usize, label: &N) -> Result<&str, ExemplarError> {
     let name = label.label_name();
     if label.needs_check() {
         name::validate_label_name(name)

@@ -286,6 +286,9 @@ impl FamilyState {
 
     /// One text-style sample: a whole `Metric` for counters, gauges and untyped samples; a
     /// piece of the open histogram series for `_bucket`, `_sum` and `_count`.
+    // The parts of one text-style sample, as the text writer receives them; a struct for them
+    // would only rename this list.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn sample(
         &mut self,
         out: &mut Vec<u8>,
