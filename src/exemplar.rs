@@ -82,7 +82,7 @@
 //! Every field is an atomic word: a seqlock that read its data with plain loads would race
 //! with the writer, which is undefined behaviour in Rust's memory model even if the torn copy
 //! is discarded. `tests/loom_exemplar.rs` runs this very code (built on `loom`'s atomics under
-//! `--cfg promstatic_loom`, see [`crate::sync`]) through every interleaving with two writers
+//! `--cfg promstatic_loom`, see `src/sync.rs`) through every interleaving with two writers
 //! and a reader, and shows that the model fails when the claim or the field orderings are
 //! weakened to `Relaxed`.
 
