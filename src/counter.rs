@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::encode::{Encoder, Value};
+use crate::encode::Encoder;
 use crate::exemplar::{
     EncodedLabels, ExemplarError, ExemplarLabelName, ExemplarSlot, ExemplarStorage, NoExemplars,
     Stored,
@@ -133,13 +133,15 @@ impl<X: ExemplarStorage> Counter<X> {
         labels: &[crate::encode::Label<'_>],
     ) {
         let exemplar = self.exemplar.snapshot();
-        writer.sample_with_exemplar("", labels, Value::Unsigned(self.get()), exemplar.as_ref());
+        writer.counter_trusted_with_exemplar(labels, self.get(), exemplar.as_ref());
     }
 }
 
+impl<X: ExemplarStorage> crate::sealed::Sealed for Counter<X> {}
+
 impl<X: ExemplarStorage> Metric for Counter<X> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        self.encode_series(&mut encoder.family(&descriptor.family()), &[]);
+        self.encode_series(&mut encoder.family_trusted(&descriptor.family()), &[]);
     }
 }
 

@@ -2,9 +2,27 @@
 //!
 //! One implementation serves two callers. The static table ([`crate::render`]) feeds it names
 //! and HELP that the `#[metric]` macro validated and escaped at compile time, so a scrape only
-//! formats numbers. Run-time callers (tests, bridges from other sources) build a [`Family`]
-//! and [`Label`]s from strings; their constructors validate names, and their text is escaped as
-//! it is written.
+//! formats numbers. Run-time callers (tests, bridges from other sources, the exporter's
+//! `on_scrape` hook) build a [`Family`] and [`Label`]s from strings; their constructors
+//! validate names, and their text is escaped as it is written.
+//!
+//! # Nothing public writes an invalid exposition
+//!
+//! Every public path either cannot express a mistake or reports it as an [`EncodeError`]
+//! before writing anything:
+//!
+//! * names are validated by [`Family::new`], [`Label::new`] and [`Encoder::checked_namespace`]
+//!   (the only way to set a namespace);
+//! * pre-escaped text is an [`EscapedHelp`] or [`EscapedLabelValue`], whose constructors check
+//!   it, so HELP cannot end its line and inject samples or an early `# EOF`;
+//! * a sample's suffix is a [`Suffix`] that must fit the family's [`Kind`], and buckets are
+//!   written only by [`FamilyEncoder::bucket`], which spells `le` itself and refuses a NaN
+//!   bound;
+//! * [`FamilyEncoder::sample`] and [`FamilyEncoder::bucket`] refuse a label name given twice
+//!   (constant labels included) and `le` on a histogram's samples;
+//! * in OpenMetrics a counter's value (and a histogram's `_count`) must not be negative or
+//!   NaN;
+//! * [`Encoder::family`] refuses a family whose name this encoder has already written.
 //!
 //! The encoder writes into a caller-supplied `Vec<u8>` and never allocates on its own: once the
 //! buffer has grown to the size of a scrape, later scrapes into it do not touch the heap.
@@ -19,27 +37,44 @@
 //!   `untyped` is spelled `unknown`, HELP also escapes `"`, bucket bounds are canonical
 //!   (`1.0`), and the exposition ends with `# EOF` ([`Encoder::finish`]).
 //!
+//! The protobuf exposition ([`Format::Protobuf`]) goes through the same calls: each family
+//! becomes one length-delimited `MetricFamily` message (the name written whole, counters
+//! keeping `_total`; HELP and label values unescaped), each `sample` one `Metric`, and a
+//! histogram's `_bucket`… `_sum`, `_count` samples one `Histogram` message (`_count` ends
+//! it; `+Inf` is implied). Lengths are back-patched in place, so nothing is buffered twice;
+//! a family's length is stored when the next family starts, at [`Encoder::end_part`] or at
+//! [`Encoder::finish`], so a protobuf exposition is complete only after one of those.
+//!
 //! ```
-//! use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Value};
+//! use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Suffix, Value};
 //!
 //! let mut out = Vec::new();
 //! let mut encoder = Encoder::new(&mut out, Format::Text);
 //! let family = Family::new("jobs_done_total", Kind::Counter, Help::Raw("Jobs done.")).unwrap();
 //! let label = Label::new("queue", "high \"prio\"").unwrap();
-//! encoder.family(&family).sample("", &[label], None, Value::Unsigned(3));
+//! encoder.family(&family)?.sample(Suffix::Bare, &[label], Value::Unsigned(3))?;
 //! encoder.finish();
 //! let expected = "# HELP jobs_done_total Jobs done.\n# TYPE jobs_done_total counter\n\
 //!     jobs_done_total{queue=\"high \\\"prio\\\"\"} 3\n";
 //! assert_eq!(String::from_utf8(out).unwrap(), expected);
+//! # Ok::<(), promstatic::encode::EncodeError>(())
 //! ```
 
 #[doc(inline)]
 pub use promstatic_syntax::escape;
+mod escaped;
 pub mod number;
 pub(crate) mod protobuf;
 
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use crate::exemplar::Snapshot;
 use crate::name::{self, NameError};
+
+pub(crate) use self::escaped::all_label_values;
+pub use self::escaped::{EscapeError, EscapedHelp, EscapedLabelValue};
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,7 +84,7 @@ pub enum Format {
     /// OpenMetrics text, version 1.0.0.
     OpenMetrics,
     /// Prometheus' protobuf exposition: length-delimited `io.prometheus.client.MetricFamily`
-    /// messages (the only format that carries native histograms; see `encode::protobuf`).
+    /// messages, the only format that carries native histograms (see the module docs).
     Protobuf,
 }
 
@@ -93,27 +128,155 @@ impl Kind {
 }
 
 /// HELP text, either as written by a person or already escaped for both formats.
+///
+/// The escaped form can only be built through [`EscapedHelp::new`], which checks it:
+///
+/// ```compile_fail,E0559
+/// use promstatic::encode::Help;
+/// // Unescaped text passed off as escaped: no longer expressible.
+/// let help = Help::Escaped { text: "x\nevil 1\n# EOF", openmetrics: "x" };
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Help<'a> {
     /// Unescaped text; escaped for the target format as it is written.
     Raw(&'a str),
-    /// Text escaped ahead of time (by the `#[metric]` macro) for each format.
-    Escaped {
-        /// Escaped per text 0.0.4 (`\\`, `\n`).
-        text: &'a str,
-        /// Escaped per OpenMetrics (`\\`, `\n`, `\"`).
-        openmetrics: &'a str,
-    },
+    /// Text escaped ahead of time for each format (the `#[metric]` macro's).
+    Escaped(EscapedHelp<'a>),
 }
 
 /// Text that goes between the quotes of a label value.
+///
+/// ```compile_fail,E0308
+/// use promstatic::encode::Text;
+/// // A raw quote passed off as escaped: no longer expressible.
+/// let value = Text::Escaped("a\"b");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Text<'a> {
     /// Unescaped; escaped as it is written.
     Raw(&'a str),
-    /// Already escaped (label values prepared at compile time).
-    Escaped(&'a str),
+    /// Already escaped (label values prepared at compile time), checked by
+    /// [`EscapedLabelValue::new`].
+    Escaped(EscapedLabelValue<'a>),
 }
+
+/// What follows the family name in a sample's name (buckets: [`FamilyEncoder::bucket`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Suffix {
+    /// None: the sample of a counter (`_total` in OpenMetrics is added by the encoder), a
+    /// gauge or an unknown-type family.
+    Bare,
+    /// A histogram's `_sum`.
+    Sum,
+    /// A histogram's `_count`.
+    Count,
+}
+
+impl Suffix {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Suffix::Bare => "",
+            Suffix::Sum => "_sum",
+            Suffix::Count => "_count",
+        }
+    }
+}
+
+/// A sample or family the run-time encoder API refused, because writing it would make the
+/// exposition invalid. Nothing was written.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The family's name was already written by this encoder.
+    DuplicateFamily {
+        /// The name as exposed (namespace included).
+        name: String,
+    },
+    /// The suffix does not exist for the family's type.
+    SuffixForKind {
+        /// The suffix given.
+        suffix: Suffix,
+        /// The family's type.
+        kind: Kind,
+    },
+    /// `bucket` on a family that is not a histogram.
+    BucketOfNonHistogram {
+        /// The family's type.
+        kind: Kind,
+    },
+    /// A label name appears twice in one sample (constant labels included).
+    DuplicateLabel {
+        /// The repeated name.
+        name: String,
+    },
+    /// `le` given as a label of a histogram's sample (the encoder writes the bucket bound).
+    ReservedLabel {
+        /// The label name.
+        name: String,
+    },
+    /// A NaN bucket bound.
+    NanBound,
+    /// A negative or NaN value where OpenMetrics requires a count (a counter's value, a
+    /// histogram's `_count`).
+    InvalidCount {
+        /// The family's name as declared.
+        family: String,
+        /// The value given.
+        value: Value,
+    },
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::DuplicateFamily { name } => write!(
+                f,
+                "the family `{name}` was already written in this exposition; write each \
+                 family once, with all its samples"
+            ),
+            EncodeError::SuffixForKind { suffix, kind } => write!(
+                f,
+                "a {} family has no `{}` sample; {}",
+                kind.type_word(Format::Text),
+                match suffix {
+                    Suffix::Bare => "(no suffix)",
+                    other => other.as_str(),
+                },
+                if *kind == Kind::Histogram {
+                    "a histogram's samples are `bucket`, `Suffix::Sum` and `Suffix::Count`"
+                } else {
+                    "use `Suffix::Bare`"
+                }
+            ),
+            EncodeError::BucketOfNonHistogram { kind } => write!(
+                f,
+                "a {} family has no buckets; only a histogram does",
+                kind.type_word(Format::Text)
+            ),
+            EncodeError::DuplicateLabel { name } => write!(
+                f,
+                "the label `{name}` is given twice in one sample (constant labels included); \
+                 give each label name once"
+            ),
+            EncodeError::ReservedLabel { name } => write!(
+                f,
+                "the label `{name}` is reserved on a histogram's samples: the encoder writes \
+                 the bucket bound as `le` itself"
+            ),
+            EncodeError::NanBound => {
+                f.write_str("a histogram bucket bound is NaN; bounds are numbers or +Inf")
+            }
+            EncodeError::InvalidCount { family, value } => write!(
+                f,
+                "`{family}`: OpenMetrics requires a count here, not negative or NaN, but the \
+                 value is {value:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
 
 /// A sample value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,15 +298,21 @@ pub struct Family<'a> {
 }
 
 impl<'a> Family<'a> {
-    /// A family with a validated metric name.
+    /// A family with a validated metric name. This is the only public constructor: the
+    /// unchecked one the crate uses for its own constants is not reachable.
+    ///
+    /// ```compile_fail,E0624
+    /// use promstatic::encode::{Family, Help, Kind};
+    /// let family = Family::prevalidated("bad name\nevil 1", Kind::Gauge, Help::Raw("x"));
+    /// ```
     pub fn new(name: &'a str, kind: Kind, help: Help<'a>) -> Result<Self, NameError> {
         name::validate_metric_name(name)?;
         Ok(Family { name, kind, help })
     }
 
-    /// A family whose name the caller has already validated (the `#[metric]` macro).
-    #[doc(hidden)]
-    pub const fn prevalidated(name: &'a str, kind: Kind, help: Help<'a>) -> Self {
+    /// A family whose name the crate has already validated (the `#[metric]` macro's, the
+    /// exporter's own constants).
+    pub(crate) const fn prevalidated(name: &'a str, kind: Kind, help: Help<'a>) -> Self {
         Family { name, kind, help }
     }
 
@@ -167,6 +336,11 @@ pub struct Label<'a> {
 
 impl<'a> Label<'a> {
     /// A label with a validated name and an unescaped value.
+    ///
+    /// ```compile_fail,E0624
+    /// use promstatic::encode::{Label, Text};
+    /// let label = Label::prevalidated("le", Text::Raw("x"));
+    /// ```
     pub fn new(name: &'a str, value: &'a str) -> Result<Self, NameError> {
         name::validate_label_name(name)?;
         Ok(Label {
@@ -175,10 +349,20 @@ impl<'a> Label<'a> {
         })
     }
 
-    /// A label whose name was validated and whose value was escaped ahead of time.
-    #[doc(hidden)]
-    pub const fn prevalidated(name: &'a str, value: Text<'a>) -> Self {
+    /// A label with a validated name and a value that is either raw or checked escaped text.
+    pub fn from_text(name: &'a str, value: Text<'a>) -> Result<Self, NameError> {
+        name::validate_label_name(name)?;
+        Ok(Label { name, value })
+    }
+
+    /// A label whose name the crate has already validated.
+    pub(crate) const fn prevalidated(name: &'a str, value: Text<'a>) -> Self {
         Label { name, value }
+    }
+
+    /// The label name.
+    pub const fn name(&self) -> &'a str {
+        self.name
     }
 }
 
@@ -186,6 +370,8 @@ impl<'a> Label<'a> {
 #[derive(Debug)]
 pub struct Encoder<'a> {
     out: &'a mut Vec<u8>,
+    /// The families this exposition has written, for [`Encoder::family`]'s duplicate check.
+    written: WrittenFamilies,
     format: Format,
     namespace: &'a str,
     const_labels: &'a [Label<'a>],
@@ -198,6 +384,11 @@ impl<'a> Encoder<'a> {
     /// An encoder appending to `out`.
     pub fn new(out: &'a mut Vec<u8>, format: Format) -> Self {
         Encoder {
+            written: WrittenFamilies {
+                scanned_to: out.len(),
+                start: out.len(),
+                hashes: HashSet::default(),
+            },
             out,
             format,
             namespace: "",
@@ -206,16 +397,39 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// Prefixes every metric name with `prefix` (written as given, e.g. `"myapp_"`).
-    ///
-    /// The prefix must itself be a valid metric name start; [`Encoder::checked_namespace`]
-    /// validates it.
-    pub fn with_namespace(mut self, prefix: &'a str) -> Self {
+    /// An encoder appending to `out`, whose exposition began at `exposition_start` (earlier
+    /// parts written by other encoders count for [`Encoder::family`]'s duplicate check).
+    #[cfg(feature = "exporter")]
+    pub(crate) fn resuming(out: &'a mut Vec<u8>, format: Format, exposition_start: usize) -> Self {
+        let mut encoder = Encoder::new(out, format);
+        let start = exposition_start.min(encoder.out.len());
+        encoder.written.start = start;
+        encoder.written.scanned_to = start;
+        encoder
+    }
+
+    /// Prefixes every metric name with `prefix`, which the crate has validated (the
+    /// exporter's configured namespace).
+    pub(crate) fn with_namespace(mut self, prefix: &'a str) -> Self {
         self.namespace = prefix;
         self
     }
 
-    /// Validates `prefix` and sets it as with [`Encoder::with_namespace`].
+    /// Prefixes every metric name with `prefix` (written as given, e.g. `"myapp_"`), once it
+    /// is validated as the start of a metric name. It is the only public way to set one:
+    ///
+    /// ```compile_fail,E0624
+    /// use promstatic::encode::{Encoder, Format};
+    /// let mut out = Vec::new();
+    /// let encoder = Encoder::new(&mut out, Format::Text).with_namespace("not a prefix\n");
+    /// ```
+    ///
+    /// ```
+    /// use promstatic::encode::{Encoder, Format};
+    ///
+    /// let mut out = Vec::new();
+    /// assert!(Encoder::new(&mut out, Format::Text).checked_namespace("bad prefix ").is_err());
+    /// ```
     pub fn checked_namespace(self, prefix: &'a str) -> Result<Self, NameError> {
         if !prefix.is_empty() {
             name::validate_metric_name(prefix)?;
@@ -223,7 +437,8 @@ impl<'a> Encoder<'a> {
         Ok(self.with_namespace(prefix))
     }
 
-    /// Adds these labels, first, to every sample.
+    /// Adds these labels, first, to every sample. A name repeated among them, or with a
+    /// sample's own labels, makes that sample an [`EncodeError::DuplicateLabel`].
     pub fn with_const_labels(mut self, labels: &'a [Label<'a>]) -> Self {
         self.const_labels = labels;
         self
@@ -234,31 +449,61 @@ impl<'a> Encoder<'a> {
         self.format
     }
 
-    /// Writes a family's `# HELP` and `# TYPE` lines and returns a writer for its samples.
-    pub fn family<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
+    /// Writes a family's `# HELP` and `# TYPE` lines and returns a writer for its samples;
+    /// [`EncodeError::DuplicateFamily`] if this encoder has already written that family,
+    /// through this API or from the static table.
+    ///
+    /// The check reads each `# TYPE` line this encoder wrote once (incrementally, from one
+    /// call to the next) and keeps a set of their hashes, so it costs amortized O(1) per
+    /// family; the set is allocated only by this method, never on the static table's path.
+    pub fn family<'e>(
+        &'e mut self,
+        family: &Family<'e>,
+    ) -> Result<FamilyEncoder<'e, 'a>, EncodeError> {
+        let base = self.base_name(family);
+        // In protobuf the previous family is completed first, so the scan sees it whole.
+        self.protobuf.finish(self.out);
+        if self
+            .written
+            .contains(self.out, self.format, self.namespace, base)
+        {
+            return Err(EncodeError::DuplicateFamily {
+                name: format!("{}{base}", self.namespace),
+            });
+        }
+        Ok(self.family_trusted(family))
+    }
+
+    /// The family name on the `# TYPE` line (a counter's without `_total` in OpenMetrics).
+    fn base_name<'f>(&self, family: &Family<'f>) -> &'f str {
+        match (family.kind, self.format) {
+            // A counter named just `_total` keeps its name: stripping would leave none.
+            (Kind::Counter, Format::OpenMetrics) => family
+                .name
+                .strip_suffix("_total")
+                .filter(|base| !base.is_empty())
+                .unwrap_or(family.name),
+            _ => family.name,
+        }
+    }
+
+    /// [`Encoder::family`] without the duplicate check, for families whose names the crate
+    /// has checked already (the static table's, the exporter's own).
+    pub(crate) fn family_trusted<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
         let format = self.format;
+        let base = self.base_name(family);
         if format == Format::Protobuf {
             // The previous family's length is known now (or at `finish`).
             self.protobuf.finish(self.out);
             self.protobuf = protobuf::FamilyState::start(self.out, self.namespace, family);
             return FamilyEncoder {
                 encoder: self,
-                base: family.name,
+                base,
+                kind: family.kind,
                 counter_total: false,
             };
         }
-        let (base, counter_total) = match (family.kind, format) {
-            // A counter named just `_total` keeps its name: stripping would leave none.
-            (Kind::Counter, Format::OpenMetrics) => (
-                family
-                    .name
-                    .strip_suffix("_total")
-                    .filter(|base| !base.is_empty())
-                    .unwrap_or(family.name),
-                true,
-            ),
-            _ => (family.name, false),
-        };
+        let counter_total = family.kind == Kind::Counter && format == Format::OpenMetrics;
         let out = &mut *self.out;
         out.extend_from_slice(b"# HELP ");
         out.extend_from_slice(self.namespace.as_bytes());
@@ -267,11 +512,11 @@ impl<'a> Encoder<'a> {
         match (family.help, format) {
             (Help::Raw(help), Format::Text | Format::Protobuf) => escape::help_text(out, help),
             (Help::Raw(help), Format::OpenMetrics) => escape::help_openmetrics(out, help),
-            (Help::Escaped { text, .. }, Format::Text | Format::Protobuf) => {
-                out.extend_from_slice(text.as_bytes())
+            (Help::Escaped(help), Format::Text | Format::Protobuf) => {
+                out.extend_from_slice(help.text().as_bytes())
             }
-            (Help::Escaped { openmetrics, .. }, Format::OpenMetrics) => {
-                out.extend_from_slice(openmetrics.as_bytes())
+            (Help::Escaped(help), Format::OpenMetrics) => {
+                out.extend_from_slice(help.openmetrics().as_bytes())
             }
         }
         out.extend_from_slice(b"\n# TYPE ");
@@ -283,6 +528,7 @@ impl<'a> Encoder<'a> {
         FamilyEncoder {
             encoder: self,
             base,
+            kind: family.kind,
             counter_total,
         }
     }
@@ -304,11 +550,93 @@ impl<'a> Encoder<'a> {
     }
 }
 
+/// The names on the `# TYPE` lines an encoder has written, as hashes; see [`Encoder::family`].
+#[derive(Debug)]
+struct WrittenFamilies {
+    /// Where the encoder's exposition starts in its buffer (what was there before is not ours).
+    start: usize,
+    /// How far the buffer has been read for `# TYPE` lines (always at a line start).
+    scanned_to: usize,
+    hashes: HashSet<u64, BuildHasherDefault<AlreadyHashed>>,
+}
+
+/// The hasher of a set whose keys are hashes already (FNV-1a of a name): passes them through,
+/// so building an encoder touches no random-state thread-local.
+#[derive(Debug, Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed; this is for completeness.
+        self.0 = fnv1a(&[bytes]);
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+impl WrittenFamilies {
+    /// Whether `namespace` + `base` is the name of a `# TYPE` line in `out` (in protobuf: of
+    /// a complete `MetricFamily` message).
+    fn contains(&mut self, out: &[u8], format: Format, namespace: &str, base: &str) -> bool {
+        if format == Format::Protobuf {
+            let wanted = fnv1a(&[namespace.as_bytes(), base.as_bytes()]);
+            let from = self.scanned_to.min(out.len());
+            let hashes = &mut self.hashes;
+            self.scanned_to = protobuf::family_names(out, from, |name| {
+                hashes.insert(fnv1a(&[name]));
+            });
+            // Names are compared by hash only here: a 64-bit collision between two family
+            // names of one exposition would refuse a family, never write an invalid one.
+            return self.hashes.contains(&wanted);
+        }
+        for line in out[self.scanned_to.min(out.len())..].split(|&byte| byte == b'\n') {
+            if let Some(name) = type_line_name(line) {
+                self.hashes.insert(fnv1a(&[name]));
+            }
+        }
+        self.scanned_to = out.len();
+        if !self
+            .hashes
+            .contains(&fnv1a(&[namespace.as_bytes(), base.as_bytes()]))
+        {
+            return false;
+        }
+        // A hash can collide: confirm on the text (rare, so the full read does not matter).
+        out[self.start.min(out.len())..]
+            .split(|&byte| byte == b'\n')
+            .filter_map(type_line_name)
+            .any(|name| name.strip_prefix(namespace.as_bytes()) == Some(base.as_bytes()))
+    }
+}
+
+/// The metric name of a `# TYPE name type` line.
+fn type_line_name(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(b"# TYPE ")?;
+    let end = rest.iter().position(|&byte| byte == b' ')?;
+    Some(&rest[..end])
+}
+
+/// FNV-1a over the concatenation of `parts`.
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.iter().flat_map(|part| part.iter()) {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
 /// Writes the samples of one family; see [`Encoder::family`].
 #[derive(Debug)]
 pub struct FamilyEncoder<'e, 'a> {
     encoder: &'e mut Encoder<'a>,
     base: &'e str,
+    kind: Kind,
     counter_total: bool,
 }
 
@@ -318,34 +646,115 @@ impl FamilyEncoder<'_, '_> {
         self.encoder.format
     }
 
-    /// Writes one sample: the family name, then `suffix` (`""`, `"_bucket"`, `"_sum"`,
-    /// `"_count"`), the constant labels, `labels`, then `extra` (a histogram's `le`), and
-    /// the value.
+    /// Writes one sample: the family name, then `suffix`, the constant labels, `labels`,
+    /// and the value. The suffix is a [`Suffix`], not any text, and there is no free-form
+    /// "extra" label any more (the old form below wrote whatever it was given):
+    ///
+    /// ```compile_fail,E0061
+    /// use promstatic::encode::{Encoder, Family, Format, Help, Kind, Value};
+    /// let mut out = Vec::new();
+    /// let mut encoder = Encoder::new(&mut out, Format::Text);
+    /// let family = Family::new("g", Kind::Gauge, Help::Raw("x")).unwrap();
+    /// encoder.family(&family).unwrap().sample(" 1\nevil", &[], None, Value::Unsigned(1));
+    /// ```
+    /// Refused, with nothing written, if the suffix does not fit the family's
+    /// type, a label name repeats (constant labels included), a histogram's sample carries
+    /// `le`, or (OpenMetrics) a counter's value or a histogram's `_count` is negative or NaN.
     pub fn sample(
         &mut self,
-        suffix: &str,
+        suffix: Suffix,
         labels: &[Label<'_>],
-        extra: Option<Label<'_>>,
         value: Value,
-    ) {
-        self.write_sample(suffix, labels, extra.map(Extra::Label), value, None);
+    ) -> Result<(), EncodeError> {
+        let fits = match self.kind {
+            Kind::Histogram => suffix != Suffix::Bare,
+            _ => suffix == Suffix::Bare,
+        };
+        if !fits {
+            return Err(EncodeError::SuffixForKind {
+                suffix,
+                kind: self.kind,
+            });
+        }
+        self.check_labels(labels)?;
+        let is_count = self.kind == Kind::Counter || suffix == Suffix::Count;
+        if is_count && self.encoder.format == Format::OpenMetrics && !is_a_count(value) {
+            return Err(EncodeError::InvalidCount {
+                family: self.base.to_owned(),
+                value,
+            });
+        }
+        self.sample_trusted(suffix, labels, value);
+        Ok(())
     }
 
-    /// [`sample`](Self::sample) without an extra label, followed by an exemplar where the
-    /// format has them (OpenMetrics and protobuf; dropped in text 0.0.4). Only counters call
-    /// it: OpenMetrics allows exemplars on a counter's `_total` sample and on buckets only.
-    pub(crate) fn sample_with_exemplar(
+    /// Writes one `_bucket` sample of a histogram: `labels`, then `le` with the bound spelled
+    /// as the format wants it (`0.5`, `1` in text 0.0.4; canonical `1.0` in OpenMetrics;
+    /// `+Inf` in both), then the cumulative count. Refused, with nothing written, for a
+    /// family that is not a histogram, a NaN bound, or labels that [`FamilyEncoder::sample`]
+    /// would refuse.
+    pub fn bucket(
         &mut self,
-        suffix: &str,
         labels: &[Label<'_>],
-        value: Value,
+        le: f64,
+        cumulative_count: u64,
+    ) -> Result<(), EncodeError> {
+        if self.kind != Kind::Histogram {
+            return Err(EncodeError::BucketOfNonHistogram { kind: self.kind });
+        }
+        if le.is_nan() {
+            return Err(EncodeError::NanBound);
+        }
+        self.check_labels(labels)?;
+        self.bucket_trusted(labels, le, cumulative_count);
+        Ok(())
+    }
+
+    /// No label name twice (constant labels included), no `le` on a histogram's samples.
+    fn check_labels(&self, labels: &[Label<'_>]) -> Result<(), EncodeError> {
+        let constant = self.encoder.const_labels;
+        for (index, label) in constant.iter().chain(labels).enumerate() {
+            if self.kind == Kind::Histogram && label.name == "le" {
+                return Err(EncodeError::ReservedLabel {
+                    name: label.name.to_owned(),
+                });
+            }
+            let earlier = constant.iter().chain(labels).take(index);
+            if earlier.into_iter().any(|other| other.name == label.name) {
+                return Err(EncodeError::DuplicateLabel {
+                    name: label.name.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// [`FamilyEncoder::sample`] without the checks, for the crate's own metrics (whose
+    /// labels the macro checked) on the scrape path.
+    pub(crate) fn sample_trusted(&mut self, suffix: Suffix, labels: &[Label<'_>], value: Value) {
+        self.write_sample(suffix.as_str(), labels, None, value, None);
+    }
+
+    /// [`FamilyEncoder::bucket`] without the checks (bounds checked at compile time).
+    pub(crate) fn bucket_trusted(&mut self, labels: &[Label<'_>], le: f64, cumulative_count: u64) {
+        self.bucket_trusted_with_exemplar(labels, le, cumulative_count, None);
+    }
+
+    /// A counter's sample, followed by its exemplar where the format has them (OpenMetrics
+    /// and protobuf; left out in text 0.0.4). OpenMetrics allows exemplars on a counter's
+    /// `_total` sample and on buckets only, so these two are the only ways to write one.
+    pub(crate) fn counter_trusted_with_exemplar(
+        &mut self,
+        labels: &[Label<'_>],
+        value: u64,
         exemplar: Option<&Snapshot>,
     ) {
-        self.write_sample(suffix, labels, None, value, exemplar);
+        self.write_sample("", labels, None, Value::Unsigned(value), exemplar);
     }
 
-    /// [`bucket`](Self::bucket) followed by an exemplar where the format has them.
-    pub(crate) fn bucket_with_exemplar(
+    /// [`bucket_trusted`](Self::bucket_trusted) followed by an exemplar where the format has
+    /// them.
+    pub(crate) fn bucket_trusted_with_exemplar(
         &mut self,
         labels: &[Label<'_>],
         le: f64,
@@ -361,24 +770,11 @@ impl FamilyEncoder<'_, '_> {
         );
     }
 
-    /// Writes one `_bucket` sample of a histogram: `labels`, then `le` with the bound spelled
-    /// as the format wants it (`0.5`, `1` in text 0.0.4; canonical `1.0` in OpenMetrics;
-    /// `+Inf` in both), then the cumulative count.
-    pub fn bucket(&mut self, labels: &[Label<'_>], le: f64, cumulative_count: u64) {
-        self.write_sample(
-            "_bucket",
-            labels,
-            Some(Extra::Le(le)),
-            Value::Unsigned(cumulative_count),
-            None,
-        );
-    }
-
     fn write_sample(
         &mut self,
         suffix: &str,
         labels: &[Label<'_>],
-        extra: Option<Extra<'_>>,
+        extra: Option<Extra>,
         value: Value,
         exemplar: Option<&Snapshot>,
     ) {
@@ -412,11 +808,6 @@ impl FamilyEncoder<'_, '_> {
         }
         match extra {
             None => {}
-            Some(Extra::Label(label)) => {
-                out.push(if first { b'{' } else { b',' });
-                first = false;
-                write_label(out, &label);
-            }
             Some(Extra::Le(bound)) => {
                 out.extend_from_slice(if first { b"{le=\"" } else { b",le=\"" });
                 first = false;
@@ -492,9 +883,17 @@ impl FamilyEncoder<'_, '_> {
 }
 
 /// What follows the labels of a sample.
-enum Extra<'l> {
-    Label(Label<'l>),
+enum Extra {
     Le(f64),
+}
+
+/// Whether `value` is a valid OpenMetrics count: not negative, not NaN.
+fn is_a_count(value: Value) -> bool {
+    match value {
+        Value::Unsigned(_) => true,
+        Value::Signed(value) => value >= 0,
+        Value::Float(value) => value >= 0.0,
+    }
 }
 
 fn write_label(out: &mut Vec<u8>, label: &Label<'_>) {
@@ -502,7 +901,7 @@ fn write_label(out: &mut Vec<u8>, label: &Label<'_>) {
     out.extend_from_slice(b"=\"");
     match label.value {
         Text::Raw(value) => escape::label_value(out, value),
-        Text::Escaped(value) => out.extend_from_slice(value.as_bytes()),
+        Text::Escaped(value) => out.extend_from_slice(value.as_str().as_bytes()),
     }
     out.push(b'"');
 }
@@ -525,7 +924,9 @@ mod tests {
         let write = |encoder: &mut Encoder<'_>| {
             encoder
                 .family(&family)
-                .sample("", &[], None, Value::Unsigned(7))
+                .unwrap()
+                .sample(Suffix::Bare, &[], Value::Unsigned(7))
+                .unwrap()
         };
         assert_eq!(
             render(Format::Text, write),
@@ -548,14 +949,11 @@ mod tests {
                 .checked_namespace("app_")
                 .unwrap()
                 .with_const_labels(&constant);
-            let mut writer = encoder.family(&family);
-            writer.sample(
-                "_bucket",
-                &labels,
-                Some(Label::prevalidated("le", Text::Escaped("+Inf"))),
-                Value::Unsigned(1),
-            );
-            writer.sample("_sum", &labels, None, Value::Float(f64::NAN));
+            let mut writer = encoder.family(&family).unwrap();
+            writer.bucket(&labels, f64::INFINITY, 1).unwrap();
+            writer
+                .sample(Suffix::Sum, &labels, Value::Float(f64::NAN))
+                .unwrap();
             String::from_utf8(out).unwrap()
         };
         assert_eq!(
@@ -571,10 +969,10 @@ mod tests {
         let family = Family::new("h", Kind::Histogram, Help::Raw("x")).unwrap();
         let labels = [Label::new("a", "b").unwrap()];
         let write = |encoder: &mut Encoder<'_>| {
-            let mut writer = encoder.family(&family);
-            writer.bucket(&[], 1.0, 2);
-            writer.bucket(&labels, 0.25, 3);
-            writer.bucket(&labels, f64::INFINITY, 4);
+            let mut writer = encoder.family(&family).unwrap();
+            writer.bucket(&[], 1.0, 2).unwrap();
+            writer.bucket(&labels, 0.25, 3).unwrap();
+            writer.bucket(&labels, f64::INFINITY, 4).unwrap();
         };
         assert_eq!(
             render(Format::Text, write),
@@ -594,7 +992,9 @@ mod tests {
         let write = |encoder: &mut Encoder<'_>| {
             encoder
                 .family(&family)
-                .sample("", &[], None, Value::Signed(-1))
+                .unwrap()
+                .sample(Suffix::Bare, &[], Value::Signed(-1))
+                .unwrap()
         };
         assert_eq!(
             render(Format::Text, write),

@@ -37,7 +37,7 @@
 use std::marker::PhantomData;
 
 use crate::counter::Counter;
-use crate::encode::{Encoder, FamilyEncoder, Label, Text, Value};
+use crate::encode::{Encoder, EscapedLabelValue, FamilyEncoder, Label, Suffix, Text, Value};
 use crate::exemplar::ExemplarStorage;
 use crate::gauge::{FloatGauge, Gauge};
 use crate::histogram::Histogram;
@@ -81,6 +81,15 @@ impl<L: LabelSet, M, const N: usize> MetricFamily<L, M, N> {
             "a family needs exactly one series per combination of its label values"
         );
         assert!(N > 0, "a family needs at least one series");
+        // At compile time whatever the context: a hand-written `LabelValue` whose values are
+        // not escaped text cannot be exported (see `crate::label`).
+        const {
+            assert!(
+                L::ESCAPED,
+                "a LabelValue's VALUES must be escaped label-value text (`\\\\`, `\\n`, `\\\"`): \
+                 derive LabelValue, or escape them"
+            )
+        };
         MetricFamily {
             cells,
             labels: PhantomData,
@@ -124,8 +133,17 @@ with_arity!(A a, B b, C c, D d, E e, F f);
 with_arity!(A a, B b, C c, D d, E e, F f, G g);
 with_arity!(A a, B b, C c, D d, E e, F f, G g, H h);
 
-/// A metric type that can be one series of a family.
-pub trait Series: Sync {
+/// A metric type that can be one series of a family: [`Counter`], [`Gauge`], [`FloatGauge`]
+/// or a [`Histogram`] (sealed, like [`Metric`]: it writes samples unchecked).
+///
+/// ```compile_fail,E0277
+/// use promstatic::encode::{FamilyEncoder, Label};
+/// struct Mine;
+/// impl promstatic::family::Series for Mine {
+///     fn encode_series(&self, _: &mut FamilyEncoder<'_, '_>, _: &[Label<'_>]) {}
+/// }
+/// ```
+pub trait Series: Sync + crate::sealed::Sealed {
     /// Writes this series' samples with `labels`.
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]);
 
@@ -144,13 +162,13 @@ impl<X: ExemplarStorage> Series for Counter<X> {
 
 impl Series for Gauge {
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
-        writer.sample("", labels, None, Value::Signed(self.get()));
+        writer.sample_trusted(Suffix::Bare, labels, Value::Signed(self.get()));
     }
 }
 
 impl Series for FloatGauge {
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
-        writer.sample("", labels, None, Value::Float(self.get()));
+        writer.sample_trusted(Suffix::Bare, labels, Value::Float(self.get()));
     }
 }
 
@@ -170,6 +188,8 @@ impl<const S: i8, const N: usize, const C: usize> Series for NativeHistogram<S, 
     }
 }
 
+impl<L: LabelSet, M: Series, const N: usize> crate::sealed::Sealed for MetricFamily<L, M, N> {}
+
 impl<L: LabelSet, M: Series, const N: usize> Metric for MetricFamily<L, M, N> {
     fn native_out_of_range(&self) -> Option<OutOfRange> {
         self.cells
@@ -182,11 +202,15 @@ impl<L: LabelSet, M: Series, const N: usize> Metric for MetricFamily<L, M, N> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
         let names = descriptor.labels();
         let arity = names.len().min(L::ARITY).min(MAX_LABELS);
-        let mut labels = [Label::prevalidated("", Text::Escaped("")); MAX_LABELS];
-        let mut writer = encoder.family(&descriptor.family());
+        let mut labels =
+            [Label::prevalidated("", Text::Escaped(EscapedLabelValue::EMPTY)); MAX_LABELS];
+        let mut writer = encoder.family_trusted(&descriptor.family());
         for (series, cell) in self.cells.iter().enumerate() {
             for (position, (slot, name)) in labels.iter_mut().zip(names).enumerate() {
-                *slot = Label::prevalidated(name, Text::Escaped(L::value(series, position)));
+                *slot = Label::prevalidated(
+                    name,
+                    Text::Escaped(EscapedLabelValue::trusted(L::value(series, position))),
+                );
             }
             cell.encode_series(&mut writer, &labels[..arity]);
         }

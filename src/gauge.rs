@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use crate::encode::{Encoder, Value};
+use crate::encode::{Encoder, Suffix, Value};
 use crate::table::{Descriptor, Metric};
 
 /// An integer value that goes up and down, exported as a Prometheus gauge.
@@ -75,11 +75,15 @@ impl Gauge {
     }
 }
 
+impl crate::sealed::Sealed for Gauge {}
+
 impl Metric for Gauge {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        encoder
-            .family(&descriptor.family())
-            .sample("", &[], None, Value::Signed(self.get()));
+        encoder.family_trusted(&descriptor.family()).sample_trusted(
+            Suffix::Bare,
+            &[],
+            Value::Signed(self.get()),
+        );
     }
 }
 
@@ -141,11 +145,15 @@ impl FloatGauge {
     }
 }
 
+impl crate::sealed::Sealed for FloatGauge {}
+
 impl Metric for FloatGauge {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        encoder
-            .family(&descriptor.family())
-            .sample("", &[], None, Value::Float(self.get()));
+        encoder.family_trusted(&descriptor.family()).sample_trusted(
+            Suffix::Bare,
+            &[],
+            Value::Float(self.get()),
+        );
     }
 }
 

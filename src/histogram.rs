@@ -54,7 +54,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::encode::{Encoder, FamilyEncoder, Label, Value};
+use crate::encode::{Encoder, FamilyEncoder, Label, Suffix, Value};
 use crate::exemplar::{
     EncodedLabels, ExemplarError, ExemplarLabelName, ExemplarSlot, ExemplarStorage, NoExemplars,
     Snapshot, Stored,
@@ -365,19 +365,26 @@ impl<const B: usize, X: ExemplarStorage> Histogram<B, X> {
             .zip(self.exemplars.iter())
         {
             cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-            writer.bucket_with_exemplar(labels, bound, cumulative, slot.snapshot().as_ref());
+            writer.bucket_trusted_with_exemplar(
+                labels,
+                bound,
+                cumulative,
+                slot.snapshot().as_ref(),
+            );
         }
         cumulative = cumulative.wrapping_add(self.overflow.load(Ordering::Relaxed));
         let overflow = self.overflow_exemplar.snapshot();
-        writer.bucket_with_exemplar(labels, f64::INFINITY, cumulative, overflow.as_ref());
-        writer.sample("_sum", labels, None, Value::Float(self.sum()));
-        writer.sample("_count", labels, None, Value::Unsigned(cumulative));
+        writer.bucket_trusted_with_exemplar(labels, f64::INFINITY, cumulative, overflow.as_ref());
+        writer.sample_trusted(Suffix::Sum, labels, Value::Float(self.sum()));
+        writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
     }
 }
 
+impl<const B: usize, X: ExemplarStorage> crate::sealed::Sealed for Histogram<B, X> {}
+
 impl<const B: usize, X: ExemplarStorage> Metric for Histogram<B, X> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        let mut writer = encoder.family(&descriptor.family());
+        let mut writer = encoder.family_trusted(&descriptor.family());
         self.encode_series(&mut writer, &[]);
     }
 }

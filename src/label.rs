@@ -25,9 +25,36 @@
 /// assert_eq!(Class::NotModified.index(), 2);
 /// ```
 ///
-/// A hand-written implementation must keep `index` below `VALUES.len()` and `VALUES`
-/// non-empty; a family built on one that does not fails to build (an empty set) or
-/// counts into a wrong series (an index out of range), never reads out of bounds.
+/// # Implementing it by hand
+///
+/// The derive is the intended way; a hand-written implementation may exist (the trait cannot
+/// be sealed, because the derive implements it in your crate) and must keep to what the
+/// derive guarantees, which the crate checks where it can:
+///
+/// * `VALUES` is non-empty and each value is escaped label-value text (`\\`, `\n`, `\"`
+///   for a backslash, newline and quote; no raw `"` or newline). A family built on values
+///   that are not fails to compile, so no exposition can carry them:
+///
+/// ```compile_fail,E0080
+/// use promstatic::{metric, CounterFamily, LabelValue};
+///
+/// #[derive(Clone, Copy)]
+/// struct Evil;
+/// impl LabelValue for Evil {
+///     // A raw quote would close the label value and inject text into the sample line.
+///     const VALUES: &'static [&'static str] = &["a\"} 1\nfake_total 9\n#"];
+///     fn index(&self) -> usize { 0 }
+/// }
+///
+/// /// Injected.
+/// #[metric(labels(who: Evil))]
+/// static HITS_TOTAL: CounterFamily = CounterFamily::new();
+/// ```
+///
+/// * `index` is below `VALUES.len()`; a family built on one that is not counts into a wrong
+///   series (`% len` keeps the position in range), never reads out of bounds;
+/// * values are distinct (two equal values would be one series twice: the derive rejects
+///   them; by hand it is your responsibility).
 pub trait LabelValue {
     /// The value of each variant, in `index` order, already escaped for the inside of
     /// `"…"` in both exposition formats.
@@ -42,10 +69,30 @@ pub trait LabelValue {
     }
 }
 
-/// A tuple of [`LabelValue`]s: the labels of a family, one element per label name.
+/// A tuple of [`LabelValue`]s: the labels of a family, one element per label name (sealed:
+/// implemented for tuples of up to [`MAX_LABELS`] `LabelValue`s only, whose values it
+/// writes unchecked on the scrape path).
+///
+/// ```compile_fail,E0046
+/// struct Mine;
+/// impl promstatic::LabelSet for Mine {
+///     const ARITY: usize = 1;
+///     const COUNT: usize = 1;
+///     fn series(&self) -> usize { 0 }
+///     fn value(_: usize, _: usize) -> &'static str { "\"} 1\nevil 2\n" }
+/// }
+/// ```
 pub trait LabelSet {
+    /// Seals the trait: `Token` cannot be named outside the crate.
+    #[doc(hidden)]
+    fn sealed(_: crate::sealed::Token);
+
     /// The number of labels.
     const ARITY: usize;
+    /// Whether every value of every label is escaped label-value text (checked when a family
+    /// is built).
+    #[doc(hidden)]
+    const ESCAPED: bool;
     /// The number of combinations: the product of each label's number of values.
     const COUNT: usize;
 
@@ -62,7 +109,10 @@ pub const MAX_LABELS: usize = 8;
 macro_rules! label_set {
     ($($name:ident $position:tt),+) => {
         impl<$($name: LabelValue),+> LabelSet for ($($name,)+) {
+            fn sealed(_: crate::sealed::Token) {}
+
             const ARITY: usize = [$($position),+].len();
+            const ESCAPED: bool = true $(&& crate::encode::all_label_values($name::VALUES))+;
             const COUNT: usize = 1 $(* $name::VALUES.len())+;
 
             #[inline]

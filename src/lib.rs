@@ -98,6 +98,7 @@ pub use promstatic_syntax::name;
 pub mod native;
 #[cfg(all(target_os = "linux", feature = "exporter"))]
 mod process;
+mod sealed;
 mod sharded;
 mod sync;
 #[cfg(feature = "listener")]
@@ -123,7 +124,7 @@ pub use crate::gauge::{FloatGauge, Gauge};
 pub use crate::histogram::{Histogram, HistogramTimer};
 pub use crate::label::{LabelSet, LabelValue};
 pub use crate::native::NativeHistogram;
-pub use crate::sharded::{SLOTS, ShardedCounter};
+pub use crate::sharded::ShardedCounter;
 pub use crate::table::{
     DuplicateMetricNames, Metric, check, render, render_into, render_native_out_of_range,
     render_text,

@@ -413,12 +413,25 @@ struct Shared {
     cancelled: AtomicBool,
 }
 
-#[derive(Debug)]
 struct Inner {
     state: State,
     listener: Option<TcpListener>,
     handed_over: bool,
     advertisement: Option<report::Advertisement>,
+    /// Called once, when the state becomes final; see [`Binding::on_settled`].
+    on_settled: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("state", &self.state)
+            .field("listener", &self.listener)
+            .field("handed_over", &self.handed_over)
+            .field("advertisement", &self.advertisement)
+            .field("on_settled", &self.on_settled.is_some())
+            .finish()
+    }
 }
 
 impl Shared {
@@ -433,8 +446,17 @@ impl Shared {
         if listener.is_some() {
             inner.listener = listener;
         }
+        let settled = if inner.state.is_final() {
+            inner.on_settled.take()
+        } else {
+            None
+        };
         drop(inner);
         self.changed.notify_all();
+        // Outside the lock: the callback may look at the state.
+        if let Some(settled) = settled {
+            settled();
+        }
     }
 
     /// Keeps `advertisement` until the binding is dropped; withdraws it at once if the
@@ -461,6 +483,20 @@ impl Binding {
         match self.shared.lock().state {
             State::Bound { addr, .. } => Some(addr),
             _ => None,
+        }
+    }
+
+    /// Calls `callback` once, as soon as the outcome is final (bound, or disabled), on the
+    /// thread that settles it; at once, on this thread, if it already is. For callers that
+    /// cannot block in [`Binding::wait`] (an async task wakes itself with it). A later call
+    /// replaces a callback that has not run yet.
+    pub fn on_settled(&self, callback: impl FnOnce() + Send + 'static) {
+        let mut inner = self.shared.lock();
+        if inner.state.is_final() {
+            drop(inner);
+            callback();
+        } else {
+            inner.on_settled = Some(Box::new(callback));
         }
     }
 
@@ -539,6 +575,7 @@ pub fn open(policy: BindPolicy) -> Binding {
             listener: None,
             handed_over: false,
             advertisement: None,
+            on_settled: None,
         }),
         changed: Condvar::new(),
         cancelled: AtomicBool::new(false),

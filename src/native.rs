@@ -40,7 +40,7 @@
 //!
 //! * Positive values above `high`, or below `low` but above the zero threshold, are counted
 //!   in the first or last covered bucket (*clamped*), and a per-histogram counter records
-//!   them: the self-metric `promstatic_native_histogram_out_of_range_total{histogram="…",
+//!   them: the self-metric `promstatic_native_observations_out_of_range_total{histogram="…",
 //!   reason="clamped"}`. Quantiles stay usable; the counter says when the range is too
 //!   narrow.
 //! * Negative values, `NaN` and `±Inf` are *rejected*: not counted, not added to the sum,
@@ -78,7 +78,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::encode::protobuf::{self, field};
-use crate::encode::{Encoder, FamilyEncoder, Label, Value};
+use crate::encode::{Encoder, FamilyEncoder, Label, Suffix, Value};
 use crate::gauge::FloatGauge;
 use crate::histogram::check_bounds;
 use crate::table::{Descriptor, Metric};
@@ -476,13 +476,13 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
         } else {
             for (cell, &bound) in self.classic.iter().zip(self.classic_bounds.iter()) {
                 cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-                writer.bucket(labels, bound, cumulative);
+                writer.bucket_trusted(labels, bound, cumulative);
             }
             cumulative = cumulative.wrapping_add(self.classic_overflow.load(Ordering::Relaxed));
         }
-        writer.bucket(labels, f64::INFINITY, cumulative);
-        writer.sample("_sum", labels, None, Value::Float(self.sum()));
-        writer.sample("_count", labels, None, Value::Unsigned(cumulative));
+        writer.bucket_trusted(labels, f64::INFINITY, cumulative);
+        writer.sample_trusted(Suffix::Sum, labels, Value::Float(self.sum()));
+        writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
     }
 
     /// The body of a protobuf `Histogram` message. Each cell is loaded once: runs of
@@ -600,9 +600,14 @@ impl OutOfRange {
     }
 }
 
+impl<const S: i8, const N: usize, const C: usize> crate::sealed::Sealed
+    for NativeHistogram<S, N, C>
+{
+}
+
 impl<const S: i8, const N: usize, const C: usize> Metric for NativeHistogram<S, N, C> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        let mut writer = encoder.family(&descriptor.family());
+        let mut writer = encoder.family_trusted(&descriptor.family());
         self.encode_series(&mut writer, &[]);
     }
 

@@ -2,8 +2,34 @@
 //! by absolute path (`::promstatic::__private::…`). Not a public API: no stability promise.
 
 pub use crate::encode::Kind;
-pub use crate::table::{Descriptor, Entry, METRICS, Metric};
+pub use crate::table::link::{Entry, METRICS};
+pub use crate::table::{Descriptor, Metric};
 pub use linkme::{self, distributed_slice};
+
+/// A declaration's [`Descriptor`], for generated code: the macro validated the names and
+/// escaped the HELP; both are checked again in constant evaluation (see `Descriptor::new`).
+#[allow(clippy::too_many_arguments)]
+pub const fn descriptor(
+    name: &'static str,
+    kind: Kind,
+    help_text: &'static str,
+    help_openmetrics: &'static str,
+    labels: &'static [&'static str],
+    module_path: &'static str,
+    file: &'static str,
+    line: u32,
+) -> Descriptor {
+    Descriptor::new(
+        name,
+        kind,
+        help_text,
+        help_openmetrics,
+        labels,
+        module_path,
+        file,
+        line,
+    )
+}
 
 /// Fails to compile, with the error on the metric's type, unless `T` is a metric.
 pub const fn assert_metric<T: Metric>() {}

@@ -23,7 +23,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::encode::{Encoder, Family, Help, Kind, Value};
+use crate::encode::{Encoder, Family, Help, Kind, Suffix, Value};
 use crate::name::assert_metric_name;
 use crate::sys::{self, ProcessStat};
 
@@ -35,7 +35,9 @@ pub(crate) fn encode(encoder: &mut Encoder<'_>) {
         if let Some(value) = value {
             // Every name below is checked by the compiler (`assert_metric_name` in `const`).
             let family = Family::prevalidated(name, kind, Help::Raw(help));
-            encoder.family(&family).sample("", &[], None, value);
+            encoder
+                .family_trusted(&family)
+                .sample_trusted(Suffix::Bare, &[], value);
         }
     };
     write(

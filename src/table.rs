@@ -43,19 +43,28 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::encode::{Encoder, Family, Format, Help, Kind, Label, Text, Value};
+use crate::encode::{Encoder, EscapedHelp, Family, Format, Help, Kind, Label, Suffix, Text, Value};
 
 /// What every metric type implements to be written by the encoder.
 ///
-/// Implemented by the crate's metric types; the `#[metric]` attribute requires it of the
-/// static's type.
-pub trait Metric: Sync {
+/// Implemented by the crate's metric types only (it is sealed: an implementation writes
+/// exposition text past the encoder's checks); the `#[metric]` attribute requires it of the
+/// static's type. A value known only at run time goes through the checked encoder API
+/// instead (the exporter's `on_scrape` hook).
+///
+/// ```compile_fail,E0277
+/// struct Mine;
+/// impl promstatic::Metric for Mine {
+///     fn encode(&self, _: &promstatic::table::Descriptor, _: &mut promstatic::encode::Encoder<'_>) {}
+/// }
+/// ```
+pub trait Metric: Sync + crate::sealed::Sealed {
     /// Writes this metric's family (HELP, TYPE and samples) with `descriptor`'s name and HELP.
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>);
 
     /// For native histograms (and their families): what was clamped or rejected, summed
     /// over every series; `None` for every other metric. Feeds the self-metric
-    /// `promstatic_native_histogram_out_of_range_total`.
+    /// `promstatic_native_observations_out_of_range_total`.
     #[doc(hidden)]
     fn native_out_of_range(&self) -> Option<crate::native::OutOfRange> {
         None
@@ -76,10 +85,12 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
-    /// Used by generated code; the strings are validated and escaped by the macro.
-    #[doc(hidden)]
+    /// Used by generated code (through `__private::descriptor`); the strings are validated
+    /// and escaped by the macro, and checked again here, in the `static`'s constant
+    /// evaluation, so a hand-written call with a bad name or unescaped HELP fails to compile
+    /// instead of writing a broken line.
     #[allow(clippy::too_many_arguments)]
-    pub const fn new(
+    pub(crate) const fn new(
         name: &'static str,
         kind: Kind,
         help_text: &'static str,
@@ -89,6 +100,21 @@ impl Descriptor {
         file: &'static str,
         line: u32,
     ) -> Self {
+        // The macro checked all of this; checking again in constant evaluation makes this
+        // constructor a validating one (a failure is a compile error, never a run-time one).
+        if crate::name::validate_metric_name(name).is_err() {
+            panic!("a metric's name must be valid (see `promstatic::name`)");
+        }
+        let mut label = 0;
+        while label < labels.len() {
+            if crate::name::validate_label_name(labels[label]).is_err() {
+                panic!("a family's label names must be valid (see `promstatic::name`)");
+            }
+            label += 1;
+        }
+        if EscapedHelp::new(help_text, help_openmetrics).is_err() {
+            panic!("a metric's HELP must be escaped text for both formats (see `EscapedHelp`)");
+        }
         Descriptor {
             name,
             kind,
@@ -131,10 +157,7 @@ impl Descriptor {
         Family::prevalidated(
             self.name,
             self.kind,
-            Help::Escaped {
-                text: self.help_text,
-                openmetrics: self.help_openmetrics,
-            },
+            Help::Escaped(EscapedHelp::trusted(self.help_text, self.help_openmetrics)),
         )
     }
 
@@ -147,32 +170,39 @@ impl Descriptor {
     }
 }
 
-/// One element of the static table.
-#[doc(hidden)]
-pub struct Entry {
-    descriptor: Descriptor,
-    metric: &'static dyn Metric,
-}
+pub(crate) use self::link::{Entry, METRICS};
 
-impl Entry {
-    /// Used by generated code.
-    pub const fn new(descriptor: Descriptor, metric: &'static dyn Metric) -> Self {
-        Entry { descriptor, metric }
+/// The table's link-time parts. Public items in a private module: generated code reaches
+/// them only through `promstatic::__private`, which is not an API; `promstatic::table` does
+/// not expose them.
+pub(crate) mod link {
+    use super::{Descriptor, Metric, fmt};
+
+    /// One element of the static table.
+    pub struct Entry {
+        pub(crate) descriptor: Descriptor,
+        pub(crate) metric: &'static dyn Metric,
     }
-}
 
-impl fmt::Debug for Entry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Entry")
-            .field("descriptor", &self.descriptor)
-            .finish_non_exhaustive()
+    impl Entry {
+        /// Used by generated code.
+        pub const fn new(descriptor: Descriptor, metric: &'static dyn Metric) -> Self {
+            Entry { descriptor, metric }
+        }
     }
-}
 
-/// The link-time table. Generated code adds to it; nothing else should.
-#[doc(hidden)]
-#[linkme::distributed_slice]
-pub static METRICS: [Entry];
+    impl fmt::Debug for Entry {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("Entry")
+                .field("descriptor", &self.descriptor)
+                .finish_non_exhaustive()
+        }
+    }
+
+    /// The link-time table. Generated code adds to it; nothing else should.
+    #[linkme::distributed_slice]
+    pub static METRICS: [Entry];
+}
 
 /// Every declaration in the table, in link order, duplicates included.
 pub fn declarations() -> impl ExactSizeIterator<Item = &'static Descriptor> {
@@ -228,7 +258,7 @@ pub fn render_into(encoder: &mut Encoder<'_>) {
     }
 }
 
-/// Writes the self-metric of native histograms, `promstatic_native_histogram_out_of_range_total`
+/// Writes the self-metric of native histograms, `promstatic_native_observations_out_of_range_total`
 /// (one series per native histogram and reason, `clamped` or `rejected`; see
 /// [`crate::native`]), if the table has any native histogram. [`render`] and the exporter
 /// write it after the table, without the namespace; a caller of [`render_into`] may too.
@@ -244,22 +274,22 @@ pub fn render_native_out_of_range(encoder: &mut Encoder<'_>) {
         return;
     }
     let family = Family::prevalidated(
-        "promstatic_native_histogram_out_of_range_total",
+        "promstatic_native_observations_out_of_range_total",
         Kind::Counter,
         Help::Raw(
             "Observations of a native histogram outside its declared range: clamped into \
              an edge bucket, or rejected (negative, NaN, infinite).",
         ),
     );
-    let mut writer = encoder.family(&family);
+    let mut writer = encoder.family_trusted(&family);
     for (name, counts) in natives() {
         for (reason, value) in [("clamped", counts.clamped), ("rejected", counts.rejected)] {
-            // Metric names need no escaping as label values.
+            // Metric names have nothing to escape: `Raw` copies them as they are.
             let labels = [
-                Label::prevalidated("histogram", Text::Escaped(name)),
-                Label::prevalidated("reason", Text::Escaped(reason)),
+                Label::prevalidated("histogram", Text::Raw(name)),
+                Label::prevalidated("reason", Text::Raw(reason)),
             ];
-            writer.sample("", &labels, None, Value::Unsigned(value));
+            writer.sample_trusted(Suffix::Bare, &labels, Value::Unsigned(value));
         }
     }
 }

@@ -2,8 +2,8 @@
 //! `ExporterHandle`, and in-process from a mounted `MetricsService`; both formats; and a body
 //! that breaks a rule is reported as such, not as a failed scrape.
 
-use promstatic::conformance::{self, Rule, ScrapeError};
-use promstatic::encode::{Family, Format, Help, Kind, Value};
+use promstatic::conformance::{self, Rule};
+use promstatic::encode::{Family, Format, Help, Kind};
 use promstatic::exporter::Exporter;
 use promstatic::{Counter, metric};
 
@@ -55,31 +55,53 @@ fn a_mounted_service_is_scraped_in_process() {
 }
 
 #[test]
-fn a_scrape_hook_that_repeats_a_family_is_caught() {
+fn a_scrape_hook_cannot_repeat_a_family_and_the_scrape_stays_valid() {
+    // A hook that writes a family the static table already wrote would make an invalid
+    // exposition; the encoder refuses it (typed error, nothing written), so the kit sees a
+    // valid body in both formats, and the static's sample is there exactly once.
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = refused.clone();
     let service = exporter()
-        .on_scrape(|encoder| {
+        .on_scrape(move |encoder| {
             let family = Family::new(
                 "scrape_kit_events_total",
                 Kind::Counter,
                 Help::Raw("Again."),
             )
             .expect("a valid name");
-            encoder
-                .family(&family)
-                .sample("", &[], None, Value::Unsigned(1));
+            if let Err(error) = encoder.family(&family) {
+                assert!(error.to_string().contains("scrape_kit_events"), "{error}");
+                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         })
         .service()
         .expect("a valid configuration");
     for format in [Format::Text, Format::OpenMetrics] {
-        match conformance::scrape_service(&service, format) {
-            Err(ScrapeError::Invalid { violation, body }) => {
-                // The hook's family follows the static of the same name at once, so its HELP
-                // arrives after that family's samples.
-                assert_eq!(violation.rule, Rule::MetadataAfterSamples, "{violation}");
-                assert!(violation.message.contains("written twice"), "{violation}");
-                assert!(!violation.excerpt(&body).is_empty());
-            }
-            other => panic!("{format:?}: expected a violation, got {other:?}"),
-        }
+        let scraped =
+            conformance::scrape_service(&service, format).unwrap_or_else(|error| panic!("{error}"));
+        let samples = scraped
+            .exposition
+            .samples()
+            .filter(|sample| sample.name == "scrape_kit_events_total")
+            .count();
+        assert_eq!(samples, 1, "{format:?}");
     }
+    assert_eq!(refused.load(std::sync::atomic::Ordering::Relaxed), 2);
+}
+
+#[test]
+fn a_body_that_breaks_a_rule_is_reported_as_a_violation() {
+    // What a scrape of something mounted next to our endpoint could return: the kit reports
+    // the rule, line and column instead of a failed scrape.
+    let body = b"# TYPE x counter\nx_total 1\n# TYPE x counter\nx_total 2\n# EOF\n";
+    let violation = conformance::check_scrape(body, Format::OpenMetrics.content_type())
+        .expect_err("a family written twice");
+    assert!(
+        matches!(
+            violation.rule,
+            Rule::MetadataAfterSamples | Rule::DuplicateFamily
+        ),
+        "{violation}"
+    );
+    assert!(!violation.excerpt(body).is_empty());
 }

@@ -60,6 +60,7 @@ fn a_taken_port_disables_the_exporter_without_failing_the_host() {
     assert_eq!(handle.local_addr(), None);
     match handle.state() {
         ListenerState::Disabled { reason } => {
+            let reason = reason.to_string();
             assert!(reason.contains(&address.to_string()), "{reason}");
             assert!(
                 reason.contains("in use") || reason.contains("another process"),
@@ -218,6 +219,7 @@ fn a_port_held_by_another_program_falls_back_and_says_why() {
         .unwrap();
     match handle.state() {
         ListenerState::Fallback { address, reason } => {
+            let reason = reason.to_string();
             assert_ne!(address.port(), held.port());
             assert!(reason.contains(&held.port().to_string()), "{reason}");
             assert_eq!(handle.local_addr(), Some(address));

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use promstatic::encode::{Family, Help, Kind, Value};
+use promstatic::encode::{Family, Help, Kind, Suffix, Value};
 use promstatic::exporter::{Exporter, ListenerState};
 use support::{connect, large_exposition, read_response, request, split_response, start};
 
@@ -28,7 +28,8 @@ fn counting_hook(
             .expect("a valid name");
         encoder
             .family(&family)
-            .sample("", &[], None, Value::Unsigned(call));
+            .and_then(|mut writer| writer.sample(Suffix::Bare, &[], Value::Unsigned(call)))
+            .expect("the hook's one family is valid");
         if panics_on(call) {
             panic!("injected panic in scrape hook call {call}");
         }

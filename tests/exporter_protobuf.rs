@@ -116,7 +116,10 @@ fn check(accept: &str, gzip: bool) {
         let memory = find(&families, "process_resident_memory_bytes");
         assert!(memory.metrics[0].gauge.unwrap() > 0.0);
     }
-    find(&families, "promstatic_native_histogram_out_of_range_total");
+    find(
+        &families,
+        "promstatic_native_observations_out_of_range_total",
+    );
 }
 
 #[test]

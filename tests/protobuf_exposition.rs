@@ -301,7 +301,10 @@ fn protobuf_matches_text_and_the_observations() {
     assert!(empty.positive_deltas.is_empty());
 
     // The self-metric names every native histogram, with what it clamped and rejected.
-    let out_of_range = family(&families, "promstatic_native_histogram_out_of_range_total");
+    let out_of_range = family(
+        &families,
+        "promstatic_native_observations_out_of_range_total",
+    );
     let value = |histogram: &str, reason: &str| {
         out_of_range
             .metrics
@@ -360,15 +363,23 @@ fn large_messages_have_exact_lengths() {
     )
     .unwrap();
     {
-        let mut writer = encoder.family(&family);
+        let mut writer = encoder.family(&family).unwrap();
         let values: Vec<String> = (0..2000).map(|i| format!("value-{i}")).collect();
         for value in &values {
             let label = [Label::new("n", value).unwrap()];
-            writer.sample("", &label, None, promstatic::encode::Value::Signed(-7));
+            writer
+                .sample(
+                    promstatic::encode::Suffix::Bare,
+                    &label,
+                    promstatic::encode::Value::Signed(-7),
+                )
+                .unwrap();
         }
     }
     promstatic::render_into(&mut encoder);
     promstatic::render_native_out_of_range(&mut encoder);
+    // The checked API refuses a family the protobuf exposition already holds.
+    assert!(encoder.family(&family).is_err());
     encoder.finish();
     let decoded = protobuf::decode_delimited(&out).unwrap();
     assert_eq!(decoded[0].metrics.len(), 2000);

@@ -10,7 +10,7 @@ mod support;
 use promstatic::conformance::proptest::prelude::*;
 use promstatic::conformance::proptest::test_runner::FileFailurePersistence;
 use promstatic::conformance::{self, strategy};
-use promstatic::encode::{Encoder, Family, Format, Help, Kind, Value, number};
+use promstatic::encode::{Encoder, Family, Format, Help, Kind, Suffix, Value, number};
 use support::metric_set::{self, MetricSet, go_canonical};
 
 fn round_trip(set: &MetricSet, format: Format) -> Result<(), String> {
@@ -135,7 +135,9 @@ fn a_counter_named_only_total_stays_valid_in_openmetrics() {
         let mut encoder = Encoder::new(&mut out, format);
         encoder
             .family(&family)
-            .sample("", &[], None, Value::Unsigned(1));
+            .unwrap()
+            .sample(Suffix::Bare, &[], Value::Unsigned(1))
+            .unwrap();
         encoder.finish();
         promstatic::assert_valid_exposition!(format, out);
     }

@@ -1,10 +1,10 @@
 //! `ShardedCounter` totals are exact across threads that exit and threads that start later
-//! (reusing the slots of exited ones), with more threads alive than slots, and never go
+//! (reusing the shards of exited ones), with more threads alive than shards, and never go
 //! backwards while being read.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use promstatic::{SLOTS, ShardedCounter, metric};
+use promstatic::{ShardedCounter, metric};
 
 /// Bumped by waves of short-lived threads.
 #[metric]
@@ -21,10 +21,10 @@ fn share(thread: u64) -> u64 {
 
 #[test]
 fn exact_across_exiting_and_new_threads() {
-    // Many small waves (slots are freed and claimed again, more threads in all than slots),
-    // then one wave with more threads alive at once than there are slots.
+    // Many small waves (shards are freed and claimed again, more threads in all than shards),
+    // then one wave with more threads alive at once than there are shards.
     let mut waves = vec![8u64; 10];
-    waves.push(SLOTS as u64 + 8);
+    waves.push(ShardedCounter::SHARDS as u64 + 8);
     let done = AtomicBool::new(false);
     let mut expected = 0;
     std::thread::scope(|scope| {

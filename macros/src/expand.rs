@@ -70,7 +70,7 @@ fn entry(args: &Args, mut metric: Metric) -> TokenStream {
             #[linkme(crate = #krate::__private::linkme)]
             #[doc(hidden)]
             static ENTRY: #krate::__private::Entry = #krate::__private::Entry::new(
-                #krate::__private::Descriptor::new(
+                #krate::__private::descriptor(
                     #name,
                     #krate::__private::Kind::#kind,
                     #help_text,

@@ -160,8 +160,9 @@ pub(crate) fn string_field(out: &mut Vec<u8>, field: u32, text: &str) {
 /// A `string` field from text escaped for the text formats (`\\`, `\"`, `\n`), unescaped as
 /// it is copied. Any other backslash sequence is copied as is (the escapers never write one).
 pub(crate) fn escaped_string_field(out: &mut Vec<u8>, field: u32, escaped: &str) {
-    // Most HELP texts and label values have nothing escaped: copy them whole.
-    if !escaped.as_bytes().contains(&b'\\') {
+    // Most HELP texts and label values have nothing escaped: copy them whole. (An inline
+    // scan: these strings are short, and `memchr`'s set-up cost showed in the profile.)
+    if !escaped.bytes().any(|byte| byte == b'\\') {
         string_field(out, field, escaped);
         return;
     }
@@ -266,7 +267,7 @@ impl FamilyState {
         match family.help {
             Help::Raw(help) => string_field(out, field::FAMILY_HELP, help),
             // The text 0.0.4 escaping (`\\`, `\n`) is undone; OpenMetrics' is a superset.
-            Help::Escaped { text, .. } => escaped_string_field(out, field::FAMILY_HELP, text),
+            Help::Escaped(help) => escaped_string_field(out, field::FAMILY_HELP, help.text()),
         }
         let kind = match family.kind {
             Kind::Counter => metric_type::COUNTER,
@@ -295,7 +296,7 @@ impl FamilyState {
         const_labels: &[Label<'_>],
         suffix: &str,
         labels: &[Label<'_>],
-        extra: Option<Extra<'_>>,
+        extra: Option<Extra>,
         value: Value,
         exemplar: Option<&Snapshot>,
     ) {
@@ -307,11 +308,7 @@ impl FamilyState {
         if self.kind == Kind::Histogram {
             match suffix {
                 "_bucket" => {
-                    let bound = match extra {
-                        Some(Extra::Le(bound)) => Some(bound),
-                        Some(Extra::Label(label)) if label.name == "le" => parse_bound(label.value),
-                        _ => None,
-                    };
+                    let bound = extra.map(|Extra::Le(bound)| bound);
                     // `+Inf` is implied by `sample_count` in protobuf (clients omit it), unless
                     // it carries an exemplar (as client_golang does).
                     let bound = bound.filter(|bound| *bound != f64::INFINITY || exemplar.is_some());
@@ -347,9 +344,6 @@ impl FamilyState {
         self.close_series(out);
         let metric = open(out, field::FAMILY_METRIC);
         label_pairs(out, const_labels, labels);
-        if let Some(Extra::Label(label)) = extra {
-            label_pair(out, &label);
-        }
         let inner = match self.kind {
             Kind::Counter => field::METRIC_COUNTER,
             Kind::Gauge => field::METRIC_GAUGE,
@@ -417,22 +411,6 @@ impl FamilyState {
     }
 }
 
-fn label_pairs(out: &mut Vec<u8>, const_labels: &[Label<'_>], labels: &[Label<'_>]) {
-    for label in const_labels.iter().chain(labels) {
-        label_pair(out, label);
-    }
-}
-
-fn label_pair(out: &mut Vec<u8>, label: &Label<'_>) {
-    let at = open(out, field::METRIC_LABEL);
-    string_field(out, field::LABEL_NAME, label.name);
-    match label.value {
-        Text::Raw(value) => string_field(out, field::LABEL_VALUE, value),
-        Text::Escaped(value) => escaped_string_field(out, field::LABEL_VALUE, value),
-    }
-    close(out, at);
-}
-
 /// An `Exemplar` message: its labels, value and (if known) timestamp.
 fn exemplar_field(out: &mut Vec<u8>, field_number: u32, exemplar: &Snapshot) {
     let at = open(out, field_number);
@@ -455,10 +433,56 @@ fn exemplar_field(out: &mut Vec<u8>, field_number: u32, exemplar: &Snapshot) {
     close(out, at);
 }
 
-/// An `le` label's value as a bound (`+Inf` included); `None` if it is not a number.
-fn parse_bound(value: Text<'_>) -> Option<f64> {
-    let (Text::Raw(text) | Text::Escaped(text)) = value;
-    text.parse().ok()
+fn label_pairs(out: &mut Vec<u8>, const_labels: &[Label<'_>], labels: &[Label<'_>]) {
+    for label in const_labels.iter().chain(labels) {
+        label_pair(out, label);
+    }
+}
+
+fn label_pair(out: &mut Vec<u8>, label: &Label<'_>) {
+    let at = open(out, field::METRIC_LABEL);
+    string_field(out, field::LABEL_NAME, label.name);
+    match label.value {
+        Text::Raw(value) => string_field(out, field::LABEL_VALUE, value),
+        Text::Escaped(value) => escaped_string_field(out, field::LABEL_VALUE, value.as_str()),
+    }
+    close(out, at);
+}
+
+/// Calls `found` with the name of every complete delimited `MetricFamily` in `out` from
+/// `from` on (a family's name is its first field, as `FamilyState::start` writes it);
+/// returns where the scan stopped (the end of the last complete message).
+pub(super) fn family_names(out: &[u8], from: usize, mut found: impl FnMut(&[u8])) -> usize {
+    let mut at = from;
+    while let Some((length, body)) = read_varint(out, at) {
+        let Some(end) = body
+            .checked_add(length as usize)
+            .filter(|&end| end <= out.len())
+        else {
+            break;
+        };
+        let message = &out[body..end];
+        if message.first() == Some(&((field::FAMILY_NAME << 3 | LEN) as u8))
+            && let Some((name_length, name_start)) = read_varint(message, 1)
+            && let Some(name) = message.get(name_start..name_start + name_length as usize)
+        {
+            found(name);
+        }
+        at = end;
+    }
+    at
+}
+
+/// The varint at `at` and the position after it, if complete.
+fn read_varint(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (group, &byte) in bytes.get(at..)?.iter().take(10).enumerate() {
+        value |= u64::from(byte & 0x7f) << (7 * group);
+        if byte & 0x80 == 0 {
+            return Some((value, at + group + 1));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

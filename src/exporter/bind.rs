@@ -5,10 +5,12 @@
 //! This adapter turns its state into the exporter's [`ListenerState`], and hands the socket
 //! to the server once the outcome is final.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::ListenerState;
+use tokio::sync::Notify;
+
+use super::state::{ListenerState, Reason};
 use crate::listener::{self, BindPolicy, Binding, Source, State};
 
 /// The listener, its reported state, and an override once the server itself stops
@@ -20,15 +22,30 @@ use crate::listener::{self, BindPolicy, Binding, Source, State};
 pub(crate) struct Endpoint {
     binding: Binding,
     overridden: Mutex<Option<ListenerState>>,
+    /// Notified once the listener's outcome is final (by the thread that settles it).
+    settled: Arc<Notify>,
 }
 
 impl Endpoint {
     /// Starts obtaining the listener (the first attempt runs here, on the caller's thread).
     pub(crate) fn open(policy: BindPolicy) -> Self {
+        let binding = listener::open(policy);
+        let settled = Arc::new(Notify::new());
+        let notify = Arc::clone(&settled);
+        // `notify_one` keeps a permit when nobody waits yet, so a server that starts waiting
+        // after the outcome still wakes at once.
+        binding.on_settled(move || notify.notify_one());
         Endpoint {
-            binding: listener::open(policy),
+            binding,
             overridden: Mutex::new(None),
+            settled,
         }
+    }
+
+    /// Completes once the outcome is final (at once if it already was when the listener
+    /// settled with nobody waiting).
+    pub(crate) fn settled(&self) -> tokio::sync::futures::Notified<'_> {
+        self.settled.notified()
     }
 
     /// What the host sees.
@@ -79,17 +96,17 @@ fn translate(state: State) -> ListenerState {
             ..
         } => ListenerState::Fallback {
             address: addr,
-            reason: reason.to_string(),
+            reason: Reason::fallback(reason),
         },
         State::Bound { addr, .. } => ListenerState::Bound { address: addr },
         State::Retrying {
             attempt,
             last_error,
         } => ListenerState::Retrying {
-            reason: format!("attempt {attempt} failed: {last_error}"),
+            reason: Reason::retrying(attempt, last_error),
         },
         State::Disabled { reason } => ListenerState::Disabled {
-            reason: format!("metrics endpoint disabled: {reason}"),
+            reason: Reason::listener_disabled(reason),
         },
     }
 }
@@ -106,7 +123,11 @@ mod tests {
         let endpoint = Endpoint::open(BindPolicy::new(address));
         match endpoint.state() {
             ListenerState::Disabled { reason } => {
-                assert!(reason.contains(&address.port().to_string()), "{reason}");
+                assert!(
+                    reason.to_string().contains(&address.port().to_string()),
+                    "{reason}"
+                );
+                assert!(reason.listener_error().is_some(), "{reason:?}");
             }
             other => panic!("expected disabled, got {other:?}"),
         }

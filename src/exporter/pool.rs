@@ -3,9 +3,9 @@
 //! A scrape renders into a [`Buffers`] taken from the pool and hands it to hyper as the
 //! body's only chunk; when hyper has written the chunk and drops it, the buffers go back to
 //! the pool with their capacity. Taking and returning are one atomic swap or compare-exchange
-//! per slot, so nothing ever waits: if every slot is empty (more concurrent scrapes than
-//! slots) a new `Buffers` is allocated, and if every slot is full on return the extra one is
-//! freed. Once the pool holds as many buffers as there are concurrent scrapes, and they have
+//! per spare place, so nothing ever waits: if every place is empty (more concurrent scrapes
+//! than places) a new `Buffers` is allocated, and if every place is full on return the extra
+//! one is freed. Once the pool holds as many buffers as there are concurrent scrapes, and they have
 //! grown to the size of an exposition, scrapes allocate nothing here.
 
 use std::pin::Pin;
@@ -20,7 +20,7 @@ use http_body::{Body, Frame, SizeHint};
 use super::gzip::Gzip;
 
 /// How many idle buffers the pool keeps.
-const SLOTS: usize = 8;
+const SPARES: usize = 8;
 
 /// What one scrape needs: the exposition, its gzip encoding and the compressor.
 #[derive(Debug)]
@@ -35,27 +35,27 @@ pub(crate) struct Buffers {
 /// The pool; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Pool {
-    slots: [AtomicPtr<Buffers>; SLOTS],
+    spares: [AtomicPtr<Buffers>; SPARES],
 }
 
 impl Pool {
     pub(crate) fn new() -> Self {
         Pool {
-            slots: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            spares: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
         }
     }
 
     /// An idle `Buffers`, or a new one when none is idle.
     pub(crate) fn take(&self) -> Box<Buffers> {
-        for slot in &self.slots {
-            if slot.load(Ordering::Relaxed).is_null() {
+        for spare in &self.spares {
+            if spare.load(Ordering::Relaxed).is_null() {
                 continue;
             }
             // Acquire pairs with the release in `give_back`: the buffers' contents written by
             // the previous user are visible before this thread reuses them.
-            let taken = slot.swap(ptr::null_mut(), Ordering::Acquire);
+            let taken = spare.swap(ptr::null_mut(), Ordering::Acquire);
             if !taken.is_null() {
-                // SAFETY: non-null slot pointers come from `Box::into_raw` in `give_back`, and
+                // SAFETY: non-null spare pointers come from `Box::into_raw` in `give_back`, and
                 // the swap gave this thread the only copy of the pointer.
                 return unsafe { Box::from_raw(taken) };
             }
@@ -68,30 +68,30 @@ impl Pool {
         })
     }
 
-    /// Puts `buffers` back into an empty slot, or frees them if there is none.
+    /// Puts `buffers` back into an empty spare place, or frees them if there is none.
     pub(crate) fn give_back(&self, buffers: Box<Buffers>) {
         let raw = Box::into_raw(buffers);
-        for slot in &self.slots {
+        for spare in &self.spares {
             // Release publishes the buffers to the acquire swap in `take`.
-            if slot
+            if spare
                 .compare_exchange(ptr::null_mut(), raw, Ordering::Release, Ordering::Relaxed)
                 .is_ok()
             {
                 return;
             }
         }
-        // SAFETY: `raw` came from `Box::into_raw` above and was not stored in any slot.
+        // SAFETY: `raw` came from `Box::into_raw` above and was not stored in any spare place.
         drop(unsafe { Box::from_raw(raw) });
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        for slot in &mut self.slots {
-            let raw = std::mem::replace(slot.get_mut(), ptr::null_mut());
+        for spare in &mut self.spares {
+            let raw = std::mem::replace(spare.get_mut(), ptr::null_mut());
             if !raw.is_null() {
                 // SAFETY: `&mut self` means no other thread uses the pool; the pointer came
-                // from `Box::into_raw` in `give_back` and is owned by the slot.
+                // from `Box::into_raw` in `give_back` and is owned by the pool.
                 drop(unsafe { Box::from_raw(raw) });
             }
         }
@@ -104,6 +104,12 @@ pub(crate) trait HasPool: Send + Sync + 'static {
 }
 
 /// A response body: fixed bytes, or one pooled exposition.
+///
+/// Its data chunks are an unnameable type (only `bytes::Buf` is promised):
+///
+/// ```compile_fail,E0432
+/// use promstatic::exporter::Chunk;
+/// ```
 #[derive(Debug)]
 pub struct ExporterBody {
     chunk: Option<Chunk>,
@@ -112,7 +118,7 @@ pub struct ExporterBody {
 impl ExporterBody {
     pub(crate) fn fixed(bytes: &'static [u8]) -> Self {
         ExporterBody {
-            chunk: (!bytes.is_empty()).then_some(Chunk::Fixed(bytes)),
+            chunk: (!bytes.is_empty()).then_some(Chunk(ChunkBytes::Fixed(bytes))),
         }
     }
 
@@ -122,11 +128,11 @@ impl ExporterBody {
 
     pub(crate) fn pooled(buffers: Box<Buffers>, owner: Arc<dyn HasPool>) -> Self {
         ExporterBody {
-            chunk: Some(Chunk::Pooled(Pooled {
+            chunk: Some(Chunk(ChunkBytes::Pooled(Pooled {
                 buffers: Some(buffers),
                 position: 0,
                 owner,
-            })),
+            }))),
         }
     }
 }
@@ -160,17 +166,24 @@ impl Body for ExporterBody {
     }
 }
 
-/// The one chunk of an [`ExporterBody`]; returns pooled buffers to their pool when dropped.
+/// The one chunk of an [`ExporterBody`] (its `Body::Data`); returns pooled buffers to their
+/// pool when dropped.
+///
+/// Public only because it is the body's associated data type: it lives in a private module
+/// and is not re-exported, so it cannot be named, and its variants are private.
 #[derive(Debug)]
-pub enum Chunk {
+pub struct Chunk(ChunkBytes);
+
+#[derive(Debug)]
+enum ChunkBytes {
     /// Bytes that live for the whole program (index page, health, errors).
     Fixed(&'static [u8]),
     /// An exposition in pooled buffers.
     Pooled(Pooled),
 }
 
-/// The pooled variant of [`Chunk`].
-pub struct Pooled {
+/// The pooled variant of a [`Chunk`].
+struct Pooled {
     buffers: Option<Box<Buffers>>,
     position: usize,
     owner: Arc<dyn HasPool>,
@@ -204,23 +217,23 @@ impl Drop for Pooled {
 
 impl Buf for Chunk {
     fn remaining(&self) -> usize {
-        match self {
-            Chunk::Fixed(bytes) => bytes.len(),
-            Chunk::Pooled(pooled) => pooled.bytes().len() - pooled.position,
+        match &self.0 {
+            ChunkBytes::Fixed(bytes) => bytes.len(),
+            ChunkBytes::Pooled(pooled) => pooled.bytes().len() - pooled.position,
         }
     }
 
     fn chunk(&self) -> &[u8] {
-        match self {
-            Chunk::Fixed(bytes) => bytes,
-            Chunk::Pooled(pooled) => pooled.bytes().get(pooled.position..).unwrap_or_default(),
+        match &self.0 {
+            ChunkBytes::Fixed(bytes) => bytes,
+            ChunkBytes::Pooled(pooled) => pooled.bytes().get(pooled.position..).unwrap_or_default(),
         }
     }
 
     fn advance(&mut self, count: usize) {
-        match self {
-            Chunk::Fixed(bytes) => *bytes = bytes.get(count..).unwrap_or_default(),
-            Chunk::Pooled(pooled) => {
+        match &mut self.0 {
+            ChunkBytes::Fixed(bytes) => *bytes = bytes.get(count..).unwrap_or_default(),
+            ChunkBytes::Pooled(pooled) => {
                 pooled.position = (pooled.position + count).min(pooled.bytes().len());
             }
         }
@@ -246,14 +259,14 @@ mod tests {
     #[test]
     fn overflow_is_freed_and_empty_pool_allocates() {
         let pool = Pool::new();
-        let many: Vec<_> = (0..SLOTS + 3).map(|_| pool.take()).collect();
+        let many: Vec<_> = (0..SPARES + 3).map(|_| pool.take()).collect();
         for buffers in many {
             pool.give_back(buffers);
         }
         let held = pool
-            .slots
+            .spares
             .iter()
-            .filter(|slot| !slot.load(Ordering::Relaxed).is_null());
-        assert_eq!(held.count(), SLOTS);
+            .filter(|spare| !spare.load(Ordering::Relaxed).is_null());
+        assert_eq!(held.count(), SPARES);
     }
 }

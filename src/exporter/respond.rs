@@ -12,13 +12,16 @@ use http_body::Body;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::Shared;
+use super::core::ExporterCore;
 use super::gzip::Gzip;
 use super::negotiate;
 use super::pool::{Buffers, ExporterBody};
+use super::self_metrics::SELF_METRICS;
 use super::{MAX_CONST_LABELS, pool::HasPool};
-use crate::encode::{Encoder, Family, Format, Help, Kind, Label, Text, Value};
-use crate::name::{assert_label_name, assert_metric_name};
+use crate::encode::{
+    Encoder, EscapedLabelValue, Family, Format, Help, Kind, Label, Suffix, Text, Value,
+};
+use crate::name::assert_label_name;
 
 const INDEX: &[u8] = b"<!DOCTYPE html>\n<html><head><title>promstatic exporter</title></head>\
 <body><h1>promstatic exporter</h1><p><a href=\"/metrics\">/metrics</a></p></body></html>\n";
@@ -50,12 +53,12 @@ const ALLOW: HeaderValue = HeaderValue::from_static("GET, HEAD");
 /// ```
 #[derive(Debug, Clone)]
 pub struct MetricsService {
-    shared: Arc<Shared>,
+    core: Arc<ExporterCore>,
 }
 
 impl MetricsService {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        MetricsService { shared }
+    pub(crate) fn new(core: Arc<ExporterCore>) -> Self {
+        MetricsService { core }
     }
 
     /// Answers `request` on any of the exporter's endpoints.
@@ -102,17 +105,17 @@ impl MetricsService {
                 .get(header::ACCEPT_ENCODING)
                 .map(HeaderValue::as_bytes),
         );
-        let mut buffers = self.shared.pool().take();
+        let mut buffers = self.core.pool().take();
         // A panic while rendering (in a host's scrape hook, most likely) costs this scrape
         // only: the exporter keeps serving. `render` clears the buffer before writing, so
         // whatever half-written exposition the panic left is never sent or reused.
         let rendered = panic::catch_unwind(AssertUnwindSafe(|| self.render(&mut buffers, format)));
         if let Err(payload) = rendered {
-            self.shared.pool().give_back(buffers);
+            self.core.pool().give_back(buffers);
             return self.render_failed(payload.as_ref());
         }
         buffers.send_compressed = false;
-        if gzip && buffers.plain.len() >= self.shared.config.gzip_min_bytes {
+        if gzip && buffers.plain.len() >= self.core.config.gzip_min_bytes {
             let Buffers {
                 plain,
                 compressed,
@@ -133,10 +136,10 @@ impl MetricsService {
             buffers.plain.len()
         };
         let body = if method == Method::HEAD {
-            self.shared.pool().give_back(buffers);
+            self.core.pool().give_back(buffers);
             ExporterBody::empty()
         } else {
-            ExporterBody::pooled(buffers, Arc::clone(&self.shared) as Arc<dyn HasPool>)
+            ExporterBody::pooled(buffers, Arc::clone(&self.core) as Arc<dyn HasPool>)
         };
         let mut response = Response::new(body);
         let headers = response.headers_mut();
@@ -160,7 +163,7 @@ impl MetricsService {
     #[cold]
     #[inline(never)]
     fn render_failed(&self, payload: &(dyn Any + Send)) -> Response<ExporterBody> {
-        self.shared
+        self.core
             .stats
             .failed_scrapes
             .fetch_add(1, Ordering::Relaxed);
@@ -179,95 +182,58 @@ impl MetricsService {
 
     /// Writes the whole exposition into `buffers.plain`.
     fn render(&self, buffers: &mut Buffers, format: Format) {
-        let shared = &*self.shared;
+        let core = &*self.core;
         let started = Instant::now();
-        let scrapes = shared.stats.scrapes.fetch_add(1, Ordering::Relaxed) + 1;
+        let scrapes = core.stats.scrapes.fetch_add(1, Ordering::Relaxed) + 1;
         // Constant labels, in a fixed array so no list is allocated per scrape.
-        let filler = Label::prevalidated("", Text::Escaped(""));
+        let filler = Label::prevalidated("", Text::Escaped(EscapedLabelValue::EMPTY));
         let mut labels = [filler; MAX_CONST_LABELS];
-        let count = shared.config.const_labels.len().min(MAX_CONST_LABELS);
-        for (slot, (name, value)) in labels.iter_mut().zip(&shared.config.const_labels) {
+        let count = core.config.const_labels.len().min(MAX_CONST_LABELS);
+        for (slot, (name, value)) in labels.iter_mut().zip(&core.config.const_labels) {
             *slot = Label::prevalidated(name, Text::Raw(value));
         }
         let labels = &labels[..count];
         let out = &mut buffers.plain;
         out.clear();
         let mut encoder = Encoder::new(out, format)
-            .with_namespace(&shared.config.namespace)
+            .with_namespace(&core.config.namespace)
             .with_const_labels(labels);
         crate::render_into(&mut encoder);
-        if let Some(hook) = &shared.config.on_scrape {
-            (hook.0)(&mut encoder);
-        }
         // The namespaced part ends here (protobuf: its last family's length is written).
         encoder.end_part();
-        // Standard names for everything below: no namespace.
+        // Standard names for the process, build-info and self metrics: no namespace.
         let mut encoder = Encoder::new(out, format).with_const_labels(labels);
         #[cfg(target_os = "linux")]
-        if shared.config.process_metrics {
+        if core.config.process_metrics {
             crate::process::encode(&mut encoder);
         }
         self.encode_build_info(&mut encoder);
         crate::table::render_native_out_of_range(&mut encoder);
-        let stats = &shared.stats;
-        let previous_nanos = stats.last_encode_nanos.load(Ordering::Relaxed);
-        let families: [(&str, Kind, &str, Value); 8] = [
-            (
-                const { assert_metric_name("promstatic_scrapes_total") },
-                Kind::Counter,
-                "Scrapes served by this exporter, this one included.",
-                Value::Unsigned(scrapes),
-            ),
-            (
-                const { assert_metric_name("promstatic_scrape_encode_seconds_total") },
-                Kind::Counter,
-                "Time spent encoding expositions before this one.",
-                Value::Float(stats.encode_nanos_total.load(Ordering::Relaxed) as f64 / 1e9),
-            ),
-            (
-                const { assert_metric_name("promstatic_last_scrape_encode_seconds") },
-                Kind::Gauge,
-                "Time spent encoding the previous exposition.",
-                Value::Float(previous_nanos as f64 / 1e9),
-            ),
-            (
-                const { assert_metric_name("promstatic_bind_attempts_total") },
-                Kind::Counter,
-                "Attempts to bind the exporter's listening socket.",
-                Value::Unsigned(stats.bind_attempts.load(Ordering::Relaxed)),
-            ),
-            (
-                const { assert_metric_name("promstatic_rejected_connections_total") },
-                Kind::Counter,
-                "Connections closed at once because the connection limit was reached and \
-                 every connection was being answered.",
-                Value::Unsigned(stats.rejected_connections.load(Ordering::Relaxed)),
-            ),
-            (
-                const { assert_metric_name("promstatic_evicted_connections_total") },
-                Kind::Counter,
-                "Connections still waiting for a request head, closed at the connection limit \
-                 to make room for a new one.",
-                Value::Unsigned(stats.evicted_connections.load(Ordering::Relaxed)),
-            ),
-            (
-                const { assert_metric_name("promstatic_failed_scrapes_total") },
-                Kind::Counter,
-                "Scrapes answered 500 because rendering the exposition panicked.",
-                Value::Unsigned(stats.failed_scrapes.load(Ordering::Relaxed)),
-            ),
-            (
-                const { assert_metric_name("promstatic_exemplars_refused_total") },
-                Kind::Counter,
-                "Exemplars not stored because a label name was invalid or the labels \
-                 exceeded 128 characters (the observations were counted).",
-                Value::Unsigned(crate::exemplar::refused_total()),
-            ),
-        ];
-        for (name, kind, help, value) in families {
-            // The names above are checked by the compiler (`assert_metric_name` in `const`).
-            let family = Family::prevalidated(name, kind, Help::Raw(help));
-            encoder.family(&family).sample("", &[], None, value);
+        let stats = &core.stats;
+        for metric in SELF_METRICS {
+            // The names are valid (checked by the `self_metric_names_are_valid` test).
+            let family = Family::prevalidated(metric.name, metric.kind, Help::Raw(metric.help));
+            encoder.family_trusted(&family).sample_trusted(
+                Suffix::Bare,
+                &[],
+                (metric.read)(stats, scrapes),
+            );
+        }
+        // Protobuf: the standard part's last family is completed before the hook's part.
+        encoder.end_part();
+        // The host's families come last, so that its encoder's duplicate check sees every
+        // family of the exposition (statics, process, build info, self-metrics): a hook
+        // family cannot repeat any of them.
+        let mut encoder = Encoder::resuming(out, format, 0)
+            .with_namespace(&core.config.namespace)
+            .with_const_labels(labels);
+        if let Some(hook) = &core.config.on_scrape
+            && let Err(error) = (hook.0)(&mut encoder)
+        {
+            log::warn!(
+                target: "promstatic",
+                "the on_scrape hook stopped early: {error}; the rest of the scrape is served"
+            );
         }
         encoder.finish();
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -276,12 +242,12 @@ impl MetricsService {
     }
 
     fn encode_build_info(&self, encoder: &mut Encoder<'_>) {
-        let shared = &*self.shared;
-        let (help, version) = match &shared.config.build_info {
+        let core = &*self.core;
+        let (help, version) = match &core.config.build_info {
             Some((_, version)) => ("The application's version; always 1.", version.as_str()),
             None => ("promstatic's version; always 1.", env!("CARGO_PKG_VERSION")),
         };
-        let family = Family::prevalidated(&shared.build_info_name, Kind::Gauge, Help::Raw(help));
+        let family = Family::prevalidated(&core.build_info_name, Kind::Gauge, Help::Raw(help));
         let labels = [
             Label::prevalidated(const { assert_label_name("version") }, Text::Raw(version)),
             Label::prevalidated(
@@ -290,8 +256,8 @@ impl MetricsService {
             ),
         ];
         encoder
-            .family(&family)
-            .sample("", &labels, None, Value::Unsigned(1));
+            .family_trusted(&family)
+            .sample_trusted(Suffix::Bare, &labels, Value::Unsigned(1));
     }
 }
 

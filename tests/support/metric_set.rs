@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use promstatic::conformance::proptest::prelude::*;
 use promstatic::conformance::{Exposition, FamilyType, Number, strategy};
-use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Value, number};
+use promstatic::encode::{Encoder, Family, Format, Help, Kind, Label, Suffix, Value};
 
 /// The old names of two strategies that moved to the conformance kit, for tests written
 /// against them; new tests use `promstatic::conformance::strategy` directly.
@@ -103,16 +103,6 @@ pub fn histogram_totals(bounds: &[f64], observations: &[f64]) -> (Vec<u64>, f64)
     (counts, observations.iter().sum())
 }
 
-/// A bucket bound as the encoder's caller writes it: canonical (`1.0`) in OpenMetrics.
-pub fn le_text(bound: f64, format: Format) -> String {
-    let mut out = Vec::new();
-    match format {
-        Format::Text | Format::Protobuf => number::write_f64(&mut out, bound),
-        Format::OpenMetrics => number::write_f64_canonical(&mut out, bound),
-    }
-    String::from_utf8(out).unwrap()
-}
-
 fn labels<'a>(names: &'a [String], values: &'a [String]) -> Vec<Label<'a>> {
     names
         .iter()
@@ -135,34 +125,34 @@ pub fn encode(set: &MetricSet, format: Format) -> Vec<u8> {
         .with_const_labels(&const_labels);
     for family in &set.families {
         let declared = Family::new(&family.name, family.kind(), Help::Raw(&family.help)).unwrap();
-        let mut writer = encoder.family(&declared);
+        let mut writer = encoder.family(&declared).unwrap();
         let labels_of = |values| labels(&family.label_names, values);
         match &family.body {
             Body::Counter(series) | Body::Gauge(series) | Body::Unknown(series) => {
                 for (values, value) in series {
-                    writer.sample("", &labels_of(values), None, *value);
+                    writer
+                        .sample(Suffix::Bare, &labels_of(values), *value)
+                        .unwrap();
                 }
             }
             Body::Histogram { bounds, series } => {
                 for (values, observations) in series {
                     let labels = labels_of(values);
                     let (counts, sum) = histogram_totals(bounds, observations);
-                    let les: Vec<String> = bounds
-                        .iter()
-                        .map(|bound| le_text(*bound, format))
-                        .chain(["+Inf".to_owned()])
-                        .collect();
-                    for (le, count) in les.iter().zip(&counts) {
-                        let le = Label::new("le", le).unwrap();
-                        writer.sample("_bucket", &labels, Some(le), Value::Unsigned(*count));
+                    let les = bounds.iter().copied().chain([f64::INFINITY]);
+                    for (le, count) in les.zip(&counts) {
+                        writer.bucket(&labels, le, *count).unwrap();
                     }
-                    writer.sample("_sum", &labels, None, Value::Float(sum));
-                    writer.sample(
-                        "_count",
-                        &labels,
-                        None,
-                        Value::Unsigned(observations.len() as u64),
-                    );
+                    writer
+                        .sample(Suffix::Sum, &labels, Value::Float(sum))
+                        .unwrap();
+                    writer
+                        .sample(
+                            Suffix::Count,
+                            &labels,
+                            Value::Unsigned(observations.len() as u64),
+                        )
+                        .unwrap();
                 }
             }
         }

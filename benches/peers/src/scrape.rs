@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use promstatic::Counter;
-use promstatic::encode::{Encoder, Family, Help, Kind};
+use promstatic::encode::{Encoder, Family, Help, Kind, Suffix};
 
 pub use promstatic::Format;
 
@@ -197,12 +197,16 @@ impl Scraper for PromstaticEncoder {
         self.out.clear();
         let mut encoder = Encoder::new(&mut self.out, format);
         for (family, value) in self.families.iter().zip(&self.values) {
-            encoder.family(family).sample(
-                "",
-                &[],
-                None,
-                promstatic::encode::Value::Unsigned(value.load(Ordering::Relaxed)),
-            );
+            let written = encoder.family(family).and_then(|mut writer| {
+                writer.sample(
+                    Suffix::Bare,
+                    &[],
+                    promstatic::encode::Value::Unsigned(value.load(Ordering::Relaxed)),
+                )
+            });
+            if let Err(error) = written {
+                panic!("the workload's families are distinct and valid: {error}");
+            }
         }
         encoder.finish();
         &self.out

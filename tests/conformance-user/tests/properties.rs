@@ -6,7 +6,7 @@
 
 use promstatic::conformance::proptest::prelude::*;
 use promstatic::conformance::{Exposition, FamilyType, strategy};
-use promstatic::encode::{Encoder, Family, Help, Kind, Label, Value};
+use promstatic::encode::{Encoder, Family, Help, Kind, Label, Suffix, Value};
 use promstatic::{Format, assert_valid_exposition};
 use promstatic_conformance_user::{Outcome, job_finished, load};
 
@@ -104,7 +104,11 @@ proptest! {
             let mut encoder = Encoder::new(&mut body, format);
             let family = Family::new(&name, Kind::Gauge, Help::Raw(&help)).expect("a valid name");
             let labels = [Label::new(&label, &value).expect("a valid label name")];
-            encoder.family(&family).sample("", &labels, None, Value::Float(number));
+            encoder
+                .family(&family)
+                .expect("a new family")
+                .sample(Suffix::Bare, &labels, Value::Float(number))
+                .expect("a valid sample");
             encoder.finish();
             let exposition = assert_valid_exposition!(format, body);
             let parsed = &exposition.families[0];

@@ -1,0 +1,78 @@
+//! [`ExporterCore`]: the validated configuration and the state that the server, every
+//! connection and every [`MetricsService`](super::MetricsService) clone share.
+
+use super::MAX_CONST_LABELS;
+use super::builder::Config;
+use super::error::ConfigError;
+use super::pool::{HasPool, Pool};
+use super::self_metrics::{DEFAULT_BUILD_INFO, Stats};
+use super::shutdown::Shutdown;
+use crate::name;
+
+/// What the server, its connections and the service share (behind one `Arc`).
+#[derive(Debug)]
+pub(crate) struct ExporterCore {
+    pub(crate) config: Config,
+    pub(crate) build_info_name: String,
+    pub(crate) stats: Stats,
+    pub(crate) pool: Pool,
+    pub(crate) shutdown: Shutdown,
+}
+
+impl HasPool for ExporterCore {
+    fn pool(&self) -> &Pool {
+        &self.pool
+    }
+}
+
+impl ExporterCore {
+    pub(super) fn new(config: Config) -> Result<Self, ConfigError> {
+        if !config.namespace.is_empty() {
+            name::validate_metric_name(&config.namespace).map_err(|error| {
+                ConfigError::Namespace {
+                    namespace: config.namespace.clone(),
+                    error,
+                }
+            })?;
+        }
+        if config.const_labels.len() > MAX_CONST_LABELS {
+            return Err(ConfigError::TooManyLabels {
+                count: config.const_labels.len(),
+            });
+        }
+        for (index, (label, _)) in config.const_labels.iter().enumerate() {
+            name::validate_label_name(label).map_err(|error| ConfigError::LabelName {
+                name: label.clone(),
+                error,
+            })?;
+            if config.const_labels[..index]
+                .iter()
+                .any(|(earlier, _)| earlier == label)
+            {
+                return Err(ConfigError::DuplicateLabel {
+                    name: label.clone(),
+                });
+            }
+        }
+        let build_info_name = match &config.build_info {
+            Some((application, _)) => format!("{application}_build_info"),
+            None => DEFAULT_BUILD_INFO.to_owned(),
+        };
+        name::validate_metric_name(&build_info_name).map_err(|error| {
+            ConfigError::BuildInfoName {
+                name: build_info_name.clone(),
+                error,
+            }
+        })?;
+        if let Err(error) = crate::check() {
+            log::error!(target: "promstatic", "{error}");
+        }
+        Ok(ExporterCore {
+            config,
+            build_info_name,
+            stats: Stats::default(),
+            pool: Pool::new(),
+            shutdown: Shutdown::default(),
+        })
+    }
+}

@@ -1,0 +1,118 @@
+//! The exporter's own metrics (`promstatic_*`): their counters, and the one list of their
+//! names, types and HELP that both the scrape and the tests read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::encode::{Kind, Value};
+use crate::name::assert_metric_name;
+
+/// The counters behind the self-metrics, updated by the server and the scrape path with
+/// relaxed atomic operations (each is one location; no ordering with anything else is needed).
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) scrapes: AtomicU64,
+    pub(crate) last_encode_nanos: AtomicU64,
+    pub(crate) encode_nanos_total: AtomicU64,
+    pub(crate) bind_attempts: AtomicU64,
+    pub(crate) rejected_connections: AtomicU64,
+    pub(crate) evicted_connections: AtomicU64,
+    pub(crate) failed_scrapes: AtomicU64,
+}
+
+/// One self-metric: its family and how its value is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SelfMetric {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    pub(crate) help: &'static str,
+    /// The value for the scrape numbered `scrape` (that scrape included).
+    pub(crate) read: fn(stats: &Stats, scrape: u64) -> Value,
+}
+
+/// The build-info gauge's name when the host does not name its application.
+pub(crate) const DEFAULT_BUILD_INFO: &str = assert_metric_name("promstatic_build_info");
+
+/// Every self-metric, in exposition order (each name checked by the compiler,
+/// `assert_metric_name` in constant evaluation) (the build-info gauge is written separately: its
+/// name and labels come from the configuration).
+pub(crate) const SELF_METRICS: [SelfMetric; 8] = [
+    SelfMetric {
+        name: assert_metric_name("promstatic_scrapes_total"),
+        kind: Kind::Counter,
+        help: "Scrapes served by this exporter, this one included.",
+        read: |_, scrape| Value::Unsigned(scrape),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_scrape_encode_seconds_total"),
+        kind: Kind::Counter,
+        help: "Time spent encoding expositions before this one.",
+        read: |stats, _| seconds(&stats.encode_nanos_total),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_last_scrape_encode_seconds"),
+        kind: Kind::Gauge,
+        help: "Time spent encoding the previous exposition.",
+        read: |stats, _| seconds(&stats.last_encode_nanos),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_bind_attempts_total"),
+        kind: Kind::Counter,
+        help: "Attempts to bind the exporter's listening socket.",
+        read: |stats, _| count(&stats.bind_attempts),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_rejected_connections_total"),
+        kind: Kind::Counter,
+        help: "Connections closed at once because the connection limit was reached and \
+               every connection was being answered.",
+        read: |stats, _| count(&stats.rejected_connections),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_evicted_connections_total"),
+        kind: Kind::Counter,
+        help: "Connections still waiting for a request head, closed at the connection limit \
+               to make room for a new one.",
+        read: |stats, _| count(&stats.evicted_connections),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_failed_scrapes_total"),
+        kind: Kind::Counter,
+        help: "Scrapes answered 500 because rendering the exposition panicked.",
+        read: |stats, _| count(&stats.failed_scrapes),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_exemplars_refused_total"),
+        kind: Kind::Counter,
+        help: "Exemplars not stored because a label name was invalid or the labels exceeded \
+               128 characters (the observations were counted).",
+        read: |_, _| Value::Unsigned(crate::exemplar::refused_total()),
+    },
+];
+
+fn count(counter: &AtomicU64) -> Value {
+    Value::Unsigned(counter.load(Ordering::Relaxed))
+}
+
+fn seconds(nanos: &AtomicU64) -> Value {
+    Value::Float(nanos.load(Ordering::Relaxed) as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::name::validate_metric_name;
+
+    #[test]
+    fn self_metric_names_are_valid() {
+        for metric in SELF_METRICS {
+            validate_metric_name(metric.name).unwrap();
+            assert_eq!(
+                metric.name.ends_with("_total"),
+                metric.kind == Kind::Counter,
+                "{}",
+                metric.name
+            );
+        }
+        validate_metric_name(DEFAULT_BUILD_INFO).unwrap();
+    }
+}
