@@ -33,7 +33,8 @@ use promstatic::exemplar::{ExemplarName, ExemplarSlot, TraceIdHex};
 use promstatic::exporter::{Exporter, ExporterHandle, ListenerState};
 use promstatic::listener::{BindPolicy, Fallback};
 use promstatic::{
-    Counter, CounterFamily, FloatGauge, Gauge, Histogram, LabelValue, NativeHistogram, metric,
+    Counter, CounterFamily, DynCounterFamily, FloatGauge, Gauge, Histogram, LabelValue,
+    NativeHistogram, metric,
 };
 
 /// Fake requests served since start.
@@ -88,6 +89,12 @@ enum Route {
 /// Fake requests by route.
 #[metric(labels(route: Route))]
 static DEMO_ROUTE_REQUESTS_TOTAL: CounterFamily = CounterFamily::new();
+
+/// Fake requests by user id and route: a label known only at run time. The workload has
+/// 1,000 users and the family room for 100, so a scrape shows a full family, its overflow
+/// series (every label `__overflow__`) and `promstatic_label_overflows_total`.
+#[metric(labels(user: u64, route: Route), capacity = 100)]
+static DEMO_USER_REQUESTS_TOTAL: DynCounterFamily = DynCounterFamily::new();
 
 #[derive(Debug)]
 struct Options {
@@ -324,6 +331,8 @@ fn fake_requests(worker: u64, stop: &AtomicBool) {
         }
         let route = [Route::Home, Route::Search, Route::Checkout][(request % 3) as usize];
         DEMO_ROUTE_REQUESTS_TOTAL.with(route).inc();
+        let user = (request * 7919 + worker * 31) % 1000;
+        DEMO_USER_REQUESTS_TOTAL.with((user, route)).inc();
         let seconds = started.elapsed().as_secs_f64();
         let _ = DEMO_REQUEST_DURATION_SECONDS.observe_with_exemplar(seconds, &trace);
         DEMO_REQUEST_NATIVE_SECONDS.observe(seconds);

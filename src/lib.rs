@@ -51,6 +51,7 @@
 //! * [`histogram`]: [`Histogram`], bucket helpers, and why scrapes are consistent;
 //! * [`native`]: [`NativeHistogram`], exponential buckets in static storage, and the bucket index;
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
+//! * [`dynamic`]: families keyed by run-time label values, bounded, in static storage;
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics; its
 //!   [`escape`](crate::encode::escape) rules are the ones the macro applies at compile time;
@@ -81,6 +82,7 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 mod counter;
+pub mod dynamic;
 pub mod encode;
 pub mod exemplar;
 #[cfg(feature = "exporter")]
@@ -115,6 +117,9 @@ pub struct ReadmeDoctests;
 pub mod __private;
 
 pub use crate::counter::Counter;
+pub use crate::dynamic::{
+    DynCounterFamily, DynFamily, DynFloatGaugeFamily, DynGaugeFamily, DynHistogramFamily,
+};
 pub use crate::encode::Format;
 pub use crate::family::{
     CounterFamily, FloatGaugeFamily, GaugeFamily, HistogramFamily, MetricFamily,
@@ -141,6 +146,8 @@ pub use crate::table::{
 /// #[metric(labels(method: Method, …))]    a family's labels, each type a `LabelValue`
 /// #[metric(native(schema = 3, range = 1e-6..1e3, zero_threshold = 0.0))]
 ///                                         a native histogram's layout (each part optional)
+/// #[metric(labels(route: &str, code: u16), capacity = 512)]   a dynamic family (run-time values)
+/// #[metric(…, label_bytes = 65536, max_value_len = 256)]       its optional limits
 /// #[metric(crate = ::path::to::promstatic)]  where generated code finds this crate
 /// ```
 ///
@@ -154,7 +161,10 @@ pub use crate::table::{
 /// [`FloatGaugeFamily`], [`HistogramFamily`], [`NativeHistogramFamily`]. A native histogram's
 /// schema must be in −4..=8, its range `LOW..HIGH` with `0 < LOW < HIGH` (finite), its zero
 /// threshold finite, at least 0 and below `LOW`; `buckets` on a native histogram adds classic
-/// buckets for the text formats (see [`native`]). For a family, or a histogram with `buckets`, write the short form
+/// buckets for the text formats (see [`native`]). Dynamic families: /// [`DynCounterFamily`], [`DynGaugeFamily`],
+/// [`DynFloatGaugeFamily`], [`DynHistogramFamily`] (see [`dynamic`]: label types `&str`,
+/// integers, `bool` and `LabelValue` enums; `capacity` required, `1..=16777216`;
+/// `max_value_len` in `1..=4096`). For a family, or a histogram with `buckets`, write the short form
 /// `static X: CounterFamily = CounterFamily::new();` — the attribute writes the generic
 /// arguments (label types, number of series, number of bounds) and the storage of every
 /// series. Bounds must be non-empty, finite and strictly increasing; label names must be

@@ -69,6 +69,13 @@ pub trait Metric: Sync + crate::sealed::Sealed {
     fn native_out_of_range(&self) -> Option<crate::native::OutOfRange> {
         None
     }
+
+    /// A dynamic family's overflow counts, for `promstatic_label_overflows_total`; `None`
+    /// for every other metric.
+    #[doc(hidden)]
+    fn overflows(&self) -> Option<crate::dynamic::Overflows> {
+        None
+    }
 }
 
 /// What `#[metric]` records about a declaration, prepared at compile time.
@@ -251,11 +258,18 @@ pub fn render_text(out: &mut Vec<u8>) {
 /// caller can add families of its own before [`Encoder::finish`].
 pub fn render_into(encoder: &mut Encoder<'_>) {
     let order = order();
-    for &index in order.indices.iter() {
-        if let Some(entry) = METRICS.get(index as usize) {
-            entry.metric.encode(&entry.descriptor, encoder);
-        }
+    let exported = || {
+        order
+            .indices
+            .iter()
+            .filter_map(|&index| METRICS.get(index as usize))
+            .map(|entry| (&entry.descriptor, entry.metric))
+    };
+    for (descriptor, metric) in exported() {
+        metric.encode(descriptor, encoder);
     }
+    // After the table: the self-metric of dynamic families (written only if there is one).
+    crate::dynamic::encode_overflows(encoder, exported());
 }
 
 /// Writes the self-metric of native histograms, `promstatic_native_observations_out_of_range_total`

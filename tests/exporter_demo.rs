@@ -29,6 +29,26 @@ fn prints_one_line_with_the_real_port_and_exits_0_on_sigterm() {
     let response = request(address, "GET", "/metrics", &[]);
     assert_eq!(response.status, 200);
     assert!(response.text().contains("demo_build_info{version=\""));
+    // The dynamic family fills up (1,000 users, room for 100) and overflows: polled, with a
+    // generous deadline, since the workload's pace depends on the machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = request(address, "GET", "/metrics", &[]).text();
+        let series = text.matches("demo_user_requests_total{user=\"").count();
+        let overflowing = text.contains(
+            "demo_user_requests_total{user=\"__overflow__\",route=\"__overflow__\"} ",
+        ) && text.contains(
+            "promstatic_label_overflows_total{metric=\"demo_user_requests_total\",reason=\"capacity\"} ",
+        );
+        if series == 101 && overflowing && !text.contains("reason=\"capacity\"} 0\n") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo's dynamic family did not fill and overflow: {series} series\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert_eq!(
         std::fs::read_to_string(&port_file).unwrap(),
         format!("{}\n", address.port())

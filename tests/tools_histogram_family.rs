@@ -1,4 +1,4 @@
-//! Histograms and families as real parsers read them: `promtool check metrics` on text 0.0.4,
+//! Histograms and families (typed and dynamic) as real parsers read them: `promtool check metrics` on text 0.0.4,
 //! and the Python client's OpenMetrics parser. Each check is skipped, with the reason printed,
 //! when its tool is missing, unless `PROMSTATIC_REQUIRE_TOOLS=1`, which makes that a failure.
 
@@ -8,7 +8,10 @@ mod tools;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use promstatic::{CounterFamily, Format, Histogram, HistogramFamily, LabelValue, metric};
+use promstatic::{
+    CounterFamily, DynCounterFamily, DynHistogramFamily, Format, Histogram, HistogramFamily,
+    LabelValue, metric,
+};
 
 #[derive(LabelValue, Clone, Copy)]
 enum Stage {
@@ -35,6 +38,14 @@ static QUERIES_TOTAL: CounterFamily = CounterFamily::new();
 /// Queue wait, "quoted" \ help.
 #[metric]
 static QUEUE_WAIT_SECONDS: Histogram = Histogram::new();
+
+/// Upstream latency by run-time host and stage: full, so it has an overflow series.
+#[metric(labels(host: &str, stage: Stage), capacity = 2, buckets = [0.01, 1])]
+static UPSTREAM_SECONDS: DynHistogramFamily = DynHistogramFamily::new();
+
+/// Jobs by run-time queue name and shard.
+#[metric(labels(queue: &str, shard: u16), capacity = 8)]
+static JOBS_TOTAL: DynCounterFamily = DynCounterFamily::new();
 
 /// Runs `program args` with `input` on stdin; `None` if the program is missing.
 fn run(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, String)> {
@@ -72,6 +83,13 @@ fn record() {
     QUERY_STAGE_SECONDS.with(Stage::Execute).observe(1e9);
     QUERIES_TOTAL.with(Stage::Plan, Verdict::Rejected).inc_by(4);
     QUEUE_WAIT_SECONDS.observe(0.3);
+    UPSTREAM_SECONDS.with(("db-1", Stage::Parse)).observe(0.005);
+    UPSTREAM_SECONDS
+        .with(("q\"uo\\te\nd", Stage::Plan))
+        .observe(0.5);
+    UPSTREAM_SECONDS.with(("db-3", Stage::Execute)).observe(5.0);
+    JOBS_TOTAL.with(("", 0)).inc();
+    JOBS_TOTAL.with(("mail \"bulk\"", 65535)).inc_by(3);
 }
 
 fn render(format: Format) -> Vec<u8> {
@@ -98,6 +116,16 @@ assert stage.type == "histogram", stage.type
 plan = [s for s in stage.samples if s.labels.get("stage") == 'plan "fast"\\path\nnext']
 assert len(plan) == 7, plan
 assert families["queries"].type == "counter"
+upstream = families["upstream_seconds"]
+assert upstream.type == "histogram", upstream.type
+quoted = [s for s in upstream.samples if s.labels.get("host") == 'q"uo\\te\nd']
+assert len(quoted) == 5, quoted
+overflow = [s for s in upstream.samples if s.labels.get("host") == "__overflow__"]
+assert len(overflow) == 5, overflow
+jobs = families["jobs"]
+assert jobs.type == "counter"
+assert any(s.labels == {"queue": 'mail "bulk"', "shard": "65535"} and s.value >= 3 for s in jobs.samples)
+assert families["promstatic_label_overflows"].type == "counter"
 print(len(families))
 "#;
 
@@ -117,5 +145,5 @@ fn python_client_parses_openmetrics() {
         ok,
         "the OpenMetrics parser rejected the exposition:\n{output}"
     );
-    assert_eq!(output.trim(), "3");
+    assert_eq!(output.trim(), "6");
 }

@@ -22,6 +22,19 @@ pub(crate) struct Args {
     pub(crate) labels: Option<Labels>,
     /// `native` or `native(schema = …, range = …, zero_threshold = …)`: see `native.rs`.
     pub(crate) native: Option<crate::native::Native>,
+    /// `capacity = N`: a dynamic family's number of series.
+    pub(crate) capacity: Option<Limit>,
+    /// `label_bytes = N`: the bytes a dynamic family's label values may take.
+    pub(crate) label_bytes: Option<Limit>,
+    /// `max_value_len = N`: the longest label value a dynamic family accepts.
+    pub(crate) max_value_len: Option<Limit>,
+}
+
+/// A size given as an integer literal, with the spans of its key and its value.
+pub(crate) struct Limit {
+    pub(crate) key: Span,
+    pub(crate) value: u64,
+    pub(crate) span: Span,
 }
 
 /// A histogram's bounds as written.
@@ -68,7 +81,8 @@ impl Parse for LabelDecl {
     }
 }
 
-const KNOWN: &str = "`name`, `help`, `crate`, `buckets`, `labels`, `native`";
+const KNOWN: &str = "`name`, `help`, `crate`, `buckets`, `labels`, `native`, `capacity`, \
+                     `label_bytes`, `max_value_len`";
 
 /// Parses the arguments; the errors of bad arguments come back beside whatever was parsed, so
 /// the item can still be checked and every mistake reported in one build.
@@ -126,11 +140,47 @@ fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         set_once(&mut args.native, meta, "native", || {
             crate::native::parse(meta)
         })
+    } else if meta.path.is_ident("capacity") {
+        set_once(&mut args.capacity, meta, "capacity", || {
+            limit(meta, "capacity = 512")
+        })
+    } else if meta.path.is_ident("label_bytes") {
+        set_once(&mut args.label_bytes, meta, "label_bytes", || {
+            limit(meta, "label_bytes = 65536")
+        })
+    } else if meta.path.is_ident("max_value_len") {
+        set_once(&mut args.max_value_len, meta, "max_value_len", || {
+            limit(meta, "max_value_len = 256")
+        })
     } else {
         let shown = path_text(&meta.path);
         Err(meta.error(format_args!(
             "unknown argument `{shown}` to #[metric]; expected one of {KNOWN}"
         )))
+    }
+}
+
+/// The integer literal after `key =`.
+fn limit(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<Limit> {
+    let key = meta.path.span();
+    let expr: Expr = meta.value()?.parse()?;
+    let span = expr.span();
+    let value = match &expr {
+        Expr::Lit(literal) => match &literal.lit {
+            Lit::Int(int) => int.base10_parse::<u64>().ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    match value {
+        Some(value) => Ok(Limit { key, value, span }),
+        None => {
+            let name = path_text(&meta.path);
+            Err(syn::Error::new_spanned(
+                expr,
+                format!("`{name}` takes an integer literal, e.g. `{example}`"),
+            ))
+        }
     }
 }
 

@@ -5,8 +5,13 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::args::{Args, Buckets};
-use crate::item::{Kind, Metric, Shape};
+use crate::item::{self as items, Kind, Metric, Shape};
 use crate::{args, escape, item};
+
+/// `TABLE` for `capacity` series (`promstatic::dynamic::table_size`).
+fn table_size(capacity: u64) -> u64 {
+    (capacity * 2).next_power_of_two()
+}
 
 /// Expands `#[metric]`. On error a static whose type is complete as written is emitted
 /// unchanged next to the errors, so a mistake in the declaration does not cascade into
@@ -151,6 +156,60 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
                 <#ty>::from_cells([const { #cell }; #count])
             };
         }
+        (Shape::Dynamic(cell_type), _) => {
+            let (Some(labels), Some(capacity)) = (&args.labels, &args.capacity) else {
+                return;
+            };
+            let key = labels.key;
+            // Validated: every type has a dynamic label form.
+            let types = labels
+                .labels
+                .iter()
+                .filter_map(|label| items::dynamic_label_type(&label.ty).ok());
+            let set = quote_spanned!(key=> (#(#types,)*));
+            let arity = labels.labels.len() as u64;
+            let capacity_value = capacity.value;
+            let table = table_size(capacity_value);
+            let bytes = args.label_bytes.as_ref().map_or(
+                (capacity_value * arity * items::DEFAULT_BYTES_PER_VALUE).min(u64::from(u32::MAX)),
+                |bytes| bytes.value,
+            );
+            let max_value_len = args
+                .max_value_len
+                .as_ref()
+                .map_or(items::DEFAULT_MAX_VALUE_LEN, |length| length.value);
+            let [capacity_literal, table, bytes] = [capacity_value, table, bytes]
+                .map(|value| proc_macro2::Literal::usize_unsuffixed(value as usize));
+            let max_value_len = proc_macro2::Literal::usize_unsuffixed(max_value_len as usize);
+            let cell_type = syn::Ident::new(cell_type, span);
+            let (generics, cell) = match (metric.kind, bounds) {
+                (Kind::Histogram, Some((length, bounds))) => (
+                    quote_spanned!(key=> <#set, #capacity_literal, #table, #bytes, { #length }>),
+                    quote!(#krate_at_buckets::Histogram::with_bounds(#bounds)),
+                ),
+                (Kind::Histogram, None) => (
+                    quote_spanned!(key=> <#set, #capacity_literal, #table, #bytes>),
+                    quote!(#krate::Histogram::new()),
+                ),
+                _ => (
+                    quote_spanned!(key=> <#set, #capacity_literal, #table, #bytes>),
+                    quote!(#krate::#cell_type::new()),
+                ),
+            };
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {key=>
+                #generics
+            });
+            let ty = &metric.item.ty;
+            let name = &metric.name;
+            *metric.item.expr = syn::parse_quote_spanned! {key=>
+                <#ty>::from_cells(
+                    [const { #cell }; #capacity_literal],
+                    #cell,
+                    #max_value_len,
+                    #name,
+                )
+            };
+        }
     }
 }
 
@@ -193,7 +252,9 @@ fn rewrite_native(
                 <#ty>::from_cells([const { #cell }; #count])
             };
         }
-        (Shape::Family(_), None) => {}
+        // Native histograms have no dynamic family (yet); `item` rejects none of these
+        // combinations because the type table has no dynamic native entry.
+        (Shape::Family(_), None) | (Shape::Dynamic(_), _) => {}
     }
 }
 

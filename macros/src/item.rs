@@ -33,6 +33,16 @@ pub(crate) enum Shape {
     /// One series per label combination, each a metric of this type (its name in
     /// `promstatic`); the macro writes the static's generic arguments and storage.
     Family(&'static str),
+    /// Series created at run time for label values, up to `capacity`, each a metric of this
+    /// type; the macro writes the generic arguments and storage.
+    Dynamic(&'static str),
+}
+
+impl Shape {
+    /// Whether the macro writes the static's generic arguments and initializer.
+    fn rewritten(self) -> bool {
+        !matches!(self, Shape::Single)
+    }
 }
 
 /// The metric types `#[metric]` accepts, by the last segment of the type's path.
@@ -56,7 +66,102 @@ const TYPES: &[(&str, Kind, Shape)] = &[
         Kind::Histogram,
         Shape::Family("NativeHistogram"),
     ),
+    ("DynCounterFamily", Kind::Counter, Shape::Dynamic("Counter")),
+    ("DynGaugeFamily", Kind::Gauge, Shape::Dynamic("Gauge")),
+    (
+        "DynFloatGaugeFamily",
+        Kind::Gauge,
+        Shape::Dynamic("FloatGauge"),
+    ),
+    (
+        "DynHistogramFamily",
+        Kind::Histogram,
+        Shape::Dynamic("Histogram"),
+    ),
 ];
+
+/// The most series a dynamic family can declare (`capacity`).
+pub(crate) const MAX_CAPACITY: u64 = 1 << 24;
+/// The largest `max_value_len` (`promstatic::dynamic::MAX_VALUE_LEN_LIMIT`).
+pub(crate) const MAX_VALUE_LEN: u64 = 4096;
+/// The `max_value_len` of a family that gives none (`promstatic::dynamic::DEFAULT_MAX_VALUE_LEN`).
+pub(crate) const DEFAULT_MAX_VALUE_LEN: u64 = 128;
+/// `label_bytes` per label and series when the declaration gives none.
+pub(crate) const DEFAULT_BYTES_PER_VALUE: u64 = 32;
+
+/// Integer and `bool` label types of dynamic families, by name.
+const PLAIN_LABEL_TYPES: &[&str] = &[
+    "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize", "bool",
+];
+
+/// Types that look like label values but cannot be one, and what to use instead.
+const REFUSED_LABEL_TYPES: &[(&str, &str)] = &[
+    ("String", "use `&str` (values of any lifetime are accepted)"),
+    ("str", "use `&str`"),
+    (
+        "f32",
+        "floats make unbounded, unstable label values; format them yourself into `&str`",
+    ),
+    (
+        "f64",
+        "floats make unbounded, unstable label values; format them yourself into `&str`",
+    ),
+    ("char", "use `&str`"),
+    ("u128", "use `u64` or format it into `&str`"),
+    ("i128", "use `i64` or format it into `&str`"),
+];
+
+/// The label type as the family's type parameter (`&str` becomes `&'static str`; values of
+/// any lifetime are accepted by `with`), or why it cannot be a dynamic label.
+pub(crate) fn dynamic_label_type(ty: &Type) -> Result<Type, String> {
+    let shown = type_text(ty).replace("& ", "&");
+    const EXPECTED: &str = "a dynamic family's label types are `&str`, an integer type (`u8`..`u64`, `usize`, `i8`..`i64`, `isize`), `bool`, or an enum deriving `LabelValue`";
+    match ty {
+        Type::Reference(reference) => match &*reference.elem {
+            Type::Path(path)
+                if reference.mutability.is_none()
+                    && path.qself.is_none()
+                    && path.path.is_ident("str") =>
+            {
+                Ok(syn::parse_quote!(&'static str))
+            }
+            _ => Err(format!(
+                "`{}` cannot be a label type: {EXPECTED}",
+                type_text(ty)
+            )),
+        },
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path
+                .path
+                .segments
+                .last()
+                .map(|segment| segment.ident.to_string());
+            let single = path.path.segments.len() == 1;
+            match last.as_deref() {
+                Some(name) if single && PLAIN_LABEL_TYPES.contains(&name) => Ok(ty.clone()),
+                Some(name) => match REFUSED_LABEL_TYPES
+                    .iter()
+                    .find(|(refused, _)| *refused == name)
+                {
+                    Some((_, instead)) => Err(format!(
+                        "`{shown}` cannot be a label type: {instead}; {EXPECTED}"
+                    )),
+                    // Any other path must be a `LabelValue` enum: the trait bound checks it.
+                    None => Ok(ty.clone()),
+                },
+                None => Err(format!(
+                    "`{}` cannot be a label type: {EXPECTED}",
+                    type_text(ty)
+                )),
+            }
+        }
+        Type::Group(group) => dynamic_label_type(&group.elem),
+        _ => Err(format!(
+            "`{}` cannot be a label type: {EXPECTED}",
+            type_text(ty)
+        )),
+    }
+}
 
 /// The most labels a family can have (`promstatic::label::MAX_LABELS`).
 const MAX_LABELS: usize = 8;
@@ -209,8 +314,9 @@ fn validate_shape(item: &ItemStatic, args: &Args, kind: Kind, shape: Shape, erro
         )),
         (None, _) => {}
     }
+    validate_limits(item, args, shape, errors);
     match (&args.labels, shape) {
-        (Some(labels), Shape::Family(_)) => {
+        (Some(labels), Shape::Family(_) | Shape::Dynamic(_)) => {
             if labels.labels.is_empty() {
                 errors.push(syn::Error::new(
                     labels.key,
@@ -231,6 +337,11 @@ fn validate_shape(item: &ItemStatic, args: &Args, kind: Kind, shape: Shape, erro
                     errors.push(syn::Error::new_spanned(&label.name, problem));
                 }
                 seen.push(text);
+                if matches!(shape, Shape::Dynamic(_))
+                    && let Err(problem) = dynamic_label_type(&label.ty)
+                {
+                    errors.push(syn::Error::new_spanned(&label.ty, problem));
+                }
             }
         }
         (Some(labels), Shape::Single) => errors.push(syn::Error::new(
@@ -241,7 +352,7 @@ fn validate_shape(item: &ItemStatic, args: &Args, kind: Kind, shape: Shape, erro
                 type_text(&item.ty),
                 TYPES
                     .iter()
-                    .filter(|(_, _, shape)| matches!(shape, Shape::Family(_)))
+                    .filter(|(_, _, shape)| shape.rewritten())
                     .map(|(name, _, _)| format!("`{name}`"))
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -252,6 +363,11 @@ fn validate_shape(item: &ItemStatic, args: &Args, kind: Kind, shape: Shape, erro
             "a family needs its labels: add `labels(name: Type, ...)` to #[metric], each \
              type an enum deriving `LabelValue`",
         )),
+        (None, Shape::Dynamic(_)) => errors.push(syn::Error::new_spanned(
+            &item.ty,
+            "a dynamic family needs its labels: add `labels(name: Type, ...)` to #[metric], \
+             e.g. `labels(route: &str, code: u16)`",
+        )),
         (None, Shape::Single) => {}
     }
     let native_type = last_ident(&item.ty).is_some_and(crate::native::is_native_type);
@@ -261,10 +377,75 @@ fn validate_shape(item: &ItemStatic, args: &Args, kind: Kind, shape: Shape, erro
         &type_text(&item.ty),
         errors,
     );
-    let rewritten =
-        matches!(shape, Shape::Family(_)) || args.buckets.is_some() || args.native.is_some();
+    let rewritten = shape.rewritten() || args.buckets.is_some() || args.native.is_some();
     if rewritten {
         validate_rewritten_form(item, errors);
+    }
+}
+
+/// `capacity`, `label_bytes` and `max_value_len`: required, optional and optional for a
+/// dynamic family, and in range; refused on anything else.
+fn validate_limits(item: &ItemStatic, args: &Args, shape: Shape, errors: &mut Errors) {
+    let limits = [
+        ("capacity", &args.capacity),
+        ("label_bytes", &args.label_bytes),
+        ("max_value_len", &args.max_value_len),
+    ];
+    if !matches!(shape, Shape::Dynamic(_)) {
+        for (name, limit) in limits {
+            if let Some(limit) = limit {
+                errors.push(syn::Error::new(
+                    limit.key,
+                    format!(
+                        "`{name}` applies to dynamic families only (`DynCounterFamily`, \
+                         `DynGaugeFamily`, `DynFloatGaugeFamily`, `DynHistogramFamily`), and \
+                         `{}` is not one",
+                        type_text(&item.ty)
+                    ),
+                ));
+            }
+        }
+        return;
+    }
+    match &args.capacity {
+        None => errors.push(syn::Error::new_spanned(
+            &item.ty,
+            "a dynamic family needs its capacity, the most series it holds: add \
+             `capacity = N` to #[metric], e.g. `capacity = 512`",
+        )),
+        Some(capacity) if capacity.value == 0 || capacity.value > MAX_CAPACITY => {
+            errors.push(syn::Error::new(
+                capacity.span,
+                format!(
+                    "`capacity` must be between 1 and {MAX_CAPACITY} series, not {}",
+                    capacity.value
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
+    if let Some(bytes) = &args.label_bytes
+        && (bytes.value == 0 || bytes.value > u64::from(u32::MAX))
+    {
+        errors.push(syn::Error::new(
+            bytes.span,
+            format!(
+                "`label_bytes` must be between 1 and {} bytes, not {}",
+                u32::MAX,
+                bytes.value
+            ),
+        ));
+    }
+    if let Some(length) = &args.max_value_len
+        && (length.value == 0 || length.value > MAX_VALUE_LEN)
+    {
+        errors.push(syn::Error::new(
+            length.span,
+            format!(
+                "`max_value_len` must be between 1 and {MAX_VALUE_LEN} bytes, not {}",
+                length.value
+            ),
+        ));
     }
 }
 
@@ -436,6 +617,6 @@ pub(crate) fn complete_as_written(item: &Item) -> bool {
     };
     let family = TYPES
         .iter()
-        .any(|(name, _, shape)| last.ident == name && matches!(shape, Shape::Family(_)));
+        .any(|(name, _, shape)| last.ident == name && shape.rewritten());
     !family && last.arguments.is_empty()
 }

@@ -1,0 +1,506 @@
+//! [`SeriesIndex`]: the bounded, lock-free map from a label set to a series number.
+//!
+//! This is the lookup core shared by dynamic families ([`crate::dynamic::DynFamily`]) and by
+//! anything else that must turn run-time label sets into series without a lock or the heap
+//! (the `metrics` facade recorder). It holds no metric values: it hands out series numbers
+//! in `0..CAPACITY`, and its owner keeps one cell per number next to it.
+//!
+//! # Storage
+//!
+//! Everything is inline, fixed by three const parameters:
+//!
+//! * `entries: [AtomicU64; TABLE]`: an open-addressing hash table (linear probing),
+//!   `TABLE` a power of two at least `2 × CAPACITY` ([`table_size`]), each entry either empty
+//!   or the 32 high bits of the key's hash beside the series number plus one;
+//! * `series: [Slot; CAPACITY]`: per series, where its key bytes are and its state;
+//! * `bytes: [u8; BYTES]`: the keys, escaped, one after another in claim order.
+//!
+//! Memory: `8 × TABLE + 12 × CAPACITY + BYTES + 24` bytes (on 64-bit targets), no heap.
+//!
+//! # Lookup and insert
+//!
+//! A lookup hashes the key and probes from `hash % TABLE`: an entry whose hash bits match is
+//! confirmed by comparing the stored bytes with the key (identity is by value; the hash only
+//! chooses where to look). The first empty entry ends the probe: the key is new.
+//!
+//! An insert first *claims* storage: a series number (`reserved`, compare-exchange below
+//! `CAPACITY`) and a byte range (`bytes_used`, compare-exchange below `BYTES`). Both are
+//! private to the claimer, which writes the escaped key there and records its place in the
+//! series' slot. Then it *publishes* the key with one compare-exchange of the empty entry to
+//! (hash bits, series) — `Release` on success, so whoever loads the entry with `Acquire` sees
+//! the bytes complete. Finally it marks the series `PUBLISHED` (`Release` again) for scrapes.
+//!
+//! If the compare-exchange fails, another thread filled that entry first; the loser loads it
+//! (`Acquire`) and compares, as in a lookup. When both inserted the same key, the loser
+//! returns the winner's series and gives its own claim back: so two threads inserting the
+//! same new label set always end with exactly one series. Giving back is one
+//! compare-exchange per counter (`reserved` from `series + 1` to `series`, `bytes_used` from
+//! the range's end to its start), which succeeds when nobody claimed after the loser; then
+//! the next insert reuses the storage. Otherwise the series is marked `ABANDONED` (never
+//! exported) and that series and its bytes are lost to the family: at most one per losing
+//! thread, and only when a third insert claimed in between. When the keys differ the loser
+//! probes on with its claim. Nobody ever waits: each step either succeeds or tells the thread
+//! what another thread already finished. The protocol is model-checked with loom
+//! (`tests/loom_dynamic.rs`, which drives this very code through `crate::sync`).
+//!
+//! At most `CAPACITY` entries are ever filled (each needs a claimed series), so with
+//! `TABLE ≥ 2 × CAPACITY` a probe always meets an empty entry, and a miss in a full index
+//! costs a probe, no claim.
+//!
+//! # Order
+//!
+//! [`SeriesIndex::for_each`] yields published series by series number, which is the order
+//! in which inserts claimed them: insertion order (inserts that race may claim in the
+//! opposite order of their publication). A series claimed but not yet published, or
+//! abandoned, is skipped.
+
+use crate::dynamic::key::{self, LabelText, StoredParts};
+use crate::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, PublishedBytes};
+
+/// Why a key has no series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Full {
+    /// Every series is taken.
+    Capacity,
+    /// The label bytes are used up.
+    LabelBytes,
+    /// A value is longer than the per-value limit (checked by the owner) or than a key part
+    /// can be stored ([`key::MAX_ESCAPED_PART`] bytes escaped).
+    ValueLength,
+    /// The owner's admission check refused the key (a dynamic family refuses its overflow
+    /// series' own label set).
+    Refused,
+}
+
+/// The table size for `capacity` series: the power of two at least twice the capacity.
+pub const fn table_size(capacity: usize) -> usize {
+    let wanted = if capacity == 0 { 1 } else { capacity * 2 };
+    wanted.next_power_of_two()
+}
+
+/// Where a series' key is, and whether it is exported.
+#[derive(Debug)]
+struct Slot {
+    offset: AtomicU32,
+    len: AtomicU32,
+    state: AtomicU8,
+}
+
+impl Slot {
+    /// Nobody claimed the series.
+    const FREE: u8 = 0;
+    /// Claimed; its key is being written or its entry is being published.
+    const CLAIMED: u8 = 1;
+    /// In the table and exported.
+    const PUBLISHED: u8 = 2;
+    /// Claimed by an insert that lost the race to the same key and could not give it back:
+    /// never used.
+    const ABANDONED: u8 = 3;
+}
+
+/// An empty table entry.
+const EMPTY: u64 = 0;
+
+/// Storage claimed by one insert: a series number and its key's bytes.
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    series: usize,
+    offset: usize,
+    len: usize,
+}
+
+/// The anchor of the hash seed: its address differs from run to run under address-space
+/// randomisation, and stays the same while the process runs (a family may be moved, the
+/// seed must not change).
+static SEED_ANCHOR: u8 = 0;
+
+/// The hash seed of this process.
+#[inline]
+fn seed() -> u64 {
+    std::ptr::addr_of!(SEED_ANCHOR) as u64
+}
+
+/// A bounded, lock-free map from label sets to series numbers; see the [module
+/// docs](self).
+pub struct SeriesIndex<const CAPACITY: usize, const TABLE: usize, const BYTES: usize> {
+    entries: [AtomicU64; TABLE],
+    series: [Slot; CAPACITY],
+    /// Series numbers claimed so far (may pass `CAPACITY` by nothing: claims stop there).
+    reserved: AtomicUsize,
+    bytes_used: AtomicUsize,
+    published: AtomicUsize,
+    bytes: PublishedBytes<BYTES>,
+}
+
+impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize> std::fmt::Debug
+    for SeriesIndex<CAPACITY, TABLE, BYTES>
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesIndex")
+            .field("capacity", &CAPACITY)
+            .field("published", &self.len())
+            .field("label_bytes_used", &self.bytes_used.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! constructor {
+    ($($const:ident)?) => {
+        /// An empty index. The build fails (const evaluation) unless `TABLE` is
+        /// [`table_size`]`(CAPACITY)` or a larger power of two, and the sizes fit the
+        /// 32-bit series numbers and offsets.
+        pub $($const)? fn new() -> Self {
+            assert!(CAPACITY > 0, "a dynamic family needs a capacity of at least 1");
+            assert!(
+                TABLE.is_power_of_two() && TABLE >= 2 * CAPACITY,
+                "TABLE must be a power of two at least twice CAPACITY (see `table_size`)"
+            );
+            assert!(CAPACITY < u32::MAX as usize, "CAPACITY must fit in 32 bits");
+            assert!(BYTES <= u32::MAX as usize, "BYTES must fit in 32 bits");
+            SeriesIndex {
+                entries: constructor!(@array $($const)?, TABLE, AtomicU64::new(EMPTY)),
+                series: constructor!(@array $($const)?, CAPACITY, Slot {
+                    offset: AtomicU32::new(0),
+                    len: AtomicU32::new(0),
+                    state: AtomicU8::new(Slot::FREE),
+                }),
+                reserved: AtomicUsize::new(0),
+                bytes_used: AtomicUsize::new(0),
+                published: AtomicUsize::new(0),
+                bytes: PublishedBytes::new(),
+            }
+        }
+    };
+    (@array const, $len:ident, $value:expr) => { [const { $value }; $len] };
+    (@array , $len:ident, $value:expr) => { std::array::from_fn(|_| $value) };
+}
+
+impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
+    SeriesIndex<CAPACITY, TABLE, BYTES>
+{
+    // loom's atomics have no `const fn new`: the model builds indexes at run time.
+    #[cfg(not(promstatic_loom))]
+    constructor!(const);
+    #[cfg(promstatic_loom)]
+    constructor!();
+
+    /// The series of `parts`, inserting it if it is new; `Err` says why there is none.
+    ///
+    /// Never blocks, allocates or panics. A given position of the key must always be passed
+    /// the same way (always [`LabelText::Raw`] or always [`LabelText::Escaped`]): the hash is
+    /// taken over the text as given.
+    #[inline]
+    pub fn find_or_insert(&self, parts: &[LabelText<'_>]) -> Result<usize, Full> {
+        self.find_or_insert_checked(parts, |_| Ok(()))
+    }
+
+    /// [`find_or_insert`](Self::find_or_insert), with `admit` consulted before a new key
+    /// claims storage (never on a hit): its error is returned instead of inserting. The
+    /// owner's limits (per-value length, reserved keys) live there, off the hit path.
+    #[inline]
+    pub fn find_or_insert_checked(
+        &self,
+        parts: &[LabelText<'_>],
+        admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
+    ) -> Result<usize, Full> {
+        let mut admit = Some(admit);
+        let hash = key::hash(seed(), parts);
+        let tag = hash >> 32;
+        let mask = TABLE - 1;
+        let mut position = hash as usize & mask;
+        // A claimed series with its key written, kept across probe steps after a lost race.
+        let mut claim: Option<Claim> = None;
+        for _ in 0..TABLE {
+            let Some(entry) = self.entries.get(position) else {
+                break;
+            };
+            // Acquire: the entry's series has its key bytes and place written (see `publish`).
+            let mut current = entry.load(Ordering::Acquire);
+            loop {
+                if current == EMPTY {
+                    let mine = match claim {
+                        Some(mine) => mine,
+                        None => {
+                            if let Some(admit) = admit.take() {
+                                admit(parts)?;
+                            }
+                            self.claim(parts)?
+                        }
+                    };
+                    let filled = (tag << 32) | (mine.series as u64 + 1);
+                    // Release on success: publishes the key written by `claim` to lookups.
+                    // Acquire on failure: the winner's key is complete when we compare it.
+                    match entry.compare_exchange(EMPTY, filled, Ordering::AcqRel, Ordering::Acquire)
+                    {
+                        Ok(_) => {
+                            self.publish(mine.series);
+                            return Ok(mine.series);
+                        }
+                        Err(now) => {
+                            claim = Some(mine);
+                            current = now;
+                            continue;
+                        }
+                    }
+                }
+                if current >> 32 == tag {
+                    let series = (current as u32 as usize).wrapping_sub(1);
+                    if self.key_matches(series, parts) {
+                        if let Some(mine) = claim {
+                            self.give_back(mine);
+                        }
+                        return Ok(series);
+                    }
+                }
+                break;
+            }
+            position = (position + 1) & mask;
+        }
+        // Not reached: at most CAPACITY < TABLE entries are ever filled.
+        if let Some(mine) = claim {
+            self.give_back(mine);
+        }
+        Err(Full::Capacity)
+    }
+
+    /// Where the probe for `parts` starts: for model tests that need two keys to meet.
+    #[doc(hidden)]
+    pub fn home(parts: &[LabelText<'_>]) -> usize {
+        key::hash(seed(), parts) as usize & (TABLE - 1)
+    }
+
+    /// Claims a series number and bytes for `parts` and writes the key there.
+    #[cold]
+    #[inline(never)]
+    fn claim(&self, parts: &[LabelText<'_>]) -> Result<Claim, Full> {
+        let len = key::stored_len(parts).ok_or(Full::ValueLength)?;
+        // Cheap refusals first, so a full index costs no read-modify-write.
+        if self.reserved.load(Ordering::Relaxed) >= CAPACITY {
+            return Err(Full::Capacity);
+        }
+        if self.bytes_used.load(Ordering::Relaxed) + len > BYTES {
+            return Err(Full::LabelBytes);
+        }
+        // Acquire: when the number (or, below, the range) was given back by a losing insert,
+        // its last writes to them (Release in `give_back`) happen before ours. What the
+        // claimer writes is published to others by the entry's compare-exchange.
+        let series = self
+            .reserved
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |reserved| {
+                (reserved < CAPACITY).then_some(reserved + 1)
+            })
+            .map_err(|_| Full::Capacity)?;
+        let offset =
+            match self
+                .bytes_used
+                .fetch_update(Ordering::Acquire, Ordering::Relaxed, |used| {
+                    used.checked_add(len).filter(|&end| end <= BYTES)
+                }) {
+                Ok(offset) => offset,
+                Err(_) => {
+                    // The series was claimed for nothing: the bytes ran out in between.
+                    self.give_back_series(series);
+                    return Err(Full::LabelBytes);
+                }
+            };
+        let Some(slot) = self.series.get(series) else {
+            return Err(Full::Capacity);
+        };
+        let mut at = offset;
+        key::write_key(parts, |chunk| {
+            // SAFETY: `offset..offset + len` is inside `0..BYTES` (checked by the claim) and
+            // was handed to this thread alone by the `bytes_used` update; `write_key` emits
+            // exactly `len` bytes; nobody reads them before the entry's Release publishes them.
+            unsafe { self.bytes.write(at, chunk) };
+            at += chunk.len();
+        });
+        // Both fit in 32 bits: `BYTES` does (checked by `new`).
+        slot.offset.store(offset as u32, Ordering::Relaxed);
+        slot.len.store(len as u32, Ordering::Relaxed);
+        slot.state.store(Slot::CLAIMED, Ordering::Relaxed);
+        Ok(Claim {
+            series,
+            offset,
+            len,
+        })
+    }
+
+    /// Marks a series whose entry this thread filled as exported.
+    fn publish(&self, series: usize) {
+        if let Some(slot) = self.series.get(series) {
+            // Release: a scrape that loads PUBLISHED with Acquire sees the key and its place.
+            slot.state.store(Slot::PUBLISHED, Ordering::Release);
+            self.published.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Gives back a claim whose key lost the race to the same key (see the [module
+    /// docs](self#lookup-and-insert)); its bytes were never published, so nobody reads them.
+    #[cold]
+    fn give_back(&self, claim: Claim) {
+        // Release: our writes to the range happen before a later claimer's (Acquire).
+        let _ = self.bytes_used.compare_exchange(
+            claim.offset + claim.len,
+            claim.offset,
+            Ordering::Release,
+            Ordering::Relaxed,
+        );
+        self.give_back_series(claim.series);
+    }
+
+    /// Gives back a claimed series number, or abandons it if another was claimed since.
+    fn give_back_series(&self, series: usize) {
+        let Some(slot) = self.series.get(series) else {
+            return;
+        };
+        slot.state.store(Slot::FREE, Ordering::Relaxed);
+        // Release: the FREE store (and the slot's place) happen before the next claimer's
+        // stores to this slot, which it makes after its Acquire claim reads this value.
+        if self
+            .reserved
+            .compare_exchange(series + 1, series, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            slot.state.store(Slot::ABANDONED, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `series` (found in an entry loaded with Acquire) holds the key `parts`.
+    #[inline]
+    fn key_matches(&self, series: usize, parts: &[LabelText<'_>]) -> bool {
+        let Some(slot) = self.series.get(series) else {
+            return false;
+        };
+        let offset = slot.offset.load(Ordering::Relaxed) as usize;
+        let len = slot.len.load(Ordering::Relaxed) as usize;
+        if offset + len > BYTES {
+            return false;
+        }
+        // SAFETY: the entry naming `series` was loaded with Acquire, and its filling
+        // compare-exchange (Release) came after the claimer wrote these bytes and this place;
+        // the range is in bounds (checked above) and never written again.
+        unsafe {
+            self.bytes
+                .read(offset, len, |stored| key::key_matches(stored, parts))
+        }
+    }
+
+    /// Calls `visit` with each published series and its key's parts (escaped), in series
+    /// order; see the [module docs](self#order).
+    pub fn for_each(&self, mut visit: impl FnMut(usize, StoredParts<'_>)) {
+        let claimed = self.reserved.load(Ordering::Relaxed).min(CAPACITY);
+        for (series, slot) in self.series.iter().enumerate().take(claimed) {
+            // Acquire: pairs with `publish`, so the key bytes and place are visible.
+            if slot.state.load(Ordering::Acquire) != Slot::PUBLISHED {
+                continue;
+            }
+            let offset = slot.offset.load(Ordering::Relaxed) as usize;
+            let len = slot.len.load(Ordering::Relaxed) as usize;
+            if offset + len > BYTES {
+                continue;
+            }
+            // SAFETY: PUBLISHED was loaded with Acquire and stored (Release) after the key
+            // was written; in bounds (checked above); never written again.
+            unsafe {
+                self.bytes.read(offset, len, |stored| {
+                    visit(series, StoredParts::new(stored))
+                })
+            };
+        }
+    }
+
+    /// The number of published series.
+    pub fn len(&self) -> usize {
+        self.published.load(Ordering::Relaxed)
+    }
+
+    /// Whether no series is published.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The label bytes claimed so far, of `BYTES`.
+    pub fn label_bytes_used(&self) -> usize {
+        self.bytes_used.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(not(promstatic_loom))]
+impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize> Default
+    for SeriesIndex<CAPACITY, TABLE, BYTES>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(all(test, not(promstatic_loom)))]
+mod tests {
+    use super::*;
+
+    fn raw<'a>(parts: &[&'a str]) -> Vec<LabelText<'a>> {
+        parts.iter().map(|part| LabelText::Raw(part)).collect()
+    }
+
+    #[test]
+    fn identity_is_by_value() {
+        let index = SeriesIndex::<8, 16, 256>::new();
+        let ab_c = index.find_or_insert(&raw(&["ab", "c"])).unwrap();
+        let a_bc = index.find_or_insert(&raw(&["a", "bc"])).unwrap();
+        let empty = index.find_or_insert(&raw(&["", ""])).unwrap();
+        let nul = index.find_or_insert(&raw(&["\0", ""])).unwrap();
+        let quote = index.find_or_insert(&raw(&["\"", "\n"])).unwrap();
+        let all = [ab_c, a_bc, empty, nul, quote];
+        for (position, series) in all.iter().enumerate() {
+            assert!(!all[..position].contains(series), "{all:?}");
+        }
+        assert_eq!(index.find_or_insert(&raw(&["ab", "c"])), Ok(ab_c));
+        assert_eq!(index.find_or_insert(&raw(&["\"", "\n"])), Ok(quote));
+        assert_eq!(index.find_or_insert(&raw(&["", ""])), Ok(empty));
+        assert_eq!(index.len(), 5);
+        let mut seen = Vec::new();
+        index.for_each(|series, parts| {
+            seen.push(format!("{series}:{}", parts.collect::<Vec<_>>().join("|")))
+        });
+        assert_eq!(seen, ["0:ab|c", "1:a|bc", "2:|", "3:\0|", "4:\\\"|\\n"]);
+    }
+
+    #[test]
+    fn refuses_when_series_or_bytes_run_out() {
+        let index = SeriesIndex::<2, 4, 64>::new();
+        assert_eq!(index.find_or_insert(&raw(&["a"])), Ok(0));
+        assert_eq!(index.find_or_insert(&raw(&["b"])), Ok(1));
+        assert_eq!(index.find_or_insert(&raw(&["c"])), Err(Full::Capacity));
+        assert_eq!(index.find_or_insert(&raw(&["a"])), Ok(0));
+
+        // "abcd" takes 2 + 4 bytes, "abc" would take 5 more, "a" takes the last 3.
+        let index = SeriesIndex::<4, 8, 9>::new();
+        assert_eq!(index.find_or_insert(&raw(&["abcd"])), Ok(0));
+        assert_eq!(index.find_or_insert(&raw(&["abc"])), Err(Full::LabelBytes));
+        assert_eq!(index.find_or_insert(&raw(&["a"])), Ok(1));
+        assert_eq!(index.label_bytes_used(), 9);
+        assert_eq!(index.find_or_insert(&raw(&[""])), Err(Full::LabelBytes));
+    }
+
+    #[test]
+    fn every_probe_position_works_when_full() {
+        // Many keys into a small table: collisions and wrap-around of the probe.
+        let index = SeriesIndex::<64, 128, 4096>::new();
+        let names: Vec<String> = (0..64).map(|i| format!("k{i}")).collect();
+        for (expected, name) in names.iter().enumerate() {
+            assert_eq!(index.find_or_insert(&raw(&[name])), Ok(expected));
+        }
+        for (expected, name) in names.iter().enumerate() {
+            assert_eq!(index.find_or_insert(&raw(&[name])), Ok(expected));
+        }
+        assert_eq!(index.find_or_insert(&raw(&["new"])), Err(Full::Capacity));
+    }
+
+    #[test]
+    fn table_sizes() {
+        assert_eq!(table_size(1), 2);
+        assert_eq!(table_size(3), 8);
+        assert_eq!(table_size(512), 1024);
+        assert_eq!(table_size(100), 256);
+    }
+}
