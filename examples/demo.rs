@@ -41,6 +41,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use promstatic::exemplar::{ExemplarName, ExemplarSlot, TraceIdHex};
 use promstatic::exporter::{Exporter, ExporterHandle, ListenerState};
 use promstatic::listener::{BindPolicy, Fallback};
 use promstatic::{
@@ -50,7 +51,7 @@ use promstatic::{
 
 /// Fake requests served since start.
 #[metric]
-static DEMO_REQUESTS_TOTAL: Counter = Counter::new();
+static DEMO_REQUESTS_TOTAL: Counter<ExemplarSlot> = Counter::with_exemplars();
 
 /// Fake requests that failed.
 #[metric]
@@ -64,9 +65,14 @@ static DEMO_BUSY_WORKERS: Gauge = Gauge::new();
 #[metric]
 static DEMO_LAST_REQUEST_SECONDS: FloatGauge = FloatGauge::new();
 
-/// Time taken by fake requests, in seconds.
-#[metric(buckets = [0.005, 0.01, 0.02, 0.05])]
-static DEMO_REQUEST_DURATION_SECONDS: Histogram = Histogram::new();
+/// The fake requests' latency bounds.
+const DURATION_BOUNDS: [f64; 4] = [0.005, 0.01, 0.02, 0.05];
+
+/// Time taken by fake requests, in seconds (each bucket keeps the trace id of a recent
+/// request as its exemplar, in OpenMetrics and protobuf scrapes).
+#[metric]
+static DEMO_REQUEST_DURATION_SECONDS: Histogram<4, ExemplarSlot> =
+    Histogram::with_bounds_and_exemplars(&DURATION_BOUNDS);
 
 /// Time taken by fake requests, in seconds, as a native histogram (with classic buckets for
 /// text scrapers).
@@ -410,6 +416,12 @@ fn announce(address: SocketAddr, tls: bool) {
     let _ = stdout.flush();
 }
 
+/// The exemplar label of the fake trace ids.
+const TRACE_ID: ExemplarName = ExemplarName::new("trace_id");
+
+/// Fake trace ids are this, XOR the worker and request numbers: they look like real ones.
+const DEMO_TRACE_BASE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
+
 fn fake_requests(worker: u64, stop: &AtomicBool) {
     let mut request = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -417,7 +429,14 @@ fn fake_requests(worker: u64, stop: &AtomicBool) {
         let started = std::time::Instant::now();
         // "Work": a few milliseconds, varying by request.
         thread::sleep(Duration::from_millis(5 + (request + worker) % 20));
-        DEMO_REQUESTS_TOTAL.inc();
+        // A fake trace id per request; a traced service would take the current span's id
+        // (see `promstatic::exemplar`, "Trace ids from tracing and OpenTelemetry").
+        let trace_id =
+            TraceIdHex::new(DEMO_TRACE_BASE ^ (u128::from(worker) << 64 | u128::from(request)));
+        let trace = [(TRACE_ID, trace_id.as_str())];
+        // An exemplar can only be refused for its labels, which are valid here; a busy slot
+        // just keeps another request's trace id.
+        let _ = DEMO_REQUESTS_TOTAL.inc_with_exemplar(&trace);
         if (request + worker).is_multiple_of(97) {
             DEMO_ERRORS_TOTAL.inc();
         }
@@ -426,7 +445,7 @@ fn fake_requests(worker: u64, stop: &AtomicBool) {
         let user = (request * 7919 + worker * 31) % 1000;
         DEMO_USER_REQUESTS_TOTAL.with((user, route)).inc();
         let seconds = started.elapsed().as_secs_f64();
-        DEMO_REQUEST_DURATION_SECONDS.observe(seconds);
+        let _ = DEMO_REQUEST_DURATION_SECONDS.observe_with_exemplar(seconds, &trace);
         DEMO_REQUEST_NATIVE_SECONDS.observe(seconds);
         DEMO_LAST_REQUEST_SECONDS.set(seconds);
         DEMO_BUSY_WORKERS.dec();

@@ -7,7 +7,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::encode::{Encoder, Suffix, Value};
+use crate::encode::Encoder;
+use crate::exemplar::{
+    EncodedLabels, ExemplarError, ExemplarLabelName, ExemplarSlot, ExemplarStorage, NoExemplars,
+    Stored,
+};
 use crate::table::{Descriptor, Metric};
 
 /// A monotonically increasing count, exported as a Prometheus counter.
@@ -23,9 +27,28 @@ use crate::table::{Descriptor, Metric};
 /// JOBS_DONE_TOTAL.inc_by(2);
 /// assert_eq!(JOBS_DONE_TOTAL.get(), 3);
 /// ```
+///
+/// With an [exemplar slot](crate::exemplar), an increment can carry a trace id:
+///
+/// ```
+/// use promstatic::{metric, Counter};
+/// use promstatic::exemplar::{ExemplarName, ExemplarSlot};
+///
+/// const TRACE_ID: ExemplarName = ExemplarName::new("trace_id");
+///
+/// /// Orders placed.
+/// #[metric]
+/// static ORDERS_TOTAL: Counter<ExemplarSlot> = Counter::with_exemplars();
+///
+/// ORDERS_TOTAL.inc(); // no exemplar: exactly the plain counter's cost
+/// let stored = ORDERS_TOTAL.inc_with_exemplar(&[(TRACE_ID, "4bf92f3577b34da6")]);
+/// assert!(stored.is_ok());
+/// assert_eq!(ORDERS_TOTAL.get(), 2);
+/// ```
 #[derive(Debug, Default)]
-pub struct Counter {
+pub struct Counter<X = NoExemplars> {
     value: AtomicU64,
+    exemplar: X,
 }
 
 impl Counter {
@@ -33,9 +56,56 @@ impl Counter {
     pub const fn new() -> Self {
         Counter {
             value: AtomicU64::new(0),
+            exemplar: NoExemplars::new(),
         }
     }
+}
 
+#[cfg(not(promstatic_loom))]
+impl Counter<ExemplarSlot> {
+    /// A counter at zero with one exemplar slot (192 bytes more than [`Counter::new`]).
+    pub const fn with_exemplars() -> Self {
+        Counter {
+            value: AtomicU64::new(0),
+            exemplar: ExemplarSlot::new(),
+        }
+    }
+}
+
+impl Counter<ExemplarSlot> {
+    /// Adds one and stores an exemplar of value 1 with these labels and the current time.
+    ///
+    /// The count is always added. The exemplar is refused (and counted in
+    /// `promstatic_exemplars_refused_total`) if a name is invalid or the labels exceed 128
+    /// characters; it is skipped ([`Stored::Busy`]) if another thread is storing one.
+    #[inline]
+    pub fn inc_with_exemplar<N: ExemplarLabelName>(
+        &self,
+        labels: &[(N, &str)],
+    ) -> Result<Stored, ExemplarError> {
+        self.inc_by_with_exemplar(1, labels)
+    }
+
+    /// Adds `amount` and stores an exemplar of value `amount`; see
+    /// [`inc_with_exemplar`](Counter::inc_with_exemplar).
+    #[inline]
+    pub fn inc_by_with_exemplar<N: ExemplarLabelName>(
+        &self,
+        amount: u64,
+        labels: &[(N, &str)],
+    ) -> Result<Stored, ExemplarError> {
+        self.inc_by(amount);
+        let labels = EncodedLabels::new(labels)?;
+        Ok(self.exemplar.store(amount as f64, &labels))
+    }
+
+    /// The exemplar stored last, if a consistent copy can be read.
+    pub fn exemplar(&self) -> Option<crate::exemplar::Snapshot> {
+        self.exemplar.read()
+    }
+}
+
+impl<X: ExemplarStorage> Counter<X> {
     /// Adds one.
     #[inline]
     pub fn inc(&self) {
@@ -55,15 +125,23 @@ impl Counter {
     }
 }
 
-impl crate::sealed::Sealed for Counter {}
+impl<X: ExemplarStorage> Counter<X> {
+    /// Writes the sample with `labels` (a family's series, or none) and its exemplar.
+    pub(crate) fn encode_series(
+        &self,
+        writer: &mut crate::encode::FamilyEncoder<'_, '_>,
+        labels: &[crate::encode::Label<'_>],
+    ) {
+        let exemplar = self.exemplar.snapshot();
+        writer.counter_trusted_with_exemplar(labels, self.get(), exemplar.as_ref());
+    }
+}
 
-impl Metric for Counter {
+impl<X: ExemplarStorage> crate::sealed::Sealed for Counter<X> {}
+
+impl<X: ExemplarStorage> Metric for Counter<X> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        encoder.family_trusted(&descriptor.family()).sample_trusted(
-            Suffix::Bare,
-            &[],
-            Value::Unsigned(self.get()),
-        );
+        self.encode_series(&mut encoder.family_trusted(&descriptor.family()), &[]);
     }
 }
 

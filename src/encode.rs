@@ -70,6 +70,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::exemplar::Snapshot;
 use crate::name::{self, NameError};
 
 pub(crate) use self::escaped::all_label_values;
@@ -757,16 +758,41 @@ impl FamilyEncoder<'_, '_> {
     /// [`FamilyEncoder::sample`] without the checks, for the crate's own metrics (whose
     /// labels the macro checked) on the scrape path.
     pub(crate) fn sample_trusted(&mut self, suffix: Suffix, labels: &[Label<'_>], value: Value) {
-        self.write_sample(suffix.as_str(), labels, None, value);
+        self.write_sample(suffix.as_str(), labels, None, value, None);
     }
 
     /// [`FamilyEncoder::bucket`] without the checks (bounds checked at compile time).
     pub(crate) fn bucket_trusted(&mut self, labels: &[Label<'_>], le: f64, cumulative_count: u64) {
+        self.bucket_trusted_with_exemplar(labels, le, cumulative_count, None);
+    }
+
+    /// A counter's sample, followed by its exemplar where the format has them (OpenMetrics
+    /// and protobuf; left out in text 0.0.4). OpenMetrics allows exemplars on a counter's
+    /// `_total` sample and on buckets only, so these two are the only ways to write one.
+    pub(crate) fn counter_trusted_with_exemplar(
+        &mut self,
+        labels: &[Label<'_>],
+        value: u64,
+        exemplar: Option<&Snapshot>,
+    ) {
+        self.write_sample("", labels, None, Value::Unsigned(value), exemplar);
+    }
+
+    /// [`bucket_trusted`](Self::bucket_trusted) followed by an exemplar where the format has
+    /// them.
+    pub(crate) fn bucket_trusted_with_exemplar(
+        &mut self,
+        labels: &[Label<'_>],
+        le: f64,
+        cumulative_count: u64,
+        exemplar: Option<&Snapshot>,
+    ) {
         self.write_sample(
             "_bucket",
             labels,
             Some(Extra::Le(le)),
             Value::Unsigned(cumulative_count),
+            exemplar,
         );
     }
 
@@ -776,6 +802,7 @@ impl FamilyEncoder<'_, '_> {
         labels: &[Label<'_>],
         extra: Option<Extra>,
         value: Value,
+        exemplar: Option<&Snapshot>,
     ) {
         let format = self.encoder.format;
         if format == Format::Protobuf {
@@ -787,6 +814,7 @@ impl FamilyEncoder<'_, '_> {
                 labels,
                 extra,
                 value,
+                exemplar,
             );
             return;
         }
@@ -825,7 +853,38 @@ impl FamilyEncoder<'_, '_> {
             Value::Signed(value) => number::write_i64(out, value),
             Value::Float(value) => number::write_f64(out, value),
         }
+        if let (Some(exemplar), Format::OpenMetrics) = (exemplar, format) {
+            write_exemplar(out, exemplar);
+        }
         out.push(b'\n');
+    }
+}
+
+/// An OpenMetrics exemplar after a sample's value: ` # {labels} value timestamp`.
+fn write_exemplar(out: &mut Vec<u8>, exemplar: &Snapshot) {
+    out.extend_from_slice(b" # {");
+    for (index, (name, value)) in exemplar.labels().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        escape::label_value(out, value);
+        out.push(b'"');
+    }
+    out.extend_from_slice(b"} ");
+    number::write_f64(out, exemplar.value());
+    if let Some(nanos) = exemplar.timestamp_nanos() {
+        out.push(b' ');
+        number::write_u64(out, nanos / 1_000_000_000);
+        // Seconds with all nine decimals: exact, and a float to every parser.
+        let fraction = nanos % 1_000_000_000;
+        out.push(b'.');
+        let mut divisor = 100_000_000;
+        while divisor > 0 {
+            out.push(b'0' + ((fraction / divisor) % 10) as u8);
+            divisor /= 10;
+        }
     }
 }
 

@@ -38,6 +38,7 @@ use std::marker::PhantomData;
 
 use crate::counter::Counter;
 use crate::encode::{Encoder, EscapedLabelValue, FamilyEncoder, Label, Suffix, Text, Value};
+use crate::exemplar::ExemplarStorage;
 use crate::gauge::{FloatGauge, Gauge};
 use crate::histogram::Histogram;
 use crate::label::{LabelSet, LabelValue, MAX_LABELS};
@@ -153,9 +154,9 @@ pub trait Series: Sync + crate::sealed::Sealed {
     }
 }
 
-impl Series for Counter {
+impl<X: ExemplarStorage> Series for Counter<X> {
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
-        writer.sample_trusted(Suffix::Bare, labels, Value::Unsigned(self.get()));
+        Counter::encode_series(self, writer, labels);
     }
 }
 
@@ -171,7 +172,7 @@ impl Series for FloatGauge {
     }
 }
 
-impl<const B: usize> Series for Histogram<B> {
+impl<const B: usize, X: ExemplarStorage> Series for Histogram<B, X> {
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
         Histogram::encode_series(self, writer, labels);
     }

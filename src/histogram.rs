@@ -82,6 +82,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::encode::{Encoder, FamilyEncoder, Format, Label, Suffix, Value};
+use crate::exemplar::{
+    EncodedLabels, ExemplarError, ExemplarLabelName, ExemplarSlot, ExemplarStorage, NoExemplars,
+    Snapshot, Stored,
+};
 use crate::gauge::FloatGauge;
 use crate::table::{Descriptor, Metric};
 
@@ -202,8 +206,27 @@ pub const fn check_bounds(bounds: &[f64]) {
 /// }
 /// assert_eq!(REQUEST_SECONDS.count(), 2);
 /// ```
+///
+/// With [exemplar slots](crate::exemplar) (`X = ExemplarSlot`, one per bucket), an
+/// observation can carry a trace id that the OpenMetrics and protobuf expositions show on its
+/// bucket:
+///
+/// ```
+/// use promstatic::{metric, Histogram};
+/// use promstatic::exemplar::ExemplarSlot;
+/// use promstatic::histogram::DEFAULT_BUCKETS;
+///
+/// /// Checkout latency.
+/// #[metric]
+/// static CHECKOUT_SECONDS: Histogram<11, ExemplarSlot> =
+///     Histogram::with_bounds_and_exemplars(&DEFAULT_BUCKETS);
+///
+/// CHECKOUT_SECONDS.observe(0.2); // no exemplar: the plain histogram's cost
+/// let _ = CHECKOUT_SECONDS.observe_with_exemplar(0.07, &[("trace_id", "4bf92f3577b34da6")]);
+/// assert_eq!(CHECKOUT_SECONDS.count(), 2);
+/// ```
 #[derive(Debug)]
-pub struct Histogram<const B: usize = 11> {
+pub struct Histogram<const B: usize = 11, X = NoExemplars> {
     bounds: &'static [f64; B],
     /// `buckets[i]` counts observations in `(bounds[i - 1], bounds[i]]`.
     buckets: [AtomicU64; B],
@@ -213,6 +236,10 @@ pub struct Histogram<const B: usize = 11> {
     sum: FloatGauge,
     /// Set once a value below zero has been observed: `_sum` is no longer a counter.
     below_zero: AtomicBool,
+    /// One exemplar per finite bucket (zero-sized without exemplars).
+    exemplars: [X; B],
+    /// The exemplar of the overflow bucket.
+    overflow_exemplar: X,
 }
 
 impl Histogram<11> {
@@ -239,9 +266,62 @@ impl<const B: usize> Histogram<B> {
             overflow: AtomicU64::new(0),
             sum: FloatGauge::new(),
             below_zero: AtomicBool::new(false),
+            exemplars: [NoExemplars::new(); B],
+            overflow_exemplar: NoExemplars::new(),
         }
     }
+}
 
+#[cfg(not(promstatic_loom))]
+impl<const B: usize> Histogram<B, ExemplarSlot> {
+    /// An empty histogram with these bounds and one exemplar slot per bucket (192 bytes
+    /// each); the bounds are checked as in [`Histogram::with_bounds`].
+    pub const fn with_bounds_and_exemplars(bounds: &'static [f64; B]) -> Self {
+        check_bounds(bounds);
+        Histogram {
+            bounds,
+            buckets: [const { AtomicU64::new(0) }; B],
+            overflow: AtomicU64::new(0),
+            sum: FloatGauge::new(),
+            below_zero: AtomicBool::new(false),
+            exemplars: [const { ExemplarSlot::new() }; B],
+            overflow_exemplar: ExemplarSlot::new(),
+        }
+    }
+}
+
+impl<const B: usize> Histogram<B, ExemplarSlot> {
+    /// Observes `value` as [`observe`](Histogram::observe) does, and stores it with these
+    /// labels and the current time as its bucket's exemplar.
+    ///
+    /// The observation is always counted. The exemplar is refused (and counted in
+    /// `promstatic_exemplars_refused_total`) if a name is invalid or the labels exceed 128
+    /// characters; it is skipped ([`Stored::Busy`]) if another thread is storing one in the
+    /// same bucket.
+    #[inline]
+    pub fn observe_with_exemplar<N: ExemplarLabelName>(
+        &self,
+        value: f64,
+        labels: &[(N, &str)],
+    ) -> Result<Stored, ExemplarError> {
+        let index = self.observe_index(value);
+        let labels = EncodedLabels::new(labels)?;
+        let slot = self.exemplars.get(index).unwrap_or(&self.overflow_exemplar);
+        Ok(slot.store(value, &labels))
+    }
+
+    /// The exemplar of bucket `index` (`bounds().len()` is the `+Inf` bucket), if it holds
+    /// a consistent one.
+    pub fn exemplar(&self, index: usize) -> Option<Snapshot> {
+        match self.exemplars.get(index) {
+            Some(slot) => slot.read(),
+            None if index == B => self.overflow_exemplar.read(),
+            None => None,
+        }
+    }
+}
+
+impl<const B: usize, X: ExemplarStorage> Histogram<B, X> {
     /// The finite bucket bounds, increasing (`+Inf` is implicit).
     pub fn bounds(&self) -> &'static [f64] {
         self.bounds
@@ -252,6 +332,12 @@ impl<const B: usize> Histogram<B> {
     /// infinities and negative values).
     #[inline]
     pub fn observe(&self, value: f64) {
+        self.observe_index(value);
+    }
+
+    /// Observes `value` and returns the index of its bucket (`B`: the overflow bucket).
+    #[inline]
+    fn observe_index(&self, value: f64) -> usize {
         // The first bound that `value` does not exceed; `B` (the overflow cell) if none.
         // `NaN` compares false with everything, so it is sent to the overflow cell explicitly.
         let index = if value.is_nan() {
@@ -273,6 +359,7 @@ impl<const B: usize> Histogram<B> {
             // for the scrape's acquire load of the sum (see the module docs).
             self.sum.add_ordered(value, Ordering::Release);
         }
+        index
     }
 
     /// Observes a duration in seconds.
@@ -283,7 +370,7 @@ impl<const B: usize> Histogram<B> {
 
     /// Starts a timer that observes the time elapsed, in seconds, when it is dropped.
     #[inline]
-    pub fn start_timer(&self) -> HistogramTimer<'_, B> {
+    pub fn start_timer(&self) -> HistogramTimer<'_, B, X> {
         HistogramTimer {
             histogram: self,
             start: Instant::now(),
@@ -325,15 +412,28 @@ impl<const B: usize> Histogram<B> {
     pub(crate) fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
         // Each cell is loaded once; every count below derives from these loads (see the
         // module docs for why that keeps a scrape consistent).
+        // An exemplar is read after its bucket's count, so a scrape may show an exemplar
+        // newer than that count; OpenMetrics asks only that its value lie in the bucket.
         let mut cumulative = 0u64;
-        for (cell, &bound) in self.buckets.iter().zip(self.bounds.iter()) {
+        for ((cell, &bound), slot) in self
+            .buckets
+            .iter()
+            .zip(self.bounds.iter())
+            .zip(self.exemplars.iter())
+        {
             cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
             // `+ 0.0` turns a `-0.0` bound into `0.0` (IEEE 754), so the `le` label is `0`
             // in both formats rather than `-0` and `-0.0`: another series to Prometheus.
-            writer.bucket_trusted(labels, bound + 0.0, cumulative);
+            writer.bucket_trusted_with_exemplar(
+                labels,
+                bound + 0.0,
+                cumulative,
+                slot.snapshot().as_ref(),
+            );
         }
         cumulative = cumulative.wrapping_add(self.overflow.load(Ordering::Relaxed));
-        writer.bucket_trusted(labels, f64::INFINITY, cumulative);
+        let overflow = self.overflow_exemplar.snapshot();
+        writer.bucket_trusted_with_exemplar(labels, f64::INFINITY, cumulative, overflow.as_ref());
         // Acquire pairs with the observers' release: see the module docs.
         let sum = self.sum.load(Ordering::Acquire);
         if writer.format() == Format::Text || self.sum_is_counter() {
@@ -343,9 +443,9 @@ impl<const B: usize> Histogram<B> {
     }
 }
 
-impl<const B: usize> crate::sealed::Sealed for Histogram<B> {}
+impl<const B: usize, X: ExemplarStorage> crate::sealed::Sealed for Histogram<B, X> {}
 
-impl<const B: usize> Metric for Histogram<B> {
+impl<const B: usize, X: ExemplarStorage> Metric for Histogram<B, X> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
         let mut writer = encoder.family_trusted(&descriptor.family());
         self.encode_series(&mut writer, &[]);
@@ -357,13 +457,13 @@ impl<const B: usize> Metric for Histogram<B> {
 /// [`stop`]: HistogramTimer::stop
 #[derive(Debug)]
 #[must_use = "the timer observes when dropped; binding it to `_` drops it at once"]
-pub struct HistogramTimer<'h, const B: usize> {
-    histogram: &'h Histogram<B>,
+pub struct HistogramTimer<'h, const B: usize, X: ExemplarStorage = NoExemplars> {
+    histogram: &'h Histogram<B, X>,
     start: Instant,
     armed: bool,
 }
 
-impl<const B: usize> HistogramTimer<'_, B> {
+impl<const B: usize, X: ExemplarStorage> HistogramTimer<'_, B, X> {
     /// Observes now and returns the elapsed time.
     pub fn stop(mut self) -> Duration {
         self.armed = false;
@@ -378,7 +478,7 @@ impl<const B: usize> HistogramTimer<'_, B> {
     }
 }
 
-impl<const B: usize> Drop for HistogramTimer<'_, B> {
+impl<const B: usize, X: ExemplarStorage> Drop for HistogramTimer<'_, B, X> {
     fn drop(&mut self) {
         if self.armed {
             self.histogram.observe_duration(self.start.elapsed());

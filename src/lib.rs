@@ -55,6 +55,7 @@
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics; its
 //!   [`escape`](crate::encode::escape) rules are the ones the macro applies at compile time;
+//! * [`exemplar`]: exemplar slots (a sequence lock whose writers never wait) and their labels;
 //! * [`name`]: the one validator for metric and label names ([the rules](crate::name#the-rules),
 //!   shared with the macro; [checked at compile time](crate::name#checked-at-compile-time)
 //!   for names written in the source);
@@ -89,6 +90,7 @@ pub mod conformance;
 mod counter;
 pub mod dynamic;
 pub mod encode;
+pub mod exemplar;
 #[cfg(feature = "exporter")]
 #[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
 pub mod exporter;

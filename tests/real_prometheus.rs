@@ -12,6 +12,9 @@
 //!   series whose `histogram_count` is 1000, `histogram_sum` 500.5 (to 1e-9 relative: the
 //!   sum is the demo's own float sum), and `histogram_quantile(0.5, …)` 0.5 within one
 //!   bucket of schema 3 (a factor 2^(1/8), about 9%; 0.5 is itself a bucket boundary).
+//! * `exemplars_are_stored_with_their_trace_ids`: with `--enable-feature=exemplar-storage`,
+//!   the trace ids the demo attaches to its request counter and latency buckets come back
+//!   from `/api/v1/query_exemplars`, each with the value it was stored with.
 //! * `classic_view_without_the_feature_flag`: without the flag, the same histograms arrive
 //!   over OpenMetrics as classic `_count`/`_sum`/`_bucket` series.
 
@@ -286,6 +289,102 @@ fn classic_view_without_the_feature_flag() {
     assert_eq!(
         running.scalar("histogram_count(demo_calibration_seconds)"),
         None
+    );
+    running.stop();
+}
+
+/// The fake trace ids of the demo: this XOR `worker << 64 | request` (see `examples/demo.rs`).
+const DEMO_TRACE_BASE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
+
+/// The demo's request-duration bounds.
+const DURATION_BOUNDS: [f64; 4] = [0.005, 0.01, 0.02, 0.05];
+
+/// The exemplars Prometheus stored for `selector`, as `(series labels, exemplar labels,
+/// value)`; empty until some have arrived.
+fn stored_exemplars(
+    running: &mut Running,
+    selector: &str,
+) -> Vec<(serde_json::Value, serde_json::Value, f64)> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let answer = running.get(&format!(
+        "/api/v1/query_exemplars?query={}&start={}&end={}",
+        encode(selector),
+        now - 600,
+        now + 600
+    ));
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(json["status"], "success", "{answer}");
+    let mut out = Vec::new();
+    for series in json["data"].as_array().into_iter().flatten() {
+        for exemplar in series["exemplars"].as_array().into_iter().flatten() {
+            let value: f64 = exemplar["value"].as_str().unwrap().parse().unwrap();
+            out.push((
+                series["seriesLabels"].clone(),
+                exemplar["labels"].clone(),
+                value,
+            ));
+        }
+    }
+    out
+}
+
+/// A demo trace id: 32 hex digits that decode to the base XOR a small worker number and a
+/// request number.
+fn assert_demo_trace_id(labels: &serde_json::Value) {
+    let trace = labels["trace_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no trace_id: {labels}"));
+    assert_eq!(trace.len(), 32, "{trace}");
+    let id = u128::from_str_radix(trace, 16).unwrap() ^ DEMO_TRACE_BASE;
+    let (worker, request) = (id >> 64, id as u64);
+    assert!(worker < 64, "worker {worker} in {trace}");
+    assert!(request < 1_000_000, "request {request} in {trace}");
+}
+
+#[test]
+fn exemplars_are_stored_with_their_trace_ids() {
+    let Some(binary) = require_tool("prometheus") else {
+        return;
+    };
+    let mut running = Running::start(&binary, &["--enable-feature=exemplar-storage"]);
+    let started = Instant::now();
+    let (buckets, counters) = loop {
+        assert!(
+            started.elapsed() < BUDGET,
+            "Prometheus stored no exemplar of the demo in {BUDGET:?}"
+        );
+        let buckets = stored_exemplars(&mut running, "demo_request_duration_seconds_bucket");
+        let counters = stored_exemplars(&mut running, "demo_requests_total");
+        if !buckets.is_empty() && !counters.is_empty() {
+            break (buckets, counters);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    for (series, labels, value) in &buckets {
+        assert_demo_trace_id(labels);
+        // The value is a request's latency, in the bucket the exemplar is stored on.
+        let le: f64 = series["le"].as_str().unwrap().parse().unwrap();
+        let index = DURATION_BOUNDS.partition_point(|&bound| bound < le);
+        let lower = index
+            .checked_sub(1)
+            .map_or(0.0, |below| DURATION_BOUNDS[below]);
+        assert!(
+            *value > lower && *value <= le,
+            "{value} on le={le}: {series}"
+        );
+    }
+    for (_, labels, value) in &counters {
+        assert_demo_trace_id(labels);
+        assert_eq!(*value, 1.0, "a request adds one");
+    }
+    println!(
+        "exemplars stored: {} on buckets, {} on the counter; first: {:?}",
+        buckets.len(),
+        counters.len(),
+        buckets.first()
     );
     running.stop();
 }

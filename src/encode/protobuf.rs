@@ -14,7 +14,9 @@
 //! | `LabelPair` | `name = 1`, `value = 2` |
 //! | `Counter`, `Gauge`, `Untyped` | `value = 1` (double) |
 //! | `Histogram` | `sample_count = 1`, `sample_sum = 2`, `bucket = 3`, `schema = 5` (sint32), `zero_threshold = 6`, `zero_count = 7`, `positive_span = 12`, `positive_delta = 13` (sint64, packed) |
-//! | `Bucket` | `cumulative_count = 1`, `upper_bound = 2` |
+//! | `Bucket` | `cumulative_count = 1`, `upper_bound = 2`, `exemplar = 3` |
+//! | `Counter` | `value = 1`, `exemplar = 2` |
+//! | `Exemplar` | `label = 1` (`LabelPair`), `value = 2`, `timestamp = 3` (`google.protobuf.Timestamp`: `seconds = 1`, `nanos = 2`) |
 //! | `BucketSpan` | `offset = 1` (sint32), `length = 2` (uint32) |
 //!
 //! # Length prefixes without a second buffer
@@ -33,6 +35,7 @@
 //! formats are unescaped here as they are copied.
 
 use super::{Extra, Family, Help, Kind, Label, Text, Value};
+use crate::exemplar::Snapshot;
 
 /// Wire type of varint fields.
 const VARINT: u32 = 0;
@@ -79,6 +82,18 @@ pub(crate) mod field {
 
     pub(crate) const BUCKET_CUMULATIVE_COUNT: u32 = 1;
     pub(crate) const BUCKET_UPPER_BOUND: u32 = 2;
+    pub(crate) const BUCKET_EXEMPLAR: u32 = 3;
+
+    /// `Counter.exemplar`.
+    pub(crate) const COUNTER_EXEMPLAR: u32 = 2;
+
+    pub(crate) const EXEMPLAR_LABEL: u32 = 1;
+    pub(crate) const EXEMPLAR_VALUE: u32 = 2;
+    pub(crate) const EXEMPLAR_TIMESTAMP: u32 = 3;
+
+    /// `google.protobuf.Timestamp`.
+    pub(crate) const TIMESTAMP_SECONDS: u32 = 1;
+    pub(crate) const TIMESTAMP_NANOS: u32 = 2;
 
     pub(crate) const SPAN_OFFSET: u32 = 1;
     pub(crate) const SPAN_LENGTH: u32 = 2;
@@ -272,6 +287,9 @@ impl FamilyState {
 
     /// One text-style sample: a whole `Metric` for counters, gauges and untyped samples; a
     /// piece of the open histogram series for `_bucket`, `_sum` and `_count`.
+    // The parts of one text-style sample, as the text writer receives them; a struct for them
+    // would only rename this list.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn sample(
         &mut self,
         out: &mut Vec<u8>,
@@ -280,6 +298,7 @@ impl FamilyState {
         labels: &[Label<'_>],
         extra: Option<Extra>,
         value: Value,
+        exemplar: Option<&Snapshot>,
     ) {
         let number = match value {
             Value::Unsigned(value) => value as f64,
@@ -290,12 +309,17 @@ impl FamilyState {
             match suffix {
                 "_bucket" => {
                     let bound = extra.map(|Extra::Le(bound)| bound);
-                    // `+Inf` is implied by `sample_count` in protobuf (clients omit it).
-                    if let Some(bound) = bound.filter(|bound| *bound != f64::INFINITY) {
+                    // `+Inf` is implied by `sample_count` in protobuf (clients omit it), unless
+                    // it carries an exemplar (as client_golang does).
+                    let bound = bound.filter(|bound| *bound != f64::INFINITY || exemplar.is_some());
+                    if let Some(bound) = bound {
                         self.open_series(out, const_labels, labels);
                         let at = open(out, field::HISTOGRAM_BUCKET);
                         uint_field(out, field::BUCKET_CUMULATIVE_COUNT, number as u64);
                         double_field(out, field::BUCKET_UPPER_BOUND, bound);
+                        if let Some(exemplar) = exemplar {
+                            exemplar_field(out, field::BUCKET_EXEMPLAR, exemplar);
+                        }
                         close(out, at);
                     } else {
                         self.open_series(out, const_labels, labels);
@@ -327,6 +351,9 @@ impl FamilyState {
         };
         let at = open(out, inner);
         double_field(out, field::VALUE, number);
+        if let (Some(exemplar), Kind::Counter) = (exemplar, self.kind) {
+            exemplar_field(out, field::COUNTER_EXEMPLAR, exemplar);
+        }
         close(out, at);
         close(out, metric);
         self.metrics += 1;
@@ -382,6 +409,28 @@ impl FamilyState {
         }
         self.family_at = usize::MAX;
     }
+}
+
+/// An `Exemplar` message: its labels, value and (if known) timestamp.
+fn exemplar_field(out: &mut Vec<u8>, field_number: u32, exemplar: &Snapshot) {
+    let at = open(out, field_number);
+    for (name, value) in exemplar.labels() {
+        let pair = open(out, field::EXEMPLAR_LABEL);
+        string_field(out, field::LABEL_NAME, name);
+        string_field(out, field::LABEL_VALUE, value);
+        close(out, pair);
+    }
+    double_field(out, field::EXEMPLAR_VALUE, exemplar.value());
+    if let Some(nanos) = exemplar.timestamp_nanos() {
+        let timestamp = open(out, field::EXEMPLAR_TIMESTAMP);
+        uint_field(out, field::TIMESTAMP_SECONDS, nanos / 1_000_000_000);
+        let fraction = nanos % 1_000_000_000;
+        if fraction != 0 {
+            uint_field(out, field::TIMESTAMP_NANOS, fraction);
+        }
+        close(out, timestamp);
+    }
+    close(out, at);
 }
 
 fn label_pairs(out: &mut Vec<u8>, const_labels: &[Label<'_>], labels: &[Label<'_>]) {

@@ -38,7 +38,7 @@ pub(crate) const DEFAULT_BUILD_INFO: &str = assert_metric_name("promstatic_build
 /// Every self-metric, in exposition order (each name checked by the compiler,
 /// `assert_metric_name` in constant evaluation) (the build-info gauge is written separately: its
 /// name and labels come from the configuration).
-pub(crate) const SELF_METRICS: [SelfMetric; 10] = [
+pub(crate) const SELF_METRICS: [SelfMetric; 11] = [
     SelfMetric {
         name: assert_metric_name("promstatic_scrapes_total"),
         kind: Kind::Counter,
@@ -102,6 +102,13 @@ pub(crate) const SELF_METRICS: [SelfMetric; 10] = [
         help: "Connections closed because their TLS handshake failed or did not finish \
                within the header timeout.",
         read: |stats, _| count(&stats.tls_handshake_failures),
+    },
+    SelfMetric {
+        name: assert_metric_name("promstatic_exemplars_refused_total"),
+        kind: Kind::Counter,
+        help: "Exemplars not stored because a label name was invalid or the labels exceeded \
+               128 characters (the observations were counted).",
+        read: |_, _| Value::Unsigned(crate::exemplar::refused_total()),
     },
 ];
 

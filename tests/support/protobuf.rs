@@ -180,11 +180,21 @@ pub struct MetricFamily {
     pub metrics: Vec<Metric>,
 }
 
+/// `Exemplar`: labels, value, timestamp as `(seconds, nanos)`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Exemplar {
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+    pub timestamp: Option<(i64, i32)>,
+}
+
 /// `Metric`, with the one value message its family type uses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
     pub labels: Vec<(String, String)>,
     pub counter: Option<f64>,
+    /// `Counter.exemplar`.
+    pub counter_exemplar: Option<Exemplar>,
     pub gauge: Option<f64>,
     pub untyped: Option<f64>,
     pub histogram: Option<Histogram>,
@@ -204,6 +214,8 @@ pub struct Histogram {
     pub sample_sum: f64,
     /// `(cumulative_count, upper_bound)`.
     pub buckets: Vec<(u64, f64)>,
+    /// `Bucket.exemplar` of each bucket in `buckets`.
+    pub bucket_exemplars: Vec<Option<Exemplar>>,
     pub schema: Option<i32>,
     pub zero_threshold: f64,
     pub zero_count: u64,
@@ -286,19 +298,68 @@ fn metric_family(bytes: &[u8]) -> Result<MetricFamily> {
 }
 
 fn value_message(bytes: &[u8]) -> Result<f64> {
+    Ok(counter_message(bytes)?.0)
+}
+
+/// `Counter` (and `Gauge`, `Untyped`: field 1 only): the value and the exemplar.
+fn counter_message(bytes: &[u8]) -> Result<(f64, Option<Exemplar>)> {
     let mut value = 0.0;
+    let mut exemplar_found = None;
     for (field, wire) in fields(bytes)? {
-        if field == 1 {
-            value = as_double(field, wire)?;
+        match field {
+            1 => value = as_double(field, wire)?,
+            2 => exemplar_found = Some(exemplar(as_bytes(field, wire)?)?),
+            _ => {}
         }
     }
-    Ok(value)
+    Ok((value, exemplar_found))
+}
+
+fn label_pair(bytes: &[u8]) -> Result<(String, String)> {
+    let mut name = String::new();
+    let mut value = String::new();
+    for (field, wire) in fields(bytes)? {
+        match field {
+            1 => name = as_string(field, wire)?,
+            2 => value = as_string(field, wire)?,
+            _ => {}
+        }
+    }
+    Ok((name, value))
+}
+
+fn exemplar(bytes: &[u8]) -> Result<Exemplar> {
+    let mut exemplar = Exemplar::default();
+    for (field, wire) in fields(bytes)? {
+        match field {
+            1 => exemplar.labels.push(label_pair(as_bytes(field, wire)?)?),
+            2 => exemplar.value = as_double(field, wire)?,
+            3 => {
+                let mut seconds = 0i64;
+                let mut nanos = 0i32;
+                for (field, wire) in fields(as_bytes(field, wire)?)? {
+                    match field {
+                        1 => seconds = as_varint(field, wire)? as i64,
+                        2 => {
+                            nanos = i32::try_from(as_varint(field, wire)?)
+                                .map_err(|_| DecodeError("nanos out of int32".into()))?
+                        }
+                        _ => {}
+                    }
+                }
+                exemplar.timestamp = Some((seconds, nanos));
+            }
+            _ => {}
+        }
+    }
+    Ok(exemplar)
 }
 
 fn metric(bytes: &[u8]) -> Result<Metric> {
     let mut metric = Metric {
         labels: Vec::new(),
         counter: None,
+        counter_exemplar: None,
         gauge: None,
         untyped: None,
         histogram: None,
@@ -318,7 +379,11 @@ fn metric(bytes: &[u8]) -> Result<Metric> {
                 metric.labels.push((name, value));
             }
             2 => metric.gauge = Some(value_message(as_bytes(field, wire)?)?),
-            3 => metric.counter = Some(value_message(as_bytes(field, wire)?)?),
+            3 => {
+                let (value, exemplar) = counter_message(as_bytes(field, wire)?)?;
+                metric.counter = Some(value);
+                metric.counter_exemplar = exemplar;
+            }
             5 => metric.untyped = Some(value_message(as_bytes(field, wire)?)?),
             7 => metric.histogram = Some(histogram(as_bytes(field, wire)?)?),
             _ => {}
@@ -359,14 +424,17 @@ fn histogram(bytes: &[u8]) -> Result<Histogram> {
             3 => {
                 let mut count = 0;
                 let mut bound = 0.0;
+                let mut bucket_exemplar = None;
                 for (field, wire) in fields(as_bytes(field, wire)?)? {
                     match field {
                         1 => count = as_varint(field, wire)?,
                         2 => bound = as_double(field, wire)?,
+                        3 => bucket_exemplar = Some(exemplar(as_bytes(field, wire)?)?),
                         _ => {}
                     }
                 }
                 histogram.buckets.push((count, bound));
+                histogram.bucket_exemplars.push(bucket_exemplar);
             }
             5 => {
                 histogram.schema = Some(
@@ -398,7 +466,12 @@ pub fn text_samples(family: &MetricFamily) -> Vec<TextSample> {
     let mut out = Vec::new();
     for metric in &family.metrics {
         if let Some(histogram) = &metric.histogram {
-            for &(count, bound) in &histogram.buckets {
+            // An explicit `+Inf` bucket (sent to carry an exemplar) stands for the implied one.
+            for &(count, bound) in histogram
+                .buckets
+                .iter()
+                .filter(|(_, bound)| *bound != f64::INFINITY)
+            {
                 let mut labels = metric.labels.clone();
                 labels.push(("le".into(), format_bound(bound)));
                 out.push((format!("{}_bucket", family.name), labels, count as f64));
