@@ -289,6 +289,9 @@ pub enum Stored {
     Busy,
     /// The metric has no exemplar slots ([`NoExemplars`]); nothing was stored.
     NoSlot,
+    /// The observation was rejected (a native histogram's negative, `NaN` or infinite
+    /// value), so no bucket holds it and no exemplar was stored.
+    NotCounted,
 }
 
 /// Exemplars refused since start (invalid names, too long), for the self-metric.
