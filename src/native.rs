@@ -75,8 +75,8 @@
 //! keeps exactly one, the most recent exemplar. [`observe_with_exemplar`] stores into the
 //! slot of the classic bucket the value was counted in.
 //!
-//! Why per classic bucket and not per native bucket: a slot is 192 bytes, and one per native
-//! bucket would be 45 KiB for the default 240 buckets, almost all of it never read; the
+//! Why per classic bucket and not per native bucket: a slot is 168 bytes, and one per native
+//! bucket would be 39 KiB for the default 240 buckets, almost all of it never read; the
 //! number of slots must also be fixed at compile time (static storage). The classic bounds
 //! are the value ranges the user chose to tell apart, so they are the natural groups, and
 //! they are where every consumer looks: OpenMetrics text has no native histograms, so there
@@ -400,7 +400,7 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
 #[cfg(not(promstatic_loom))]
 impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C, ExemplarSlot> {
     /// As [`with_range_and_bounds`](NativeHistogram::with_range_and_bounds), with one
-    /// exemplar slot per classic bucket (`C + 1` slots of 192 bytes; see the [module
+    /// exemplar slot per classic bucket (`C + 1` slots of 168 bytes; see the [module
     /// docs](self#exemplars)).
     pub const fn with_range_bounds_and_exemplars(
         low: f64,

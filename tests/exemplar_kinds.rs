@@ -332,6 +332,8 @@ fn families_without_exemplars_cost_nothing() {
     use std::mem::{size_of, size_of_val};
     let slot = size_of::<promstatic::exemplar::ExemplarSlot>();
     // Two plain counters: 8 bytes each, no slot.
+    // The size the docs quote.
+    assert_eq!(slot, 168);
     assert_eq!(size_of_val(&EK_PLAIN_BY_METHOD_TOTAL), 2 * 8);
     // With exemplars: one slot per series, inline.
     assert_eq!(size_of_val(&EK_BY_METHOD_TOTAL), 2 * (8 + slot));

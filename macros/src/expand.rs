@@ -140,6 +140,18 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
         (None, Some(buckets)) => quote_spanned!(buckets.key()=> ::promstatic),
         _ => krate.clone(),
     };
+    let kind = metric.kind;
+    let storage = |cell_type: &syn::Ident, at| {
+        series_storage(
+            kind,
+            cell_type,
+            bounds.as_ref(),
+            exemplars,
+            krate,
+            &krate_at_buckets,
+            at,
+        )
+    };
     let syn::Type::Path(type_path) = &mut *metric.item.ty else {
         return;
     };
@@ -161,15 +173,7 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
                 .map(Buckets::key)
                 .or(args.exemplars)
                 .unwrap_or(span);
-            let (generics, cell) = series_storage(
-                metric.kind,
-                &cell_type,
-                bounds.as_ref(),
-                exemplars,
-                krate,
-                &krate_at_buckets,
-                at,
-            );
+            let (generics, cell) = storage(&cell_type, at);
             last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {span=>
                 <#generics>
             });
@@ -185,15 +189,7 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
             let set = quote_spanned!(key=> (#(#types,)*));
             let count = quote_spanned!(key=> <#set as #krate::LabelSet>::COUNT);
             let cell_type = syn::Ident::new(cell_type, span);
-            let (extra, cell) = series_storage(
-                metric.kind,
-                &cell_type,
-                bounds.as_ref(),
-                exemplars,
-                krate,
-                &krate_at_buckets,
-                proc_macro2::Span::call_site(),
-            );
+            let (extra, cell) = storage(&cell_type, proc_macro2::Span::call_site());
             let generics = match extra {
                 Some(extra) => quote_spanned!(key=> <#set, { #count }, #extra>),
                 None => quote_spanned!(key=> <#set, { #count }>),
@@ -232,15 +228,7 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
                 .map(|value| proc_macro2::Literal::usize_unsuffixed(value as usize));
             let max_value_len = proc_macro2::Literal::usize_unsuffixed(max_value_len as usize);
             let cell_type = syn::Ident::new(cell_type, span);
-            let (extra, cell) = series_storage(
-                metric.kind,
-                &cell_type,
-                bounds.as_ref(),
-                exemplars,
-                krate,
-                &krate_at_buckets,
-                proc_macro2::Span::call_site(),
-            );
+            let (extra, cell) = storage(&cell_type, proc_macro2::Span::call_site());
             let generics = match extra {
                 Some(extra) => {
                     quote_spanned!(key=> <#set, #capacity_literal, #table, #bytes, #extra>)
