@@ -91,10 +91,18 @@ fn exemplars(c: &mut Criterion) {
         })
     });
     group.bench_function("family with().inc, no slots", |b| {
-        b.iter(|| black_box(&BENCH_PLAIN_FAMILY_TOTAL).with(black_box(Method::Post)).inc())
+        b.iter(|| {
+            black_box(&BENCH_PLAIN_FAMILY_TOTAL)
+                .with(black_box(Method::Post))
+                .inc()
+        })
     });
     group.bench_function("family with().inc, with slots", |b| {
-        b.iter(|| black_box(&BENCH_SLOT_FAMILY_TOTAL).with(black_box(Method::Post)).inc())
+        b.iter(|| {
+            black_box(&BENCH_SLOT_FAMILY_TOTAL)
+                .with(black_box(Method::Post))
+                .inc()
+        })
     });
     group.bench_function("family with().inc_with_exemplar", |b| {
         b.iter(|| {
@@ -104,10 +112,18 @@ fn exemplars(c: &mut Criterion) {
         })
     });
     group.bench_function("dynamic family with().inc, no slots", |b| {
-        b.iter(|| black_box(&BENCH_PLAIN_ROUTES_TOTAL).with((black_box("/users/:id"),)).inc())
+        b.iter(|| {
+            black_box(&BENCH_PLAIN_ROUTES_TOTAL)
+                .with((black_box("/users/:id"),))
+                .inc()
+        })
     });
     group.bench_function("dynamic family with().inc, with slots", |b| {
-        b.iter(|| black_box(&BENCH_SLOT_ROUTES_TOTAL).with((black_box("/users/:id"),)).inc())
+        b.iter(|| {
+            black_box(&BENCH_SLOT_ROUTES_TOTAL)
+                .with((black_box("/users/:id"),))
+                .inc()
+        })
     });
     group.bench_function("dynamic family with().inc_with_exemplar", |b| {
         b.iter(|| {
