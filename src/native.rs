@@ -962,6 +962,33 @@ mod tests {
     }
 
     #[test]
+    fn exemplars_go_to_the_classic_bucket_the_value_was_counted_in() {
+        static H: NativeHistogram<0, 4, 2, ExemplarSlot> =
+            NativeHistogram::with_range_bounds_and_exemplars(1.0, 8.0, 0.001, &[2.0, 4.0]);
+        let id = [("trace_id", "a")];
+        assert_eq!(H.observe_with_exemplar(1.5, &id), Ok(Stored::Stored));
+        assert_eq!(H.observe_with_exemplar(3.0, &id), Ok(Stored::Stored));
+        // Clamped into the last native bucket, and above every classic bound.
+        assert_eq!(H.observe_with_exemplar(1e6, &id), Ok(Stored::Stored));
+        assert_eq!(
+            H.observe_with_exemplar(f64::NAN, &id),
+            Ok(Stored::NotCounted)
+        );
+        let values: Vec<Option<f64>> = (0..4)
+            .map(|index| H.exemplar(index).map(|exemplar| exemplar.value()))
+            .collect();
+        assert_eq!(values, [Some(1.5), Some(3.0), Some(1e6), None]);
+        assert_eq!(H.count(), 3);
+        assert_eq!(
+            H.out_of_range(),
+            OutOfRange {
+                clamped: 1,
+                rejected: 1
+            }
+        );
+    }
+
+    #[test]
     fn counts_are_exact_across_threads() {
         static H: NativeHistogram<2, { bucket_count(2, 0.01, 100.0) }, 2> =
             NativeHistogram::with_range_and_bounds(0.01, 100.0, 0.0, &[1.0, 10.0]);
