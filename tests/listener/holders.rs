@@ -3,7 +3,7 @@
 
 #![cfg(target_os = "linux")]
 
-mod listener_support;
+use crate::listener_support;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -16,8 +16,8 @@ use listener_support::{
 };
 use promstatic::listener::{self, BindPolicy, Fallback, Holder, Source, State};
 
-#[test]
-fn helper_entry() {
+/// The helper side of this module's tests (see `helper_entry` in `main.rs`).
+pub(crate) fn helper_entry() {
     match std::env::var(listener_support::ROLE).as_deref() {
         Ok("hold") => listener_support::hold_role(),
         Ok("crash") => crash_role(),

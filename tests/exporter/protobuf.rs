@@ -5,10 +5,9 @@
 
 #![cfg(feature = "exporter")]
 
-#[path = "support/protobuf.rs"]
+#[path = "../support/protobuf.rs"]
 mod protobuf;
-#[path = "support/http.rs"]
-mod support;
+use crate::support;
 
 use promstatic::exporter::Exporter;
 use promstatic::{Counter, NativeHistogram, metric};

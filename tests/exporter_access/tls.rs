@@ -4,9 +4,8 @@
 
 #![cfg(feature = "tls")]
 
-#[path = "support/http.rs"]
-mod support;
-#[path = "support/tls.rs"]
+use crate::support;
+#[path = "../support/tls.rs"]
 mod tls;
 
 use std::io::{Read, Write};
