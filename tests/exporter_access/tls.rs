@@ -5,8 +5,10 @@
 #![cfg(feature = "tls")]
 
 use crate::support;
+// The shared helper, under this test module's own name for it.
 #[path = "../support/tls.rs"]
-mod tls;
+mod tls_support;
+use tls_support as tls;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
