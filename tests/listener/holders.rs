@@ -221,7 +221,10 @@ fn instance_that_stays_is_never_co_bound_and_the_fallback_is_reported() {
     let mut checked = 0;
     let mut last_seen_attempt = 0;
     while let State::Retrying { attempt, .. } = binding.state() {
-        assert!(attempt >= last_seen_attempt, "{attempt} after {last_seen_attempt}");
+        assert!(
+            attempt >= last_seen_attempt,
+            "{attempt} after {last_seen_attempt}"
+        );
         last_seen_attempt = attempt;
         assert_eq!(greeting(addr).as_deref(), Some(expected.as_str()));
         checked += 1;
