@@ -101,6 +101,7 @@
 //! Facade families come after the static table's, in the order their names were first
 //! registered; within a family the newest series comes first, then the overflow series.
 
+mod cache;
 mod expose;
 mod handle;
 mod store;
@@ -541,16 +542,33 @@ impl FacadeRecorder {
         key: &metrics::Key,
         metadata: &metrics::Metadata<'_>,
     ) -> Option<std::sync::Arc<handle::Handle>> {
-        let labels = key.labels().as_slice();
+        if let Some(handle) = cache::find(kind, key) {
+            return Some(handle);
+        }
+        self.register_uncached(kind, key, metadata)
+    }
+
+    /// A registration the cache could not answer: the index, then the cache is filled.
+    #[inline(never)]
+    fn register_uncached(
+        &self,
+        kind: SeriesKind,
+        key: &metrics::Key,
+        metadata: &metrics::Metadata<'_>,
+    ) -> Option<std::sync::Arc<handle::Handle>> {
         match store::register(
             self.config,
             kind,
             key.get_hash(),
             key.name(),
-            labels,
+            key.labels().as_slice(),
             metadata.module_path(),
         ) {
-            Registered::Handle(handle) => Some(handle),
+            Registered::Handle(handle) => {
+                cache::insert(kind, key, &handle);
+                Some(handle)
+            }
+            Registered::Overflow(handle) => Some(handle),
             Registered::Refused => None,
         }
     }

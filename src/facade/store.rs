@@ -278,8 +278,10 @@ pub(crate) static ARENA: Arena = Arena {
 
 /// What a registration resolves to.
 pub(crate) enum Registered {
-    /// The series' (or the overflow series') handle.
+    /// The series' handle.
     Handle(Arc<Handle>),
+    /// The name's overflow series' handle (the registration was counted as refused).
+    Overflow(Arc<Handle>),
     /// Nothing: the registration was refused and is counted.
     Refused,
 }
@@ -572,7 +574,7 @@ fn overflow(
     }
     let handle = slot.overflow.handle.load(Ordering::Acquire);
     if !handle.is_null() {
-        return Registered::Handle(clone_handle(handle));
+        return Registered::Overflow(clone_handle(handle));
     }
     let bounds = config.bounds_for(kind, name);
     let built = Arc::new(Handle::new(
@@ -580,7 +582,7 @@ fn overflow(
         &slot.overflow_buckets,
         bounds,
     ));
-    Registered::Handle(publish_handle(&slot.overflow.handle, built))
+    Registered::Overflow(publish_handle(&slot.overflow.handle, built))
 }
 
 /// The name slot of `name` as `kind`, creating and checking it if it is new; `Err` if the
