@@ -104,6 +104,7 @@
 mod cache;
 mod expose;
 mod handle;
+mod link;
 mod store;
 
 use std::fmt;

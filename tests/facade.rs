@@ -448,7 +448,10 @@ fn protobuf_family(families: &[protobuf::MetricFamily], name: &str) -> protobuf:
         })
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+/// Label pairs as the protobuf decoder gives them.
+type Labels = Vec<(String, String)>;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs
         .iter()
         .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
@@ -484,7 +487,7 @@ fn counters_gauges_and_histograms_decode_from_the_protobuf_exposition() {
     assert_eq!(jobs.kind, MetricType::Counter);
     // Unescaped in protobuf: the text as given to `describe_counter!`.
     assert_eq!(jobs.help, "Jobs \"done\".\nBy queue.");
-    let mut series: Vec<(Vec<(String, String)>, Option<f64>)> = jobs
+    let mut series: Vec<(Labels, Option<f64>)> = jobs
         .metrics
         .iter()
         .map(|metric| (metric.labels.clone(), metric.counter))

@@ -201,4 +201,42 @@ mod tests {
         );
         assert!(!same_key(&retained, &fewer));
     }
+
+    fn handle() -> Arc<Handle> {
+        let value: &'static std::sync::atomic::AtomicU64 =
+            Box::leak(Box::new(std::sync::atomic::AtomicU64::new(0)));
+        let buckets: &'static super::super::store::Buckets = Box::leak(Box::new(
+            [const { std::sync::atomic::AtomicU64::new(0) }; _],
+        ));
+        Arc::new(Handle::new(value, buckets, &[]))
+    }
+
+    #[test]
+    fn keys_that_share_an_entry_keep_their_own_handles() {
+        // Two names whose keys choose the same entry (found by trying names).
+        let first = metrics::Key::from_name("cache_collision_0");
+        let home =
+            |key: &metrics::Key| std::ptr::from_ref(slot(SeriesKind::Counter, key.get_hash()));
+        let second = (1..100_000)
+            .map(|index| metrics::Key::from_name(format!("cache_collision_{index}")))
+            .find(|key| home(key) == home(&first))
+            .expect("4096 entries: a colliding name among 100 000");
+        let (first_handle, second_handle) = (handle(), handle());
+        insert(SeriesKind::Counter, &first, &first_handle);
+        insert(SeriesKind::Counter, &second, &second_handle);
+        let found = find(SeriesKind::Counter, &first).expect("the first key is cached");
+        assert!(Arc::ptr_eq(&found, &first_handle));
+        assert!(
+            find(SeriesKind::Counter, &second).is_none(),
+            "the entry is the first key's: the second is a miss, for the index to resolve"
+        );
+        // The same key as another type is another series: never the counter's handle.
+        assert!(find(SeriesKind::Gauge, &first).is_none());
+        // An owned key equal to the cached one finds it.
+        let owned = metrics::Key::from_name(String::from("cache_collision_0"));
+        assert!(
+            find(SeriesKind::Counter, &owned)
+                .is_some_and(|found| Arc::ptr_eq(&found, &first_handle))
+        );
+    }
 }
