@@ -21,7 +21,7 @@
 //! Weakened to `Relaxed`, a scrape may load a new head and then the series' `next` as it was
 //! before the push (0): the older series vanish from that scrape. The model at the end of
 //! this file shows it (`RUSTFLAGS="--cfg promstatic_loom" CARGO_TARGET_DIR=target/loom cargo
-//! test --release -p promstatic --features facade --lib loom_models`).
+//! test --release -p promstatic --features facade --lib facade_link::loom_models`).
 //!
 //! # Handles
 //!

@@ -4,8 +4,9 @@
 //! turns a `metrics::Key` into a series: the key becomes the parts `[kind, base name, label
 //! name, label value, …]` (labels sorted by name, so the order a call site lists them in does
 //! not make a second series) and [`SeriesIndex`] finds or inserts them. A hit is that lookup
-//! plus one `Arc` clone of the series' handle; everything else here runs once per series or
-//! once per name.
+//! plus one `Arc` clone of the series' handle (most hits never get here: the cache of
+//! `cache.rs` answers them first); everything else here runs once per series or once per
+//! name. Linking a new series and publishing its handle is the protocol of `link.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
