@@ -108,8 +108,14 @@ pub mod exemplar;
 #[cfg(feature = "exporter")]
 #[cfg_attr(docsrs, doc(cfg(feature = "exporter")))]
 pub mod exporter;
-#[cfg(feature = "facade")]
+#[cfg(all(feature = "facade", not(promstatic_loom)))]
 pub mod facade;
+// Under the loom model only the facade's registration protocol is built (its loom models
+// run): the facade's static arena needs `const` atomics, which loom's are not.
+#[cfg(all(feature = "facade", promstatic_loom))]
+#[allow(dead_code)]
+#[path = "facade/link.rs"]
+mod facade_link;
 pub mod family;
 mod gauge;
 pub mod histogram;
