@@ -81,11 +81,17 @@
 //! address space, of which the pages are touched only as series are used, so a program with a
 //! few hundred series pays for what it uses and a label flood cannot make it grow.
 //!
-//! A registration whose series exists is one lookup in the index (hash, probe, compare the
-//! key bytes) and one `Arc` clone of the series' handle, which `metrics` requires; the update
-//! itself is one relaxed atomic operation (a compare-exchange loop for `f64` sums). Only a
-//! series' first registration does more: it checks the names, links the series into its
-//! name's list, and builds the handle (one allocation, kept for the life of the process).
+//! A registration whose series exists is normally answered by the hit
+//! cache (`src/facade/cache.rs`): one load of the entry its key's hash (computed by `metrics` at
+//! compile time for the macros' static keys) chooses, a comparison of the key that for a
+//! static key is two pointer checks, and one `Arc` clone of the series' handle, which
+//! `metrics` requires. A key the cache cannot answer (its entry holds another key, or the
+//! labels are listed in another order) is one lookup in the index (hash, probe, compare the
+//! key bytes). The update itself is one relaxed atomic operation (a compare-exchange loop
+//! for `f64` sums). Only a series' first registration does more: it checks the names, links
+//! the series into its name's list and builds the handle (the registration
+//! protocol of `src/facade/link.rs`, model-checked with loom), and fills the cache entry (one
+//! allocation each, kept for the life of the process).
 //!
 //! # Overflow
 //!
@@ -101,8 +107,10 @@
 //! Facade families come after the static table's, in the order their names were first
 //! registered; within a family the newest series comes first, then the overflow series.
 
+mod cache;
 mod expose;
 mod handle;
+mod link;
 mod store;
 
 use std::fmt;
@@ -541,16 +549,33 @@ impl FacadeRecorder {
         key: &metrics::Key,
         metadata: &metrics::Metadata<'_>,
     ) -> Option<std::sync::Arc<handle::Handle>> {
-        let labels = key.labels().as_slice();
+        if let Some(handle) = cache::find(kind, key) {
+            return Some(handle);
+        }
+        self.register_uncached(kind, key, metadata)
+    }
+
+    /// A registration the cache could not answer: the index, then the cache is filled.
+    #[inline(never)]
+    fn register_uncached(
+        &self,
+        kind: SeriesKind,
+        key: &metrics::Key,
+        metadata: &metrics::Metadata<'_>,
+    ) -> Option<std::sync::Arc<handle::Handle>> {
         match store::register(
             self.config,
             kind,
             key.get_hash(),
             key.name(),
-            labels,
+            key.labels().as_slice(),
             metadata.module_path(),
         ) {
-            Registered::Handle(handle) => Some(handle),
+            Registered::Handle(handle) => {
+                cache::insert(kind, key, &handle);
+                Some(handle)
+            }
+            Registered::Overflow(handle) => Some(handle),
             Registered::Refused => None,
         }
     }

@@ -332,7 +332,7 @@ pub fn check() -> Result<(), DuplicateMetricNames> {
         Ok(()) => Vec::new(),
         Err(error) => error.collisions,
     };
-    #[cfg(feature = "facade")]
+    #[cfg(all(feature = "facade", not(promstatic_loom)))]
     collisions.extend(crate::facade::static_collisions());
     if collisions.is_empty() {
         return Ok(());
@@ -416,7 +416,7 @@ impl Table {
         // After the table: the self-metric of dynamic families (written only if there is one).
         crate::dynamic::encode_overflows(encoder, exported());
         // Then the `metrics` facade's families, once it is installed.
-        #[cfg(feature = "facade")]
+        #[cfg(all(feature = "facade", not(promstatic_loom)))]
         crate::facade::encode(encoder);
     }
 

@@ -81,6 +81,13 @@ fn idle_timeout_longer_than_header_timeout_keeps_the_connection() {
     handle.shutdown();
 }
 
+/// Whether the server has started to answer on `stream` within `within`: its first response
+/// byte has arrived (peeked, so nothing is consumed).
+fn answering(stream: &std::net::TcpStream, within: Duration) -> bool {
+    let mut byte = [0u8; 1];
+    stream.set_read_timeout(Some(within)).is_ok() && matches!(stream.peek(&mut byte), Ok(1))
+}
+
 /// A connection that asked for the exposition and does not read it.
 fn stalled_scrape(address: std::net::SocketAddr) -> std::net::TcpStream {
     let mut stream = connect(address);
@@ -94,8 +101,14 @@ fn stalled_scrape(address: std::net::SocketAddr) -> std::net::TcpStream {
 fn at_the_cap_a_newcomer_is_refused_only_when_every_connection_is_being_answered() {
     let (handle, address) = start(large_exposition(Exporter::new().max_connections(2)));
     let held: Vec<_> = (0..2).map(|_| stalled_scrape(address)).collect();
-    // Let the server accept both and start answering them before the third arrives.
-    std::thread::sleep(Duration::from_millis(200));
+    // The server accepted both and is answering them once the first response bytes arrive:
+    // only then may the third be refused (a connection still reading its head is evictable).
+    for stream in &held {
+        assert!(
+            answering(stream, Duration::from_secs(20)),
+            "a held scrape was never answered"
+        );
+    }
     let mut excess = connect(address);
     assert!(closed_within(&mut excess, Duration::from_secs(1)));
     drop(held);
@@ -277,26 +290,35 @@ fn a_client_that_does_not_read_is_cut_off_after_the_response_timeout() {
     use std::io::Read;
     // The exposition is far larger than the socket buffers, so the response cannot be
     // written while the client does not read.
-    let exporter = large_exposition(Exporter::new().response_timeout(Duration::from_millis(500)));
+    // The limit is generous because the other scrape below must hand over the same large
+    // exposition within it on a loaded machine; what is checked is the stalled connection.
+    const LIMIT: Duration = Duration::from_secs(4);
+    let exporter = large_exposition(Exporter::new().response_timeout(LIMIT));
     let (handle, address) = start(exporter);
     let mut stalled = connect(address);
     stalled
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
-    // While it stalls, others are served.
-    std::thread::sleep(Duration::from_millis(100));
-    let started = Instant::now();
+    let sent = Instant::now();
+    assert!(answering(&stalled, Duration::from_secs(20)));
+    // While it stalls, others are served: well before the stalled one is cut off, so they
+    // did not wait for it.
     assert_eq!(request(address, "GET", "/health", &[]).status, 200);
-    assert!(started.elapsed() < Duration::from_secs(1));
-    // Another scrape does not wait for the stalled one's buffers: it takes its own.
-    let started = Instant::now();
+    // Another scrape does not wait for the stalled one's buffers: it takes its own (and is
+    // itself answered within the response limit, or it would be cut off short).
     let other = request(address, "GET", "/metrics", &[]);
     assert_eq!(other.status, 200);
     assert!(other.text().contains("promstatic_scrapes_total{label_0="));
-    assert!(started.elapsed() < Duration::from_secs(5));
-    // Well past the response timeout, the stalled connection has been closed: reading now
+    assert!(
+        sent.elapsed() < LIMIT,
+        "the others were served only after the stalled response's limit: {:?}",
+        sent.elapsed()
+    );
+    // Well past the response limit, the stalled connection has been closed: reading now
     // yields what the kernel had buffered, then the end, short of the announced length.
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(
+        (sent + LIMIT + Duration::from_secs(2)).saturating_duration_since(Instant::now()),
+    );
     let mut received = Vec::new();
     stalled
         .set_read_timeout(Some(Duration::from_secs(3)))

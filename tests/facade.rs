@@ -13,6 +13,7 @@ use promstatic::facade::{Builder, DEFAULT_HELP, InstallError, Matcher, REFUSED_M
 use promstatic::{Counter, Format, metric};
 use support::http;
 use support::oracle::{self, Dialect};
+use support::protobuf::{self, MetricType};
 
 /// A static the facade also tries to define.
 #[metric]
@@ -433,4 +434,110 @@ fn an_exporter_mounted_separately_serves_the_facade_with_negotiation() {
     );
     assert!(open.ends_with("# EOF\n"), "{open}");
     handle.shutdown();
+}
+
+/// The family `name` of a protobuf exposition.
+fn protobuf_family(families: &[protobuf::MetricFamily], name: &str) -> protobuf::MetricFamily {
+    families
+        .iter()
+        .find(|family| family.name == name)
+        .cloned()
+        .unwrap_or_else(|| {
+            let names: Vec<&str> = families.iter().map(|family| family.name.as_str()).collect();
+            panic!("no family {name} among {names:?}")
+        })
+}
+
+/// Label pairs as the protobuf decoder gives them.
+type Labels = Vec<(String, String)>;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+#[test]
+fn counters_gauges_and_histograms_decode_from_the_protobuf_exposition() {
+    facade();
+    metrics::describe_counter!("facade_proto_jobs", "Jobs \"done\".\nBy queue.");
+    metrics::counter!("facade_proto_jobs", "queue" => "io", "host" => "a").increment(3);
+    metrics::counter!("facade_proto_jobs", "host" => "a", "queue" => "io").increment(4);
+    metrics::counter!("facade_proto_jobs", "queue" => "cpu\n\"x\"").absolute(9);
+    metrics::gauge!("facade_proto_queue_depth").set(-2.5);
+    metrics::gauge!("facade_proto_queue_depth").increment(0.75);
+    metrics::describe_histogram!(
+        "facade_proto_frame_bytes",
+        metrics::Unit::Bytes,
+        "Frame sizes."
+    );
+    let frames = metrics::histogram!("facade_proto_frame_bytes", "codec" => "h264");
+    for value in [10.0, 100.0, 700.0, 20_000.0] {
+        frames.record(value);
+    }
+    frames.record_many(1.0, 2);
+
+    let mut body = Vec::new();
+    promstatic::render(&mut body, Format::Protobuf);
+    let families = protobuf::decode_delimited(&body)
+        .unwrap_or_else(|error| panic!("the facade's protobuf exposition decodes: {error:?}"));
+
+    let jobs = protobuf_family(&families, "facade_proto_jobs_total");
+    assert_eq!(jobs.kind, MetricType::Counter);
+    // Unescaped in protobuf: the text as given to `describe_counter!`.
+    assert_eq!(jobs.help, "Jobs \"done\".\nBy queue.");
+    let mut series: Vec<(Labels, Option<f64>)> = jobs
+        .metrics
+        .iter()
+        .map(|metric| (metric.labels.clone(), metric.counter))
+        .collect();
+    series.sort_by(|left, right| left.0.cmp(&right.0));
+    assert_eq!(
+        series,
+        [
+            (labels(&[("host", "a"), ("queue", "io")]), Some(7.0)),
+            (labels(&[("queue", "cpu\n\"x\"")]), Some(9.0)),
+        ]
+    );
+
+    let depth = protobuf_family(&families, "facade_proto_queue_depth");
+    assert_eq!(depth.kind, MetricType::Gauge);
+    assert_eq!(depth.help, DEFAULT_HELP);
+    assert_eq!(depth.metrics.len(), 1);
+    assert_eq!(depth.metrics[0].labels, labels(&[]));
+    assert_eq!(depth.metrics[0].gauge, Some(-1.75));
+
+    let sizes = protobuf_family(&families, "facade_proto_frame_bytes");
+    assert_eq!(sizes.kind, MetricType::Histogram);
+    assert_eq!(sizes.help, "Frame sizes.");
+    assert_eq!(sizes.metrics.len(), 1);
+    let metric = &sizes.metrics[0];
+    assert_eq!(metric.labels, labels(&[("codec", "h264")]));
+    let histogram = metric
+        .histogram
+        .as_ref()
+        .expect("a histogram family's metric carries a histogram");
+    // The `_bytes` pattern's bounds (see `facade()`), cumulative, `+Inf` implied by the count.
+    assert_eq!(histogram.buckets, [(4, 100.0), (5, 1000.0)]);
+    assert_eq!(histogram.sample_count, 6);
+    assert_eq!(histogram.sample_sum, 20_812.0);
+    assert_eq!(histogram.schema, None, "classic buckets only, never native");
+
+    // The same series as the text exposition writes.
+    let text = render(Format::Text);
+    for family in [&jobs, &depth, &sizes] {
+        for (name, labels, value) in protobuf::text_samples(family) {
+            let line = if labels.is_empty() {
+                format!("\n{name} {value}\n")
+            } else {
+                let labels: Vec<String> = labels
+                    .iter()
+                    .map(|(label, value)| format!("{label}=\"{}\"", value.escape_debug()))
+                    .collect();
+                format!("\n{name}{{{}}} {value}\n", labels.join(","))
+            };
+            assert!(text.contains(&line), "{line:?} not in\n{text}");
+        }
+    }
 }

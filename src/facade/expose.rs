@@ -75,11 +75,10 @@ fn encode_name(
     kind: SeriesKind,
     exported: &str,
 ) {
-    // Acquire: pairs with the Release push of the newest series; through the list's release
-    // sequence it makes every linked series' `next` visible.
-    let mut next = slot.head_acquire();
+    // Acquire (in `head`): every linked series' link is visible (see `link`).
+    let linked = slot.series.head() != 0;
     let overflow_used = slot.overflow_used.load(Ordering::Relaxed);
-    if next == 0 && !overflow_used {
+    if !linked && !overflow_used {
         // Described but never registered: no samples, so no family.
         return;
     }
@@ -92,18 +91,10 @@ fn encode_name(
         let _ = writer.unit(unit);
     }
     let bounds = config.bounds_for(kind, exported);
-    // At most MAX_SERIES links: a bound that also stops a list that could (it cannot) loop.
-    for _ in 0..super::store::MAX_SERIES {
-        if next == 0 {
-            break;
-        }
-        let series = next as usize - 1;
-        let Some(cell) = ARENA.cells.get(series) else {
-            break;
-        };
-        next = cell.next_relaxed();
-        let Some(buckets) = ARENA.buckets.get(series) else {
-            break;
+    slot.series.for_each(&ARENA.links, |series| {
+        let (Some(cell), Some(buckets)) = (ARENA.cells.get(series), ARENA.buckets.get(series))
+        else {
+            return;
         };
         ARENA.series.with_parts(series, |mut parts| {
             // Skip the kind and the name; the rest are label name, value pairs.
@@ -118,7 +109,7 @@ fn encode_name(
             }
             write_series(&mut writer, kind, &labels[..count], cell, buckets, bounds);
         });
-    }
+    });
     if overflow_used {
         let labels = [stored_label(OVERFLOW_LABEL, "true")];
         write_series(

@@ -4,10 +4,11 @@
 //! turns a `metrics::Key` into a series: the key becomes the parts `[kind, base name, label
 //! name, label value, …]` (labels sorted by name, so the order a call site lists them in does
 //! not make a second series) and [`SeriesIndex`] finds or inserts them. A hit is that lookup
-//! plus one `Arc` clone of the series' handle; everything else here runs once per series or
-//! once per name.
+//! plus one `Arc` clone of the series' handle (most hits never get here: the cache of
+//! `cache.rs` answers them first); everything else here runs once per series or once per
+//! name. Linking a new series and publishing its handle is the protocol of `link.rs`.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::dynamic::{Full, LabelText, SeriesIndex};
@@ -16,6 +17,7 @@ use crate::name;
 
 use super::Config;
 use super::handle::Handle;
+use super::link::{Link, List, Published};
 
 /// The most series the arena holds; [`Builder::max_series`](super::Builder::max_series)
 /// chooses a cap up to this.
@@ -141,32 +143,20 @@ impl SeriesKind {
     }
 }
 
-/// One series' storage besides its histogram buckets.
+/// One series' storage besides its histogram buckets and its link.
 #[derive(Debug)]
 pub(crate) struct Cell {
     /// A counter's total, a gauge's `f64` bits, or a histogram's sum as `f64` bits.
     pub(crate) value: AtomicU64,
-    /// The name slot plus one, once linked (0: not linked yet).
-    name: AtomicU32,
-    /// The next series of the same name plus one (0: the end of the list).
-    next: AtomicU32,
-    /// The handle every registration clones: an `Arc::into_raw`, set once, never freed.
-    handle: AtomicPtr<Handle>,
+    /// The handle every registration clones, set once, never freed.
+    handle: Published<Handle>,
 }
 
 impl Cell {
-    /// The next series of the same name plus one (0: the end); valid after the list head was
-    /// loaded with Acquire (see `expose`).
-    pub(crate) fn next_relaxed(&self) -> u32 {
-        self.next.load(Ordering::Relaxed)
-    }
-
     const fn new() -> Self {
         Cell {
             value: AtomicU64::new(0),
-            name: AtomicU32::new(0),
-            next: AtomicU32::new(0),
-            handle: AtomicPtr::new(std::ptr::null_mut()),
+            handle: Published::new(),
         }
     }
 }
@@ -179,8 +169,8 @@ pub(crate) type Buckets = [AtomicU64; MAX_BOUNDS + 1];
 pub(crate) struct NameSlot {
     /// `NameSlot::PENDING` until its inserter has checked it for collisions.
     pub(crate) status: AtomicU8,
-    /// The first series of the list plus one (0: none).
-    head: AtomicU32,
+    /// The name's series, newest first (links in `Arena::links`).
+    pub(crate) series: List,
     pub(crate) help: OnceLock<Box<str>>,
     pub(crate) unit: OnceLock<&'static str>,
     /// Where the colliding `#[metric]` is, for `check()`; set with `STATIC_DUPLICATE`.
@@ -209,16 +199,10 @@ impl NameSlot {
     const SPELLED_TOTAL: u8 = 1;
     const SPELLED_BARE: u8 = 2;
 
-    /// The newest series of the name plus one (0: none).
-    pub(crate) fn head_acquire(&self) -> u32 {
-        // Acquire: pairs with the Release push in `first_registration`.
-        self.head.load(Ordering::Acquire)
-    }
-
     const fn new() -> Self {
         NameSlot {
             status: AtomicU8::new(Self::PENDING),
-            head: AtomicU32::new(0),
+            series: List::new(),
             help: OnceLock::new(),
             unit: OnceLock::new(),
             static_conflict: OnceLock::new(),
@@ -235,6 +219,8 @@ impl NameSlot {
 pub(crate) struct Arena {
     pub(crate) series: SeriesIndex<MAX_SERIES, { 2 * MAX_SERIES }, KEY_BYTES>,
     pub(crate) cells: [Cell; MAX_SERIES],
+    /// Each series' place in its name's list.
+    pub(crate) links: [Link; MAX_SERIES],
     pub(crate) buckets: [Buckets; MAX_SERIES],
     /// Names keyed by `[kind, exported name]`.
     pub(crate) names: SeriesIndex<MAX_NAMES, { 2 * MAX_NAMES }, NAME_BYTES>,
@@ -265,6 +251,7 @@ impl std::fmt::Debug for Arena {
 pub(crate) static ARENA: Arena = Arena {
     series: SeriesIndex::new(),
     cells: [const { Cell::new() }; MAX_SERIES],
+    links: [const { Link::new() }; MAX_SERIES],
     buckets: [const { [const { AtomicU64::new(0) }; MAX_BOUNDS + 1] }; MAX_SERIES],
     names: SeriesIndex::new(),
     name_slots: [const { NameSlot::new() }; MAX_NAMES],
@@ -278,8 +265,10 @@ pub(crate) static ARENA: Arena = Arena {
 
 /// What a registration resolves to.
 pub(crate) enum Registered {
-    /// The series' (or the overflow series') handle.
+    /// The series' handle.
     Handle(Arc<Handle>),
+    /// The name's overflow series' handle (the registration was counted as refused).
+    Overflow(Arc<Handle>),
     /// Nothing: the registration was refused and is counted.
     Refused,
 }
@@ -348,10 +337,8 @@ fn register_with<const PARTS: usize>(
             let Some(cell) = ARENA.cells.get(found.series) else {
                 return Registered::Refused;
             };
-            // Acquire: the handle was published (Release) after its `Arc` was built.
-            let handle = cell.handle.load(Ordering::Acquire);
-            if !handle.is_null() {
-                return Registered::Handle(clone_handle(handle));
+            if let Some(handle) = cell.handle.get() {
+                return Registered::Handle(handle);
             }
             first_registration(config, kind, name, found.series, module_path)
         }
@@ -463,38 +450,6 @@ fn admit(kind: SeriesKind, base: &str, parts: &[LabelText<'_>]) -> Result<(), (R
     Ok(())
 }
 
-/// Clones the `Arc` behind a published handle pointer.
-#[inline]
-fn clone_handle(handle: *mut Handle) -> Arc<Handle> {
-    // SAFETY: a non-null handle pointer came from `Arc::into_raw` in `publish_handle` and is
-    // never released (the arena keeps that strong reference for the life of the process),
-    // so the allocation is alive and adding a strong reference for the new `Arc` is sound.
-    unsafe {
-        Arc::increment_strong_count(handle);
-        Arc::from_raw(handle)
-    }
-}
-
-/// Publishes `built` in `slot` unless another thread did first; returns the published one.
-fn publish_handle(slot: &AtomicPtr<Handle>, built: Arc<Handle>) -> Arc<Handle> {
-    let raw = Arc::into_raw(Arc::clone(&built)).cast_mut();
-    // Release: a thread that loads the pointer (Acquire) sees the `Handle` it points to.
-    match slot.compare_exchange(
-        std::ptr::null_mut(),
-        raw,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => built,
-        Err(winner) => {
-            // SAFETY: `raw` came from `Arc::into_raw` above and was not published, so this
-            // thread still owns that strong reference and gives it back.
-            drop(unsafe { Arc::from_raw(raw) });
-            clone_handle(winner)
-        }
-    }
-}
-
 /// The first registration of a series (or a later one that found no handle yet): resolve its
 /// name, link it into the name's list, publish its handle.
 #[cold]
@@ -514,31 +469,15 @@ fn first_registration(
     let (Some(cell), Some(buckets)) = (ARENA.cells.get(series), ARENA.buckets.get(series)) else {
         return Registered::Refused;
     };
-    // One thread links the series (the first to set its name); the others go on at once.
-    if cell
-        .name
-        .compare_exchange(0, slot as u32 + 1, Ordering::Relaxed, Ordering::Relaxed)
-        .is_ok()
+    // One thread links the series (the first to claim it); the others go on at once.
+    if let Some(link) = ARENA.links.get(series)
+        && link.claim(slot as u32 + 1)
     {
-        let list = &name_slot.head;
-        let mut head = list.load(Ordering::Relaxed);
-        loop {
-            cell.next.store(head, Ordering::Relaxed);
-            // Release: a scrape that loads the head (Acquire) sees `next` and the series' key.
-            match list.compare_exchange_weak(
-                head,
-                series as u32 + 1,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(now) => head = now,
-            }
-        }
+        name_slot.series.push(&ARENA.links, series);
     }
     let bounds = config.bounds_for(kind, name);
     let built = Arc::new(Handle::new(&cell.value, buckets, bounds));
-    Registered::Handle(publish_handle(&cell.handle, built))
+    Registered::Handle(cell.handle.publish(built))
 }
 
 /// A registration whose key has no series: the name's overflow series, counted.
@@ -570,9 +509,8 @@ fn overflow(
             refusal.label(),
         );
     }
-    let handle = slot.overflow.handle.load(Ordering::Acquire);
-    if !handle.is_null() {
-        return Registered::Handle(clone_handle(handle));
+    if let Some(handle) = slot.overflow.handle.get() {
+        return Registered::Overflow(handle);
     }
     let bounds = config.bounds_for(kind, name);
     let built = Arc::new(Handle::new(
@@ -580,7 +518,7 @@ fn overflow(
         &slot.overflow_buckets,
         bounds,
     ));
-    Registered::Handle(publish_handle(&slot.overflow.handle, built))
+    Registered::Overflow(slot.overflow.handle.publish(built))
 }
 
 /// The name slot of `name` as `kind`, creating and checking it if it is new; `Err` if the

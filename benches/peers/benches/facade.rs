@@ -5,13 +5,17 @@
 //! thread (`metrics::set_default_local_recorder`), so each row pays the same thread-local
 //! lookup and virtual call that `counter!` always costs; only the recorders differ. A plain
 //! `#[metric]` static is measured beside them: the cost of keeping the macro on a hot path.
+//! Two floors show what `metrics` costs whatever the recorder: its dispatch with
+//! `metrics::NoopRecorder`, and with a recorder that returns one shared `Arc` handle for
+//! every key (`Counter::from_arc` is the only way to hand out a recording handle in
+//! `metrics` 0.24, so its clone and drop are part of every macro call).
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use promstatic::facade::Builder;
 use promstatic::{Counter, Format, metric};
-use promstatic_bench_peers::peers;
+use promstatic_bench_peers::peers::{self, FloorRecorder};
 use promstatic_bench_peers::workload::{LATENCY_BUCKETS, LATENCY_NAME, observations};
 
 /// Frames rendered (the `#[metric]` reference row).
@@ -31,6 +35,7 @@ fn facade(c: &mut Criterion) {
         .unwrap_or_else(|error| panic!("promstatic facade: {error}"));
     let theirs = peers::metrics_recorder();
     let theirs_handle = theirs.handle();
+    let floor = FloorRecorder::default();
 
     let mut group = c.benchmark_group("facade_macro");
     for (id, recorder) in [
@@ -38,6 +43,18 @@ fn facade(c: &mut Criterion) {
         (
             "metrics-exporter-prometheus",
             &theirs as &dyn metrics::Recorder,
+        ),
+        // What `metrics` itself costs: its dispatch (thread-local lookup, virtual calls)
+        // with a recorder that records nothing ...
+        (
+            "floor: metrics dispatch, no-op recorder",
+            &metrics::NoopRecorder as &dyn metrics::Recorder,
+        ),
+        // ... and with the least a recording one can do: one shared `Arc` handle for every
+        // key, cloned and dropped per call as `metrics` requires, no lookup at all.
+        (
+            "floor: metrics dispatch, one shared Arc handle",
+            &floor as &dyn metrics::Recorder,
         ),
     ] {
         let _local = metrics::set_default_local_recorder(recorder);
