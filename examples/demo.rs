@@ -75,10 +75,12 @@ static DEMO_REQUEST_DURATION_SECONDS: Histogram<4, ExemplarSlot> =
     Histogram::with_bounds_and_exemplars(&DURATION_BOUNDS);
 
 /// Time taken by fake requests, in seconds, as a native histogram (with classic buckets for
-/// text scrapers).
+/// text scrapers; each classic bucket keeps a recent trace id as its exemplar, shown on the
+/// bucket in OpenMetrics and in protobuf on the bucket and in the native exemplars).
 #[metric(
     native(schema = 3, range = 1e-4..100.0),
-    buckets = [0.005, 0.01, 0.02, 0.05]
+    buckets = [0.005, 0.01, 0.02, 0.05],
+    exemplars
 )]
 static DEMO_REQUEST_NATIVE_SECONDS: NativeHistogram = NativeHistogram::new();
 
@@ -98,8 +100,8 @@ enum Route {
     Checkout,
 }
 
-/// Fake requests by route.
-#[metric(labels(route: Route))]
+/// Fake requests by route (each route's series keeps a recent trace id as its exemplar).
+#[metric(labels(route: Route), exemplars)]
 static DEMO_ROUTE_REQUESTS_TOTAL: CounterFamily = CounterFamily::new();
 
 /// Fake requests by user id and route: a label known only at run time. The workload has
@@ -441,12 +443,14 @@ fn fake_requests(worker: u64, stop: &AtomicBool) {
             DEMO_ERRORS_TOTAL.inc();
         }
         let route = [Route::Home, Route::Search, Route::Checkout][(request % 3) as usize];
-        DEMO_ROUTE_REQUESTS_TOTAL.with(route).inc();
+        let _ = DEMO_ROUTE_REQUESTS_TOTAL
+            .with(route)
+            .inc_with_exemplar(&trace);
         let user = (request * 7919 + worker * 31) % 1000;
         DEMO_USER_REQUESTS_TOTAL.with((user, route)).inc();
         let seconds = started.elapsed().as_secs_f64();
         let _ = DEMO_REQUEST_DURATION_SECONDS.observe_with_exemplar(seconds, &trace);
-        DEMO_REQUEST_NATIVE_SECONDS.observe(seconds);
+        let _ = DEMO_REQUEST_NATIVE_SECONDS.observe_with_exemplar(seconds, &trace);
         DEMO_LAST_REQUEST_SECONDS.set(seconds);
         DEMO_BUSY_WORKERS.dec();
         request += 1;

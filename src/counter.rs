@@ -63,7 +63,7 @@ impl Counter {
 
 #[cfg(not(promstatic_loom))]
 impl Counter<ExemplarSlot> {
-    /// A counter at zero with one exemplar slot (192 bytes more than [`Counter::new`]).
+    /// A counter at zero with one exemplar slot (168 bytes more than [`Counter::new`]).
     pub const fn with_exemplars() -> Self {
         Counter {
             value: AtomicU64::new(0),

@@ -90,6 +90,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::counter::Counter;
 use crate::encode::{Encoder, EscapedLabelValue, Family, Help, Kind, Label, Suffix, Text, Value};
+use crate::exemplar::NoExemplars;
 use crate::family::Series;
 use crate::gauge::{FloatGauge, Gauge};
 use crate::histogram::Histogram;
@@ -127,9 +128,15 @@ pub struct DynFamily<L, M, const CAPACITY: usize, const TABLE: usize, const BYTE
     labels: PhantomData<fn() -> L>,
 }
 
-/// Counters by run-time labels.
-pub type DynCounterFamily<L, const CAPACITY: usize, const TABLE: usize, const BYTES: usize> =
-    DynFamily<L, Counter, CAPACITY, TABLE, BYTES>;
+/// Counters by run-time labels; `X` is the series' [exemplar storage](crate::exemplar)
+/// ([`NoExemplars`], zero bytes, unless declared with `exemplars`).
+pub type DynCounterFamily<
+    L,
+    const CAPACITY: usize,
+    const TABLE: usize,
+    const BYTES: usize,
+    X = NoExemplars,
+> = DynFamily<L, Counter<X>, CAPACITY, TABLE, BYTES>;
 /// Integer gauges by run-time labels.
 pub type DynGaugeFamily<L, const CAPACITY: usize, const TABLE: usize, const BYTES: usize> =
     DynFamily<L, Gauge, CAPACITY, TABLE, BYTES>;
@@ -143,7 +150,8 @@ pub type DynHistogramFamily<
     const TABLE: usize,
     const BYTES: usize,
     const BOUNDS: usize = 11,
-> = DynFamily<L, Histogram<BOUNDS>, CAPACITY, TABLE, BYTES>;
+    X = NoExemplars,
+> = DynFamily<L, Histogram<BOUNDS, X>, CAPACITY, TABLE, BYTES>;
 
 /// Lookups that landed in a family's overflow series, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

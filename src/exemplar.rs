@@ -7,12 +7,59 @@
 //! value, the timestamp (nanoseconds since the Unix epoch), the byte length of the labels,
 //! and the labels themselves in [`EXEMPLAR_WORDS`] 64-bit words ([`EXEMPLAR_CAPACITY`]
 //! bytes: each pair as a name length byte, a value length byte, the name, the value). That is
-//! 192 bytes per slot, so slots are **opt-in**: a plain [`Counter`](crate::Counter) or
+//! 168 bytes per slot, so slots are **opt-in**: a plain [`Counter`](crate::Counter) or
 //! [`Histogram`](crate::Histogram) carries a zero-sized [`NoExemplars`] and costs nothing; a
 //! metric declared with the type argument [`ExemplarSlot`] (`Counter<ExemplarSlot>`,
 //! `Histogram<B, ExemplarSlot>`) carries one slot per counter or per bucket. A histogram with
-//! the 11 default bounds and slots is 12 × 192 bytes larger: fine for the few latency
+//! the 11 default bounds and slots is 12 × 168 bytes larger: fine for the few latency
 //! histograms one links to traces, too much to impose on every histogram.
+//!
+//! # Declaring metrics with exemplars
+//!
+//! `#[metric(exemplars)]` gives a declaration its slots and writes the type argument and the
+//! initializer, for every kind that OpenMetrics gives exemplars:
+//!
+//! | declaration | slots | stored by |
+//! |---|---|---|
+//! | `Counter` | 1 | `inc_with_exemplar`, `inc_by_with_exemplar` |
+//! | `Histogram` (with or without `buckets`) | one per bucket, `+Inf` included | `observe_with_exemplar` |
+//! | `NativeHistogram` | one per classic bucket, `+Inf` included (so 1 without `buckets`); see [`crate::native#exemplars`] | `observe_with_exemplar` |
+//! | `CounterFamily`, `HistogramFamily`, `NativeHistogramFamily` (`labels(…)`) | as above, in every series | `with(…).inc_with_exemplar(…)` etc. |
+//! | `DynCounterFamily`, `DynHistogramFamily` (`labels(…)`, `capacity`) | as above, in every series and the overflow series | `with(…).observe_with_exemplar(…)` etc. |
+//!
+//! The slots are inline in each series, so a family's storage stays one static whose size the
+//! declaration fixes; families declared without `exemplars` carry zero-sized
+//! [`NoExemplars`] and are exactly as large and as fast as before. Gauges (no exemplars in
+//! OpenMetrics) and `ShardedCounter` (no one place for a slot) refuse `exemplars` with a
+//! compile error on the word.
+//!
+//! ```
+//! use promstatic::{metric, Counter, DynHistogramFamily, LabelValue, CounterFamily};
+//! use promstatic::exemplar::ExemplarName;
+//!
+//! const TRACE_ID: ExemplarName = ExemplarName::new("trace_id");
+//!
+//! #[derive(LabelValue, Clone, Copy)]
+//! enum Method { Get, Post }
+//!
+//! /// Orders placed.
+//! #[metric(exemplars)]
+//! static ORDERS_TOTAL: Counter = Counter::new();
+//!
+//! /// Requests by method.
+//! #[metric(labels(method: Method), exemplars)]
+//! static REQUESTS_TOTAL: CounterFamily = CounterFamily::new();
+//!
+//! /// Upstream latency.
+//! #[metric(labels(upstream: &str), capacity = 16, buckets = [0.01, 0.1, 1.0], exemplars)]
+//! static UPSTREAM_SECONDS: DynHistogramFamily = DynHistogramFamily::new();
+//!
+//! let trace = [(TRACE_ID, "4bf92f3577b34da6a3ce929d0e0e4736")];
+//! let _ = ORDERS_TOTAL.inc_with_exemplar(&trace);
+//! let _ = REQUESTS_TOTAL.with(Method::Post).inc_with_exemplar(&trace);
+//! let _ = UPSTREAM_SECONDS.with(("db-1",)).observe_with_exemplar(0.004, &trace);
+//! assert_eq!(REQUESTS_TOTAL.with(Method::Post).exemplar().map(|e| e.value()), Some(1.0));
+//! ```
 //!
 //! # Limits
 //!
@@ -289,6 +336,9 @@ pub enum Stored {
     Busy,
     /// The metric has no exemplar slots ([`NoExemplars`]); nothing was stored.
     NoSlot,
+    /// The observation was rejected (a native histogram's negative, `NaN` or infinite
+    /// value), so no bucket holds it and no exemplar was stored.
+    NotCounted,
 }
 
 /// Exemplars refused since start (invalid names, too long), for the self-metric.

@@ -38,7 +38,7 @@ use std::marker::PhantomData;
 
 use crate::counter::Counter;
 use crate::encode::{Encoder, EscapedLabelValue, FamilyEncoder, Label, Suffix, Text, Value};
-use crate::exemplar::ExemplarStorage;
+use crate::exemplar::{ExemplarStorage, NoExemplars};
 use crate::gauge::{FloatGauge, Gauge};
 use crate::histogram::Histogram;
 use crate::label::{LabelSet, LabelValue, MAX_LABELS};
@@ -56,13 +56,19 @@ pub struct MetricFamily<L, M, const N: usize> {
 }
 
 /// Counters by label: `#[metric(labels(name: Type, …))] static X_TOTAL: CounterFamily = CounterFamily::new();`.
-pub type CounterFamily<L, const N: usize> = MetricFamily<L, Counter, N>;
+///
+/// `X` is the series' [exemplar storage](crate::exemplar): [`NoExemplars`] (zero bytes)
+/// unless declared with `#[metric(labels(…), exemplars)]`, which gives every series one
+/// [`ExemplarSlot`](crate::exemplar::ExemplarSlot).
+pub type CounterFamily<L, const N: usize, X = NoExemplars> = MetricFamily<L, Counter<X>, N>;
 /// Integer gauges by label.
 pub type GaugeFamily<L, const N: usize> = MetricFamily<L, Gauge, N>;
 /// Float gauges by label.
 pub type FloatGaugeFamily<L, const N: usize> = MetricFamily<L, FloatGauge, N>;
-/// Histograms by label, each with the same `B` bounds.
-pub type HistogramFamily<L, const N: usize, const B: usize = 11> = MetricFamily<L, Histogram<B>, N>;
+/// Histograms by label, each with the same `B` bounds (and, with `exemplars`, one exemplar
+/// slot per bucket of every series).
+pub type HistogramFamily<L, const N: usize, const B: usize = 11, X = NoExemplars> =
+    MetricFamily<L, Histogram<B, X>, N>;
 /// Native histograms by label, each with the same layout: `#[metric(labels(…), native(…))]`.
 pub type NativeHistogramFamily<
     L,
@@ -70,7 +76,8 @@ pub type NativeHistogramFamily<
     const S: i8 = 3,
     const K: usize = 240,
     const C: usize = 0,
-> = MetricFamily<L, NativeHistogram<S, K, C>, N>;
+    X = NoExemplars,
+> = MetricFamily<L, NativeHistogram<S, K, C, X>, N>;
 
 impl<L: LabelSet, M, const N: usize> MetricFamily<L, M, N> {
     /// A family from its series, in series order. Used by `#[metric]`, which writes
@@ -178,7 +185,9 @@ impl<const B: usize, X: ExemplarStorage> Series for Histogram<B, X> {
     }
 }
 
-impl<const S: i8, const N: usize, const C: usize> Series for NativeHistogram<S, N, C> {
+impl<const S: i8, const N: usize, const C: usize, X: ExemplarStorage> Series
+    for NativeHistogram<S, N, C, X>
+{
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
         NativeHistogram::encode_series(self, writer, labels);
     }

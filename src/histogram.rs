@@ -274,7 +274,7 @@ impl<const B: usize> Histogram<B> {
 
 #[cfg(not(promstatic_loom))]
 impl<const B: usize> Histogram<B, ExemplarSlot> {
-    /// An empty histogram with these bounds and one exemplar slot per bucket (192 bytes
+    /// An empty histogram with these bounds and one exemplar slot per bucket (168 bytes
     /// each); the bounds are checked as in [`Histogram::with_bounds`].
     pub const fn with_bounds_and_exemplars(bounds: &'static [f64; B]) -> Self {
         check_bounds(bounds);

@@ -66,19 +66,43 @@
 //! and sent in protobuf too, where Prometheus picks the native view.
 
 //!
-//! # Exemplars (issue #16)
+//! # Exemplars
 //!
-//! Not stored yet. The seam: a per-bucket exemplar slot array would sit beside `buckets`
-//! (same index), `observe_with_exemplar` would fill the slot of the bucket it counted, and
-//! `write_protobuf` would append them as `Histogram.exemplars` (field 16,
-//! each with its timestamp, as `metrics.proto` requires for native histograms) after the
-//! spans; the classic buckets' exemplars go into each `Bucket.exemplar` (field 3).
+//! Opt-in, as for the classic histogram: `#[metric(native(…), exemplars)]` (or the type
+//! argument `X = ExemplarSlot` and [`NativeHistogram::with_range_bounds_and_exemplars`])
+//! gives the histogram **one [`ExemplarSlot`] per classic bucket: `C + 1` slots**, the last
+//! for values above the last classic bound; a native-only histogram (`C = 0`) therefore
+//! keeps exactly one, the most recent exemplar. [`observe_with_exemplar`] stores into the
+//! slot of the classic bucket the value was counted in.
+//!
+//! Why per classic bucket and not per native bucket: a slot is 168 bytes, and one per native
+//! bucket would be 39 KiB for the default 240 buckets, almost all of it never read; the
+//! number of slots must also be fixed at compile time (static storage). The classic bounds
+//! are the value ranges the user chose to tell apart, so they are the natural groups, and
+//! they are where every consumer looks: OpenMetrics text has no native histograms, so there
+//! the exemplars appear on the classic `_bucket` lines; in protobuf each classic
+//! `Bucket.exemplar` (field 3) carries its slot's exemplar (where Prometheus up to 2.46 reads
+//! a native histogram's exemplars) and `Histogram.exemplars` (field 16, "only used for
+//! native histograms", read by later Prometheus versions) carries all of them again, each
+//! with its timestamp as `metrics.proto` requires (one stored without a usable clock is left
+//! out there). To keep a tail exemplar apart from the common case in a native-only
+//! histogram, declare a classic bound or two (`buckets = [0.1]`).
+//!
+//! Without exemplars (`X = NoExemplars`, the default) the slots are zero-sized and
+//! [`observe`](NativeHistogram::observe) is unchanged.
+//!
+//! [`ExemplarSlot`]: crate::exemplar::ExemplarSlot
+//! [`observe_with_exemplar`]: NativeHistogram::observe_with_exemplar
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::encode::protobuf::{self, field};
 use crate::encode::{Encoder, FamilyEncoder, Label, Suffix, Value};
+use crate::exemplar::{
+    EncodedLabels, ExemplarError, ExemplarLabelName, ExemplarSlot, ExemplarStorage, NoExemplars,
+    Snapshot, Stored,
+};
 use crate::gauge::FloatGauge;
 use crate::histogram::check_bounds;
 use crate::table::{Descriptor, Metric};
@@ -303,7 +327,12 @@ const fn check_layout(schema: i8, low: f64, high: f64, zero_threshold: f64) {
 /// See the [module docs](self) for the bucket layout, the out-of-range rules and what text
 /// scrapers see.
 #[derive(Debug)]
-pub struct NativeHistogram<const S: i8 = 3, const N: usize = 240, const C: usize = 0> {
+pub struct NativeHistogram<
+    const S: i8 = 3,
+    const N: usize = 240,
+    const C: usize = 0,
+    X = NoExemplars,
+> {
     /// The bucket index of `buckets[0]`.
     offset: i32,
     zero_threshold: f64,
@@ -319,6 +348,10 @@ pub struct NativeHistogram<const S: i8 = 3, const N: usize = 240, const C: usize
     classic: [AtomicU64; C],
     /// Accepted observations above the last classic bound.
     classic_overflow: AtomicU64,
+    /// One exemplar per classic bucket (zero-sized without exemplars); see the module docs.
+    exemplars: [X; C],
+    /// The exemplar of values above the last classic bound (of every value when `C = 0`).
+    overflow_exemplar: X,
 }
 
 impl NativeHistogram {
@@ -353,6 +386,85 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
         zero_threshold: f64,
         bounds: &'static [f64; C],
     ) -> Self {
+        NativeHistogram::build(
+            low,
+            high,
+            zero_threshold,
+            bounds,
+            [NoExemplars::new(); C],
+            NoExemplars::new(),
+        )
+    }
+}
+
+#[cfg(not(promstatic_loom))]
+impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C, ExemplarSlot> {
+    /// As [`with_range_and_bounds`](NativeHistogram::with_range_and_bounds), with one
+    /// exemplar slot per classic bucket (`C + 1` slots of 168 bytes; see the [module
+    /// docs](self#exemplars)).
+    pub const fn with_range_bounds_and_exemplars(
+        low: f64,
+        high: f64,
+        zero_threshold: f64,
+        bounds: &'static [f64; C],
+    ) -> Self {
+        NativeHistogram::build(
+            low,
+            high,
+            zero_threshold,
+            bounds,
+            [const { ExemplarSlot::new() }; C],
+            ExemplarSlot::new(),
+        )
+    }
+}
+
+impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C, ExemplarSlot> {
+    /// Observes `value` as [`observe`](NativeHistogram::observe) does, and stores it with
+    /// these labels and the current time as the exemplar of its classic bucket (the only slot
+    /// when there are no classic bounds).
+    ///
+    /// The observation is counted as by `observe`. The exemplar is refused (and counted in
+    /// `promstatic_exemplars_refused_total`) if a name is invalid or the labels exceed 128
+    /// characters; it is skipped ([`Stored::Busy`]) if another thread is storing one in the
+    /// same slot, and not stored ([`Stored::NotCounted`]) for a value `observe` rejects
+    /// (negative, `NaN`, infinite), which no bucket holds.
+    #[inline]
+    pub fn observe_with_exemplar<L: ExemplarLabelName>(
+        &self,
+        value: f64,
+        labels: &[(L, &str)],
+    ) -> Result<Stored, ExemplarError> {
+        let Some(index) = self.observe_classic_index(value) else {
+            return Ok(Stored::NotCounted);
+        };
+        let labels = EncodedLabels::new(labels)?;
+        let slot = self.exemplars.get(index).unwrap_or(&self.overflow_exemplar);
+        Ok(slot.store(value, &labels))
+    }
+
+    /// The exemplar of classic bucket `index` (`C`, the number of classic bounds, is the
+    /// slot for values above the last one, and the only slot when there are none), if it holds
+    /// a consistent one.
+    pub fn exemplar(&self, index: usize) -> Option<Snapshot> {
+        match self.exemplars.get(index) {
+            Some(slot) => slot.read(),
+            None if index == C => self.overflow_exemplar.read(),
+            None => None,
+        }
+    }
+}
+
+impl<const S: i8, const N: usize, const C: usize, X: ExemplarStorage> NativeHistogram<S, N, C, X> {
+    /// The one constructor body, whatever the exemplar storage.
+    const fn build(
+        low: f64,
+        high: f64,
+        zero_threshold: f64,
+        bounds: &'static [f64; C],
+        exemplars: [X; C],
+        overflow_exemplar: X,
+    ) -> Self {
         check_layout(S, low, high, zero_threshold);
         if C > 0 {
             check_bounds(bounds);
@@ -373,6 +485,8 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
             classic_bounds: bounds,
             classic: [const { AtomicU64::new(0) }; C],
             classic_overflow: AtomicU64::new(0),
+            exemplars,
+            overflow_exemplar,
         }
     }
 
@@ -385,6 +499,24 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
             self.rejected.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        self.count_accepted(value);
+    }
+
+    /// [`observe`](Self::observe), returning the classic bucket the value was counted in
+    /// (`C` above the last bound, and always when `C = 0`), or `None` if it was rejected.
+    #[inline]
+    fn observe_classic_index(&self, value: f64) -> Option<usize> {
+        if !(0.0..f64::INFINITY).contains(&value) {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(self.count_accepted(value))
+    }
+
+    /// Counts an accepted value (`0 <= value < +Inf`) in its native bucket and its classic
+    /// bucket, adds it to the sum, and returns the classic bucket's index.
+    #[inline(always)]
+    fn count_accepted(&self, value: f64) -> usize {
         if value <= self.zero_threshold {
             self.zero.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -400,14 +532,16 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
                 cell.fetch_add(1, Ordering::Relaxed);
             }
         }
+        let mut index = 0;
         if C > 0 {
-            let index = self.classic_bounds.partition_point(|&bound| bound < value);
+            index = self.classic_bounds.partition_point(|&bound| bound < value);
             self.classic
                 .get(index)
                 .unwrap_or(&self.classic_overflow)
                 .fetch_add(1, Ordering::Relaxed);
         }
         self.sum.add(value);
+        index
     }
 
     /// Observes a duration in seconds.
@@ -474,13 +608,25 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
         if C == 0 {
             cumulative = self.count();
         } else {
-            for (cell, &bound) in self.classic.iter().zip(self.classic_bounds.iter()) {
+            // As for the classic histogram, an exemplar is read after its bucket's count.
+            for ((cell, &bound), slot) in self
+                .classic
+                .iter()
+                .zip(self.classic_bounds.iter())
+                .zip(self.exemplars.iter())
+            {
                 cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-                writer.bucket_trusted(labels, bound, cumulative);
+                writer.bucket_trusted_with_exemplar(
+                    labels,
+                    bound,
+                    cumulative,
+                    slot.snapshot().as_ref(),
+                );
             }
             cumulative = cumulative.wrapping_add(self.classic_overflow.load(Ordering::Relaxed));
         }
-        writer.bucket_trusted(labels, f64::INFINITY, cumulative);
+        let overflow = self.overflow_exemplar.snapshot();
+        writer.bucket_trusted_with_exemplar(labels, f64::INFINITY, cumulative, overflow.as_ref());
         writer.sample_trusted(Suffix::Sum, labels, Value::Float(self.sum()));
         writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
     }
@@ -556,14 +702,47 @@ impl<const S: i8, const N: usize, const C: usize> NativeHistogram<S, N, C> {
         // Classic buckets, if declared; `+Inf` is implied by `sample_count`. Their cells are
         // separate from the native ones, so an in-flight observation could make them exceed
         // `count` for one scrape: they are capped at it so buckets never exceed the total.
+        //
+        // Each slot is read once: the same copy goes into its classic bucket (where Prometheus
+        // up to 2.46 reads a native histogram's exemplars) and into `Histogram.exemplars`.
         let mut cumulative = 0u64;
-        for (cell, &bound) in self.classic.iter().zip(self.classic_bounds.iter()) {
+        for ((cell, &bound), slot) in self
+            .classic
+            .iter()
+            .zip(self.classic_bounds.iter())
+            .zip(self.exemplars.iter())
+        {
             cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-            let at = protobuf::open(out, field::HISTOGRAM_BUCKET);
-            protobuf::uint_field(out, field::BUCKET_CUMULATIVE_COUNT, cumulative.min(count));
-            protobuf::double_field(out, field::BUCKET_UPPER_BOUND, bound);
-            protobuf::close(out, at);
+            let exemplar = slot.snapshot();
+            write_bucket(out, cumulative.min(count), bound, exemplar.as_ref());
+            native_exemplar(out, exemplar.as_ref());
         }
+        // `+Inf` is implied by `sample_count`; it is written only to carry an exemplar, as
+        // for the classic histogram (and as client_golang does).
+        let overflow = self.overflow_exemplar.snapshot();
+        if overflow.is_some() {
+            write_bucket(out, count, f64::INFINITY, overflow.as_ref());
+            native_exemplar(out, overflow.as_ref());
+        }
+    }
+}
+
+/// A classic `Bucket` of a native histogram's protobuf message, with its exemplar if any.
+fn write_bucket(out: &mut Vec<u8>, cumulative: u64, bound: f64, exemplar: Option<&Snapshot>) {
+    let at = protobuf::open(out, field::HISTOGRAM_BUCKET);
+    protobuf::uint_field(out, field::BUCKET_CUMULATIVE_COUNT, cumulative);
+    protobuf::double_field(out, field::BUCKET_UPPER_BOUND, bound);
+    if let Some(exemplar) = exemplar {
+        protobuf::exemplar_field(out, field::BUCKET_EXEMPLAR, exemplar);
+    }
+    protobuf::close(out, at);
+}
+
+/// One of `Histogram.exemplars`, which `metrics.proto` requires to have a timestamp: an
+/// exemplar stored while the clock was unusable is left out here (it stays on its bucket).
+fn native_exemplar(out: &mut Vec<u8>, exemplar: Option<&Snapshot>) {
+    if let Some(exemplar) = exemplar.filter(|exemplar| exemplar.timestamp_nanos().is_some()) {
+        protobuf::exemplar_field(out, field::HISTOGRAM_EXEMPLARS, exemplar);
     }
 }
 
@@ -600,12 +779,14 @@ impl OutOfRange {
     }
 }
 
-impl<const S: i8, const N: usize, const C: usize> crate::sealed::Sealed
-    for NativeHistogram<S, N, C>
+impl<const S: i8, const N: usize, const C: usize, X: ExemplarStorage> crate::sealed::Sealed
+    for NativeHistogram<S, N, C, X>
 {
 }
 
-impl<const S: i8, const N: usize, const C: usize> Metric for NativeHistogram<S, N, C> {
+impl<const S: i8, const N: usize, const C: usize, X: ExemplarStorage> Metric
+    for NativeHistogram<S, N, C, X>
+{
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
         let mut writer = encoder.family_trusted(&descriptor.family());
         self.encode_series(&mut writer, &[]);
@@ -777,6 +958,33 @@ mod tests {
         assert_eq!(
             H.sum(),
             0.001 + 1.0 + 1.5 + 2.0 + 3.0 + 8.0 + 9.0 + 0.5 + 1e300
+        );
+    }
+
+    #[test]
+    fn exemplars_go_to_the_classic_bucket_the_value_was_counted_in() {
+        static H: NativeHistogram<0, 4, 2, ExemplarSlot> =
+            NativeHistogram::with_range_bounds_and_exemplars(1.0, 8.0, 0.001, &[2.0, 4.0]);
+        let id = [("trace_id", "a")];
+        assert_eq!(H.observe_with_exemplar(1.5, &id), Ok(Stored::Stored));
+        assert_eq!(H.observe_with_exemplar(3.0, &id), Ok(Stored::Stored));
+        // Clamped into the last native bucket, and above every classic bound.
+        assert_eq!(H.observe_with_exemplar(1e6, &id), Ok(Stored::Stored));
+        assert_eq!(
+            H.observe_with_exemplar(f64::NAN, &id),
+            Ok(Stored::NotCounted)
+        );
+        let values: Vec<Option<f64>> = (0..4)
+            .map(|index| H.exemplar(index).map(|exemplar| exemplar.value()))
+            .collect();
+        assert_eq!(values, [Some(1.5), Some(3.0), Some(1e6), None]);
+        assert_eq!(H.count(), 3);
+        assert_eq!(
+            H.out_of_range(),
+            OutOfRange {
+                clamped: 1,
+                rejected: 1
+            }
         );
     }
 

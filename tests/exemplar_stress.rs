@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use promstatic::exemplar::{ExemplarSlot, Stored};
-use promstatic::{Counter, Format, Histogram, metric};
+use promstatic::{Counter, DynCounterFamily, Format, Histogram, NativeHistogram, metric};
 
 const BOUNDS: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
 
@@ -18,6 +18,14 @@ static STRESS_EVENTS_TOTAL: Counter<ExemplarSlot> = Counter::with_exemplars();
 /// Stressed histogram.
 #[metric]
 static STRESS_LATENCY: Histogram<4, ExemplarSlot> = Histogram::with_bounds_and_exemplars(&BOUNDS);
+
+/// Stressed native histogram: its exemplars are printed on its classic buckets.
+#[metric(native(schema = 2, range = 0.01..2000.0), buckets = [1.0, 10.0, 100.0, 1000.0], exemplars)]
+static STRESS_NATIVE: NativeHistogram = NativeHistogram::new();
+
+/// Stressed dynamic family: one series, stored into by both writers.
+#[metric(labels(route: &str), capacity = 2, exemplars)]
+static STRESS_ROUTES_TOTAL: DynCounterFamily = DynCounterFamily::new();
 
 const WRITERS: u64 = 2;
 const STORES: u64 = 200_000;
@@ -69,7 +77,7 @@ fn check_line(line: &str) -> bool {
         timestamp.parse::<f64>().expect("timestamp") > 1.0e9,
         "{line}"
     );
-    if sample.starts_with("stress_events_total ") {
+    if sample.starts_with("stress_events_total ") || sample.starts_with("stress_routes_total{") {
         assert_eq!(
             value,
             counter_value(number) as f64,
@@ -112,23 +120,37 @@ fn scrapes_never_print_a_torn_exemplar() {
                     // writers overlap in the slots as often as possible.
                     let table: Vec<(String, String)> = (0..KINDS).map(labels).collect();
                     let (mut busy, mut added, mut observed) = (0u64, 0u64, 0u64);
+                    let (mut native, mut routed) = (0u64, 0u64);
                     for i in 0..STORES {
                         let n = (i * WRITERS + writer) % KINDS;
                         let (trace, decimal) = &table[n as usize];
                         let labels = [("trace_id", trace.as_str()), ("n", decimal.as_str())];
                         // Both writers mostly store into the counter's one slot.
-                        let stored = if (i + writer) % 3 != 0 {
-                            added += counter_value(n);
-                            STRESS_EVENTS_TOTAL.inc_by_with_exemplar(counter_value(n), &labels)
-                        } else {
-                            observed += 1;
-                            STRESS_LATENCY.observe_with_exemplar(histogram_value(n), &labels)
+                        let stored = match (i + writer) % 6 {
+                            0 => {
+                                observed += 1;
+                                STRESS_LATENCY.observe_with_exemplar(histogram_value(n), &labels)
+                            }
+                            1 => {
+                                native += 1;
+                                STRESS_NATIVE.observe_with_exemplar(histogram_value(n), &labels)
+                            }
+                            2 => {
+                                routed += counter_value(n);
+                                STRESS_ROUTES_TOTAL
+                                    .with(("/a",))
+                                    .inc_by_with_exemplar(counter_value(n), &labels)
+                            }
+                            _ => {
+                                added += counter_value(n);
+                                STRESS_EVENTS_TOTAL.inc_by_with_exemplar(counter_value(n), &labels)
+                            }
                         };
                         if stored.expect("valid exemplar") == Stored::Busy {
                             busy += 1;
                         }
                     }
-                    (busy, added, observed)
+                    [busy, added, observed, native, routed]
                 })
             })
             .collect();
@@ -166,18 +188,38 @@ fn scrapes_never_print_a_torn_exemplar() {
         let totals = writers
             .into_iter()
             .map(|writer| writer.join().unwrap())
-            .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+            .fold([0u64; 5], |a, b| std::array::from_fn(|k| a[k] + b[k]));
         done.store(true, Ordering::Release);
         let (verified, scrapes) = scraper.join().unwrap();
         (verified, scrapes, totals)
     });
-    let (busy, added, observed) = totals;
+    let [busy, added, observed, native, routed] = totals;
     println!("{scrapes} scrapes verified {verified} exemplars; {busy} stores skipped as busy");
     // Every observation counted, whether its exemplar was stored or skipped.
     assert_eq!(STRESS_EVENTS_TOTAL.get(), added);
     assert_eq!(STRESS_LATENCY.count(), observed);
+    assert_eq!(STRESS_NATIVE.count(), native);
+    assert_eq!(STRESS_ROUTES_TOTAL.with(("/a",)).get(), routed);
     // The last scrapes ran after every writer finished: every slot that was ever written
-    // is stable and printed, so at least the counter's and some buckets' exemplars.
+    // is stable and printed, so at least the counters' and some buckets' exemplars of each
+    // kind (the checks above already verified every one printed).
+    let last = {
+        let mut out = Vec::new();
+        promstatic::render(&mut out, Format::OpenMetrics);
+        String::from_utf8(out).expect("UTF-8")
+    };
+    for prefix in [
+        "stress_events_total ",
+        "stress_routes_total{",
+        "stress_latency_bucket{",
+        "stress_native_bucket{",
+    ] {
+        assert!(
+            last.lines()
+                .any(|line| line.starts_with(prefix) && check_line(line)),
+            "no exemplar on {prefix} after the writers finished:\n{last}"
+        );
+    }
     assert!(
         verified >= 2 * 10,
         "only {verified} exemplars verified in {scrapes} scrapes"

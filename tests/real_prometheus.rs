@@ -15,6 +15,11 @@
 //! * `exemplars_are_stored_with_their_trace_ids`: with `--enable-feature=exemplar-storage`,
 //!   the trace ids the demo attaches to its request counter and latency buckets come back
 //!   from `/api/v1/query_exemplars`, each with the value it was stored with.
+//! * `native_histogram_exemplars_are_stored`: with both features, Prometheus 2.42 scrapes
+//!   protobuf and stores the exemplars of the demo's native histogram (2.42 reads a native
+//!   histogram's exemplars from its classic buckets, where the demo's slots are; later
+//!   versions read `Histogram.exemplars`, which carries the same ones), each with a demo
+//!   trace id and a latency in a classic bucket's range.
 //! * `classic_view_without_the_feature_flag`: without the flag, the same histograms arrive
 //!   over OpenMetrics as classic `_count`/`_sum`/`_bucket` series.
 
@@ -385,6 +390,46 @@ fn exemplars_are_stored_with_their_trace_ids() {
         buckets.len(),
         counters.len(),
         buckets.first()
+    );
+    running.stop();
+}
+
+#[test]
+fn native_histogram_exemplars_are_stored() {
+    let Some(binary) = require_tool("prometheus") else {
+        return;
+    };
+    let mut running = Running::start(
+        &binary,
+        &["--enable-feature=exemplar-storage,native-histograms"],
+    );
+    let started = Instant::now();
+    let stored = loop {
+        assert!(
+            started.elapsed() < BUDGET,
+            "Prometheus stored no exemplar of the demo's native histogram in {BUDGET:?}"
+        );
+        let stored = stored_exemplars(&mut running, "demo_request_native_seconds");
+        if !stored.is_empty() {
+            break stored;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    for (series, labels, value) in &stored {
+        // The native series itself (no `le`: the classic view is not ingested with the flag).
+        assert_eq!(
+            series["__name__"], "demo_request_native_seconds",
+            "{series}"
+        );
+        assert!(series.get("le").is_none(), "{series}");
+        assert_demo_trace_id(labels);
+        // A fake request's latency: at least its 5 ms of "work", and finite.
+        assert!(*value >= 0.005 && value.is_finite(), "{value}: {series}");
+    }
+    println!(
+        "native histogram exemplars stored: {}; first: {:?}",
+        stored.len(),
+        stored.first()
     );
     running.stop();
 }

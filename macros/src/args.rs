@@ -28,6 +28,9 @@ pub(crate) struct Args {
     pub(crate) label_bytes: Option<Limit>,
     /// `max_value_len = N`: the longest label value a dynamic family accepts.
     pub(crate) max_value_len: Option<Limit>,
+    /// `exemplars`: exemplar slots for a counter or histogram (and every series of a family);
+    /// the span of the word, for errors.
+    pub(crate) exemplars: Option<Span>,
 }
 
 /// A size given as an integer literal, with the spans of its key and its value.
@@ -82,7 +85,7 @@ impl Parse for LabelDecl {
 }
 
 const KNOWN: &str = "`name`, `help`, `crate`, `buckets`, `labels`, `native`, `capacity`, \
-                     `label_bytes`, `max_value_len`";
+                     `label_bytes`, `max_value_len`, `exemplars`";
 
 /// Parses the arguments; the errors of bad arguments come back beside whatever was parsed, so
 /// the item can still be checked and every mistake reported in one build.
@@ -151,6 +154,16 @@ fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     } else if meta.path.is_ident("max_value_len") {
         set_once(&mut args.max_value_len, meta, "max_value_len", || {
             limit(meta, "max_value_len = 256")
+        })
+    } else if meta.path.is_ident("exemplars") {
+        set_once(&mut args.exemplars, meta, "exemplars", || {
+            if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+                return Err(meta.error(
+                    "`exemplars` takes no value: write `#[metric(exemplars)]` to give the \
+                     metric exemplar slots",
+                ));
+            }
+            Ok(meta.path.span())
         })
     } else {
         let shown = path_text(&meta.path);

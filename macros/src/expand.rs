@@ -92,15 +92,65 @@ fn entry(args: &Args, mut metric: Metric) -> TokenStream {
     }
 }
 
+/// How one series is built, given its bounds (histograms) and whether it has exemplar slots:
+/// the extra generic arguments after the family's own, and the constructor call.
+fn series_storage(
+    kind: Kind,
+    cell_type: &syn::Ident,
+    bounds: Option<&(TokenStream, TokenStream)>,
+    exemplars: bool,
+    krate: &TokenStream,
+    krate_at_buckets: &TokenStream,
+    at: proc_macro2::Span,
+) -> (Option<TokenStream>, TokenStream) {
+    let slot = quote!(#krate::exemplar::ExemplarSlot);
+    // The constructor spanned at `at`, so a const-evaluation failure of computed bounds
+    // points at `buckets` for a single histogram.
+    match (kind, bounds, exemplars) {
+        (Kind::Histogram, Some((length, bounds)), false) => (
+            Some(quote!({ #length })),
+            quote_spanned!(at=> #krate_at_buckets::Histogram::with_bounds(#bounds)),
+        ),
+        (Kind::Histogram, Some((length, bounds)), true) => (
+            Some(quote!({ #length }, #slot)),
+            quote_spanned!(at=> #krate_at_buckets::Histogram::with_bounds_and_exemplars(#bounds)),
+        ),
+        (Kind::Histogram, None, false) => (None, quote!(#krate::Histogram::new())),
+        (Kind::Histogram, None, true) => (
+            Some(quote!(11, #slot)),
+            quote!(#krate::Histogram::with_bounds_and_exemplars(
+                &#krate::histogram::DEFAULT_BUCKETS
+            )),
+        ),
+        // `item` refused `exemplars` on gauges: only counters get here with it.
+        (_, _, true) => (Some(slot), quote!(#krate::Counter::with_exemplars())),
+        (_, _, false) => (None, quote!(#krate::#cell_type::new())),
+    }
+}
+
 /// Writes the generic arguments and initializer of a family, or of a histogram with
-/// `buckets`: the user writes `Type = Type::new()`, and gets the storage for every series.
+/// `buckets`, or of a metric with `exemplars`: the user writes `Type = Type::new()`, and gets
+/// the storage for every series.
 fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
+    let exemplars = args.exemplars.is_some();
     let bounds = args.buckets.as_ref().map(bounds);
     // The crate path spanned on `buckets`, so a const-evaluation failure of computed bounds
     // points there rather than at the whole attribute.
     let krate_at_buckets = match (&args.krate, &args.buckets) {
         (None, Some(buckets)) => quote_spanned!(buckets.key()=> ::promstatic),
         _ => krate.clone(),
+    };
+    let kind = metric.kind;
+    let storage = |cell_type: &syn::Ident, at| {
+        series_storage(
+            kind,
+            cell_type,
+            bounds.as_ref(),
+            exemplars,
+            krate,
+            &krate_at_buckets,
+            at,
+        )
     };
     let syn::Type::Path(type_path) = &mut *metric.item.ty else {
         return;
@@ -114,15 +164,20 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
         return;
     }
     match (metric.shape, &bounds) {
-        (Shape::Single, None) => {}
-        (Shape::Single, Some((length, bounds))) => {
+        (Shape::Single, None) if !exemplars => {}
+        (Shape::Single, _) => {
+            let cell_type = last.ident.clone();
+            let at = args
+                .buckets
+                .as_ref()
+                .map(Buckets::key)
+                .or(args.exemplars)
+                .unwrap_or(span);
+            let (generics, cell) = storage(&cell_type, at);
             last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {span=>
-                <{ #length }>
+                <#generics>
             });
-            let at = args.buckets.as_ref().map_or(span, Buckets::key);
-            *metric.item.expr = syn::parse_quote_spanned! {at=>
-                #krate_at_buckets::Histogram::with_bounds(#bounds)
-            };
+            *metric.item.expr = syn::parse_quote_spanned!(at=> #cell);
         }
         (Shape::Family(cell_type), _) => {
             let Some(labels) = &args.labels else {
@@ -134,19 +189,10 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
             let set = quote_spanned!(key=> (#(#types,)*));
             let count = quote_spanned!(key=> <#set as #krate::LabelSet>::COUNT);
             let cell_type = syn::Ident::new(cell_type, span);
-            let (generics, cell) = match (metric.kind, bounds) {
-                (Kind::Histogram, Some((length, bounds))) => (
-                    quote_spanned!(key=> <#set, { #count }, { #length }>),
-                    quote!(#krate_at_buckets::Histogram::with_bounds(#bounds)),
-                ),
-                (Kind::Histogram, None) => (
-                    quote_spanned!(key=> <#set, { #count }>),
-                    quote!(#krate::Histogram::new()),
-                ),
-                _ => (
-                    quote_spanned!(key=> <#set, { #count }>),
-                    quote!(#krate::#cell_type::new()),
-                ),
+            let (extra, cell) = storage(&cell_type, proc_macro2::Span::call_site());
+            let generics = match extra {
+                Some(extra) => quote_spanned!(key=> <#set, { #count }, #extra>),
+                None => quote_spanned!(key=> <#set, { #count }>),
             };
             last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {key=>
                 #generics
@@ -182,19 +228,12 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
                 .map(|value| proc_macro2::Literal::usize_unsuffixed(value as usize));
             let max_value_len = proc_macro2::Literal::usize_unsuffixed(max_value_len as usize);
             let cell_type = syn::Ident::new(cell_type, span);
-            let (generics, cell) = match (metric.kind, bounds) {
-                (Kind::Histogram, Some((length, bounds))) => (
-                    quote_spanned!(key=> <#set, #capacity_literal, #table, #bytes, { #length }>),
-                    quote!(#krate_at_buckets::Histogram::with_bounds(#bounds)),
-                ),
-                (Kind::Histogram, None) => (
-                    quote_spanned!(key=> <#set, #capacity_literal, #table, #bytes>),
-                    quote!(#krate::Histogram::new()),
-                ),
-                _ => (
-                    quote_spanned!(key=> <#set, #capacity_literal, #table, #bytes>),
-                    quote!(#krate::#cell_type::new()),
-                ),
+            let (extra, cell) = storage(&cell_type, proc_macro2::Span::call_site());
+            let generics = match extra {
+                Some(extra) => {
+                    quote_spanned!(key=> <#set, #capacity_literal, #table, #bytes, #extra>)
+                }
+                None => quote_spanned!(key=> <#set, #capacity_literal, #table, #bytes>),
             };
             last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {key=>
                 #generics
@@ -228,10 +267,12 @@ fn rewrite_native(
         return;
     };
     let span = last.ident.span();
-    let (layout, cell) = crate::native::storage(args.native.as_ref(), bounds, krate, span);
+    let exemplars = args.exemplars.is_some();
+    let (layout, cell) =
+        crate::native::storage(args.native.as_ref(), bounds, exemplars, krate, span);
     match (metric.shape, &args.labels) {
         (Shape::Single, _) => {
-            if args.native.is_none() && bounds.is_none() {
+            if args.native.is_none() && bounds.is_none() && !exemplars {
                 return;
             }
             last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote_spanned! {span=>

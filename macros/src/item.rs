@@ -387,9 +387,38 @@ fn validate_shape(item: &ItemStatic, args: &Args, kind: Kind, shape: Shape, erro
         &type_text(&item.ty),
         errors,
     );
-    let rewritten = shape.rewritten() || args.buckets.is_some() || args.native.is_some();
+    validate_exemplars(item, args, kind, errors);
+    let rewritten = shape.rewritten()
+        || args.buckets.is_some()
+        || args.native.is_some()
+        || args.exemplars.is_some();
     if rewritten {
         validate_rewritten_form(item, errors);
+    }
+}
+
+/// `exemplars` applies to counters and histograms (and their families): OpenMetrics has
+/// exemplars on counters and buckets only, and a `ShardedCounter`'s per-thread cells have no
+/// one place to keep a slot.
+fn validate_exemplars(item: &ItemStatic, args: &Args, kind: Kind, errors: &mut Errors) {
+    let Some(key) = args.exemplars else {
+        return;
+    };
+    let ty = type_text(&item.ty);
+    if kind == Kind::Gauge {
+        errors.push(syn::Error::new(
+            key,
+            format!(
+                "`exemplars` applies to counters and histograms only (OpenMetrics has no gauge \
+                 exemplars), and `{ty}` is not one"
+            ),
+        ));
+    } else if last_ident(&item.ty).is_some_and(|ident| ident == "ShardedCounter") {
+        errors.push(syn::Error::new(
+            key,
+            "`ShardedCounter` has no exemplar slot (its count is spread over per-thread \
+             cells): use a `Counter` for a counter with exemplars",
+        ));
     }
 }
 
@@ -523,7 +552,7 @@ fn validate_rewritten_form(item: &ItemStatic, errors: &mut Errors) {
         errors.push(syn::Error::new_spanned(
             &last.arguments,
             "leave out the generic arguments: #[metric] writes them from \
-             `labels`/`buckets`/`native`",
+             `labels`/`buckets`/`native`/`exemplars`",
         ));
     }
     let is_new_call = match &*item.expr {
@@ -539,7 +568,7 @@ fn validate_rewritten_form(item: &ItemStatic, errors: &mut Errors) {
             &item.expr,
             format!(
                 "initialize with `{}::new()`: #[metric] replaces it with the storage it \
-                 builds from `labels`/`buckets`/`native`",
+                 builds from `labels`/`buckets`/`native`/`exemplars`",
                 type_text(&item.ty)
             ),
         ));

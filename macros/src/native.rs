@@ -232,6 +232,7 @@ pub(crate) fn validate(native: Option<&Native>, native_type: bool, ty: &str, err
 pub(crate) fn storage(
     native: Option<&Native>,
     bounds: Option<&(TokenStream, TokenStream)>,
+    exemplars: bool,
     krate: &TokenStream,
     span: Span,
 ) -> (TokenStream, TokenStream) {
@@ -255,6 +256,15 @@ pub(crate) fn storage(
         Some((length, bounds)) => (length.clone(), bounds.clone()),
         None => (quote!(0), quote!(&[])),
     };
+    if exemplars {
+        let generics = quote_spanned! {at=>
+            #schema, { #count }, { #classic_length }, #krate::exemplar::ExemplarSlot
+        };
+        let init = quote_spanned! {at=>
+            #krate::NativeHistogram::with_range_bounds_and_exemplars(#low, #high, #zero, #classic)
+        };
+        return (generics, init);
+    }
     let generics = quote_spanned!(at=> #schema, { #count }, { #classic_length });
     let init = quote_spanned! {at=>
         #krate::NativeHistogram::with_range_and_bounds(#low, #high, #zero, #classic)

@@ -13,7 +13,7 @@
 //! | `Metric` | `label = 1`, `gauge = 2`, `counter = 3`, `untyped = 5`, `histogram = 7` |
 //! | `LabelPair` | `name = 1`, `value = 2` |
 //! | `Counter`, `Gauge`, `Untyped` | `value = 1` (double) |
-//! | `Histogram` | `sample_count = 1`, `sample_sum = 2`, `bucket = 3`, `schema = 5` (sint32), `zero_threshold = 6`, `zero_count = 7`, `positive_span = 12`, `positive_delta = 13` (sint64, packed) |
+//! | `Histogram` | `sample_count = 1`, `sample_sum = 2`, `bucket = 3`, `schema = 5` (sint32), `zero_threshold = 6`, `zero_count = 7`, `positive_span = 12`, `positive_delta = 13` (sint64, packed), `exemplars = 16` (native histograms) |
 //! | `Bucket` | `cumulative_count = 1`, `upper_bound = 2`, `exemplar = 3` |
 //! | `Counter` | `value = 1`, `exemplar = 2` |
 //! | `Exemplar` | `label = 1` (`LabelPair`), `value = 2`, `timestamp = 3` (`google.protobuf.Timestamp`: `seconds = 1`, `nanos = 2`) |
@@ -79,6 +79,8 @@ pub(crate) mod field {
     pub(crate) const HISTOGRAM_ZERO_COUNT: u32 = 7;
     pub(crate) const HISTOGRAM_POSITIVE_SPAN: u32 = 12;
     pub(crate) const HISTOGRAM_POSITIVE_DELTA: u32 = 13;
+    /// `Histogram.exemplars`: "only used for native histograms", each with a timestamp.
+    pub(crate) const HISTOGRAM_EXEMPLARS: u32 = 16;
 
     pub(crate) const BUCKET_CUMULATIVE_COUNT: u32 = 1;
     pub(crate) const BUCKET_UPPER_BOUND: u32 = 2;
@@ -125,7 +127,7 @@ pub(crate) const fn zigzag(value: i64) -> u64 {
 
 #[inline]
 fn tag(out: &mut Vec<u8>, field: u32, wire_type: u32) {
-    // Field numbers here are below 16, so every tag is one byte; `varint` keeps it general.
+    // Field numbers below 16 make one-byte tags; `Histogram.exemplars` (16) takes two.
     varint(out, u64::from(field << 3 | wire_type));
 }
 
@@ -412,7 +414,7 @@ impl FamilyState {
 }
 
 /// An `Exemplar` message: its labels, value and (if known) timestamp.
-fn exemplar_field(out: &mut Vec<u8>, field_number: u32, exemplar: &Snapshot) {
+pub(crate) fn exemplar_field(out: &mut Vec<u8>, field_number: u32, exemplar: &Snapshot) {
     let at = open(out, field_number);
     for (name, value) in exemplar.labels() {
         let pair = open(out, field::EXEMPLAR_LABEL);

@@ -223,6 +223,8 @@ pub struct Histogram {
     pub positive_deltas: Vec<i64>,
     pub negative_spans: Vec<Span>,
     pub negative_deltas: Vec<i64>,
+    /// `Histogram.exemplars` (field 16, native histograms only).
+    pub exemplars: Vec<Exemplar>,
 }
 
 impl Histogram {
@@ -448,6 +450,7 @@ fn histogram(bytes: &[u8]) -> Result<Histogram> {
             10 => repeated_varints(field, wire, &mut negative)?,
             12 => histogram.positive_spans.push(span(as_bytes(field, wire)?)?),
             13 => repeated_varints(field, wire, &mut positive)?,
+            16 => histogram.exemplars.push(exemplar(as_bytes(field, wire)?)?),
             _ => {}
         }
     }
