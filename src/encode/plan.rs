@@ -521,3 +521,91 @@ impl Drop for PlanCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::Kind;
+    use crate::table::{Entry, Table};
+    use crate::{Counter, FloatGauge, Gauge, Histogram};
+
+    fn leak<M: Metric>(metric: M) -> &'static dyn Metric {
+        Box::leak(Box::new(metric))
+    }
+
+    /// A table of a counter, a gauge, a float gauge and a histogram, with HELP to escape.
+    fn table() -> &'static Table {
+        const fn descriptor(name: &'static str, kind: Kind) -> Descriptor {
+            Descriptor::new(
+                name,
+                kind,
+                "a \\\\ b",
+                "a \\\\ b",
+                &[],
+                "tests",
+                "plan.rs",
+                1,
+            )
+        }
+        let counter = Counter::new();
+        counter.inc_by(u64::MAX);
+        let gauge = Gauge::new();
+        gauge.set(i64::MIN);
+        let float = FloatGauge::new();
+        float.set(-1.5e-9);
+        let histogram: Histogram<2> = Histogram::with_bounds(&[0.5, 1.0]);
+        histogram.observe(0.7);
+        Table::leak(vec![
+            Entry::new(descriptor("c_total", Kind::Counter), leak(counter)),
+            Entry::new(descriptor("g", Kind::Gauge), leak(gauge)),
+            Entry::new(descriptor("f", Kind::Gauge), leak(float)),
+            Entry::new(descriptor("h", Kind::Histogram), leak(histogram)),
+        ])
+    }
+
+    #[test]
+    fn values_are_planned_and_histograms_encoded_with_the_same_bytes() {
+        let table = table();
+        for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
+            let cache = PlanCache::new();
+            let mut planned = Vec::new();
+            let mut encoder = Encoder::new(&mut planned, format);
+            table.render_into_planned(&mut encoder, &cache);
+            encoder.finish();
+            let mut unplanned = Vec::new();
+            let mut encoder = Encoder::new(&mut unplanned, format);
+            table.render_into_unplanned(&mut encoder);
+            encoder.finish();
+            assert_eq!(planned, unplanned, "{format:?}");
+            // The plan is the one that wrote it: three value steps, the histogram encoded.
+            let encoder = Encoder::new(&mut planned, format);
+            let plan = cache.get(&encoder, || std::iter::empty()).unwrap();
+            let values = plan
+                .steps
+                .iter()
+                .filter(|step| matches!(step.action, Action::Value(_)))
+                .count();
+            assert_eq!((values, plan.encoded.len()), (3, 1), "{format:?}");
+            assert_eq!(plan.encoded[0].0.name(), "h");
+        }
+    }
+
+    #[test]
+    fn runs_reserve_their_bytes() {
+        let table = table();
+        let cache = PlanCache::new();
+        let mut out = Vec::new();
+        let mut encoder = Encoder::new(&mut out, Format::Text);
+        table.render_into_planned(&mut encoder, &cache);
+        let plan = cache.get(&encoder, std::iter::empty).unwrap();
+        // Counter and gauge form one run (the float gauge ends it): their prefixes, 20
+        // bytes for each value, and the float step's prefix.
+        let [counter, gauge, float, ..] = &plan.steps[..] else {
+            panic!("four steps expected: {plan:?}");
+        };
+        let prefixes = (gauge.end - counter.start) as usize;
+        let float_prefix = (float.end - float.start) as usize;
+        assert_eq!(counter.reserve as usize, prefixes + 40 + float_prefix);
+        assert_eq!((gauge.reserve, float.reserve), (0, 0));
+    }
+}
