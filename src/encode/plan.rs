@@ -529,7 +529,7 @@ mod tests {
     use crate::table::{Entry, Table};
     use crate::{Counter, FloatGauge, Gauge, Histogram};
 
-    fn leak<M: Metric>(metric: M) -> &'static dyn Metric {
+    fn leak<M: Metric + 'static>(metric: M) -> &'static dyn Metric {
         Box::leak(Box::new(metric))
     }
 
@@ -579,7 +579,7 @@ mod tests {
             assert_eq!(planned, unplanned, "{format:?}");
             // The plan is the one that wrote it: three value steps, the histogram encoded.
             let encoder = Encoder::new(&mut planned, format);
-            let plan = cache.get(&encoder, || std::iter::empty()).unwrap();
+            let plan = cache.get(&encoder, std::iter::empty).unwrap();
             let values = plan
                 .steps
                 .iter()

@@ -476,6 +476,8 @@ pub(super) fn family_names(out: &[u8], from: usize, mut found: impl FnMut(&[u8])
 /// The offset in `written` of every `Counter`/`Gauge`/`Untyped` value (`double`, 8 bytes) of
 /// the delimited `MetricFamily` messages it holds, in order: where the exposition plan writes
 /// each value (`encode::plan`). `None` if `written` is not such a sequence of messages.
+#[cold]
+#[inline(never)]
 pub(super) fn value_offsets(written: &[u8]) -> Option<Vec<usize>> {
     let mut offsets = Vec::new();
     let mut at = 0;
