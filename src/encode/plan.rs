@@ -598,14 +598,15 @@ mod tests {
         let mut encoder = Encoder::new(&mut out, Format::Text);
         table.render_into_planned(&mut encoder, &cache);
         let plan = cache.get(&encoder, std::iter::empty).unwrap();
-        // Counter and gauge form one run (the float gauge ends it): their prefixes, 20
-        // bytes for each value, and the float step's prefix.
-        let [counter, gauge, float, ..] = &plan.steps[..] else {
+        // In name order: `c_total`, `f`, `g`, `h`. The counter is a run of its own (the float
+        // gauge ends it), the gauge another (the histogram ends it); each reserves its prefix,
+        // 20 bytes for the value and the prefix of the step that ends it.
+        let [counter, float, gauge, histogram] = &plan.steps[..] else {
             panic!("four steps expected: {plan:?}");
         };
-        let prefixes = (gauge.end - counter.start) as usize;
-        let float_prefix = (float.end - float.start) as usize;
-        assert_eq!(counter.reserve as usize, prefixes + 40 + float_prefix);
-        assert_eq!((gauge.reserve, float.reserve), (0, 0));
+        let length = |step: &Step| (step.end - step.start) as usize;
+        assert_eq!(counter.reserve as usize, length(counter) + 20 + length(float));
+        assert_eq!(gauge.reserve as usize, length(gauge) + 20 + length(histogram));
+        assert_eq!((float.reserve, histogram.reserve), (0, 0));
     }
 }
