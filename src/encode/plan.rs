@@ -605,8 +605,14 @@ mod tests {
             panic!("four steps expected: {plan:?}");
         };
         let length = |step: &Step| (step.end - step.start) as usize;
-        assert_eq!(counter.reserve as usize, length(counter) + 20 + length(float));
-        assert_eq!(gauge.reserve as usize, length(gauge) + 20 + length(histogram));
+        assert_eq!(
+            counter.reserve as usize,
+            length(counter) + 20 + length(float)
+        );
+        assert_eq!(
+            gauge.reserve as usize,
+            length(gauge) + 20 + length(histogram)
+        );
         assert_eq!((float.reserve, histogram.reserve), (0, 0));
     }
 }
