@@ -38,6 +38,17 @@
 //! and a gauge `x_count`, that produce the same family or sample names). Only the first by
 //! declaration order is exported; the rest are left out until renamed, an error is logged
 //! once, and [`check`] returns it.
+//!
+//! # Exposition plans
+//!
+//! The first render in each format also builds the table's exposition plan (the crate's
+//! `encode::plan` module): every series' bytes up to its value, rendered once in this order,
+//! and the cells that hold the values, so that a warm scrape copies a prefix and writes a
+//! number per series. It is published like the order (one compare-exchange, nobody waits)
+//! and is the one allocation a render makes after the first one in its format. Metrics whose
+//! output is not fixed (histograms, native histograms, dynamic families, exemplars outside
+//! text 0.0.4, sharded counters) are encoded in their place at every render, so new dynamic
+//! series appear at once; the bytes are the same as encoding each metric in turn.
 
 use std::collections::HashMap;
 use std::fmt;
