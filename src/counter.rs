@@ -7,7 +7,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::encode::Encoder;
+use crate::encode::plan::{PlanBuilder, ValueCell};
+use crate::encode::{Encoder, Format};
 use crate::exemplar::{
     EncodedLabels, ExemplarError, ExemplarLabelName, ExemplarSlot, ExemplarStorage, NoExemplars,
     Stored,
@@ -139,9 +140,27 @@ impl<X: ExemplarStorage> Counter<X> {
 
 impl<X: ExemplarStorage> crate::sealed::Sealed for Counter<X> {}
 
+impl<X: ExemplarStorage> Counter<X> {
+    /// The cell an exposition plan reads (see `encode::plan`), where the plan can write this
+    /// counter: always without exemplar storage (zero bytes: [`NoExemplars`]), and in text
+    /// 0.0.4, which never shows exemplars; elsewhere the counter is encoded at each scrape.
+    pub(crate) fn plan_cell(&'static self, format: Format) -> Option<ValueCell> {
+        let without_exemplars = std::mem::size_of::<X>() == 0 || format == Format::Text;
+        without_exemplars.then_some(ValueCell::Unsigned(&self.value))
+    }
+}
+
 impl<X: ExemplarStorage> Metric for Counter<X> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
         self.encode_series(&mut encoder.family_trusted(&descriptor.family()), &[]);
+    }
+
+    fn plan(&'static self, descriptor: &Descriptor, plan: &mut PlanBuilder<'_, '_>) -> bool {
+        let Some(cell) = self.plan_cell(plan.format()) else {
+            return false;
+        };
+        plan.family(descriptor, |family| family.sample(&[], cell));
+        true
     }
 }
 

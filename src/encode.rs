@@ -64,6 +64,7 @@
 pub use promstatic_syntax::escape;
 mod escaped;
 pub mod number;
+pub(crate) mod plan;
 pub(crate) mod protobuf;
 
 use std::collections::HashSet;
@@ -818,6 +819,23 @@ impl FamilyEncoder<'_, '_> {
             );
             return;
         }
+        self.write_prefix(suffix, labels, extra);
+        let out = &mut *self.encoder.out;
+        match value {
+            Value::Unsigned(value) => number::write_u64(out, value),
+            Value::Signed(value) => number::write_i64(out, value),
+            Value::Float(value) => number::write_f64(out, value),
+        }
+        if let (Some(exemplar), Format::OpenMetrics) = (exemplar, format) {
+            write_exemplar(out, exemplar);
+        }
+        out.push(b'\n');
+    }
+
+    /// A text sample's line up to its value: name, suffix, labels, the space. The exposition
+    /// plan (`encode::plan`) keeps these bytes and writes only the value per scrape.
+    fn write_prefix(&mut self, suffix: &str, labels: &[Label<'_>], extra: Option<Extra>) {
+        let format = self.encoder.format;
         let encoder = &mut *self.encoder;
         let out = &mut *encoder.out;
         out.extend_from_slice(encoder.namespace.as_bytes());
@@ -848,15 +866,6 @@ impl FamilyEncoder<'_, '_> {
             out.push(b'}');
         }
         out.push(b' ');
-        match value {
-            Value::Unsigned(value) => number::write_u64(out, value),
-            Value::Signed(value) => number::write_i64(out, value),
-            Value::Float(value) => number::write_f64(out, value),
-        }
-        if let (Some(exemplar), Format::OpenMetrics) = (exemplar, format) {
-            write_exemplar(out, exemplar);
-        }
-        out.push(b'\n');
     }
 }
 

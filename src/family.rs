@@ -37,7 +37,10 @@
 use std::marker::PhantomData;
 
 use crate::counter::Counter;
-use crate::encode::{Encoder, EscapedLabelValue, FamilyEncoder, Label, Suffix, Text, Value};
+use crate::encode::plan::{PlanBuilder, ValueCell};
+use crate::encode::{
+    Encoder, EscapedLabelValue, FamilyEncoder, Format, Label, Suffix, Text, Value,
+};
 use crate::exemplar::{ExemplarStorage, NoExemplars};
 use crate::gauge::{FloatGauge, Gauge};
 use crate::histogram::Histogram;
@@ -159,11 +162,22 @@ pub trait Series: Sync + crate::sealed::Sealed {
     fn native_out_of_range(&self) -> Option<OutOfRange> {
         None
     }
+
+    /// The one value cell of this series, if an exposition plan can write it in `format`
+    /// (see `encode::plan`); `None` for series of several samples (histograms).
+    #[doc(hidden)]
+    fn plan_cell(&'static self, _format: Format) -> Option<ValueCell> {
+        None
+    }
 }
 
 impl<X: ExemplarStorage> Series for Counter<X> {
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
         Counter::encode_series(self, writer, labels);
+    }
+
+    fn plan_cell(&'static self, format: Format) -> Option<ValueCell> {
+        Counter::plan_cell(self, format)
     }
 }
 
@@ -171,11 +185,19 @@ impl Series for Gauge {
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
         writer.sample_trusted(Suffix::Bare, labels, Value::Signed(self.get()));
     }
+
+    fn plan_cell(&'static self, _format: Format) -> Option<ValueCell> {
+        Some(Gauge::plan_cell(self))
+    }
 }
 
 impl Series for FloatGauge {
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
         writer.sample_trusted(Suffix::Bare, labels, Value::Float(self.get()));
+    }
+
+    fn plan_cell(&'static self, _format: Format) -> Option<ValueCell> {
+        Some(FloatGauge::plan_cell(self))
     }
 }
 
@@ -209,11 +231,44 @@ impl<L: LabelSet, M: Series, const N: usize> Metric for MetricFamily<L, M, N> {
     }
 
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
+        let mut writer = encoder.family_trusted(&descriptor.family());
+        self.each_series(descriptor, |cell, labels| {
+            cell.encode_series(&mut writer, labels)
+        });
+    }
+
+    fn plan(&'static self, descriptor: &Descriptor, plan: &mut PlanBuilder<'_, '_>) -> bool {
+        let format = plan.format();
+        // Every cell has the same type: the first says whether the family can be planned.
+        if self
+            .cells
+            .iter()
+            .any(|cell| cell.plan_cell(format).is_none())
+        {
+            return false;
+        }
+        plan.family(descriptor, |family| {
+            self.each_series(descriptor, |cell, labels| {
+                if let Some(value) = cell.plan_cell(format) {
+                    family.sample(labels, value);
+                }
+            });
+        });
+        true
+    }
+}
+
+impl<L: LabelSet, M: Series, const N: usize> MetricFamily<L, M, N> {
+    /// Calls `write` with each series and its labels, in series order.
+    fn each_series<'s>(
+        &'s self,
+        descriptor: &Descriptor,
+        mut write: impl FnMut(&'s M, &[Label<'_>]),
+    ) {
         let names = descriptor.labels();
         let arity = names.len().min(L::ARITY).min(MAX_LABELS);
         let mut labels =
             [Label::prevalidated("", Text::Escaped(EscapedLabelValue::EMPTY)); MAX_LABELS];
-        let mut writer = encoder.family_trusted(&descriptor.family());
         for (series, cell) in self.cells.iter().enumerate() {
             for (position, (slot, name)) in labels.iter_mut().zip(names).enumerate() {
                 *slot = Label::prevalidated(
@@ -221,7 +276,7 @@ impl<L: LabelSet, M: Series, const N: usize> Metric for MetricFamily<L, M, N> {
                     Text::Escaped(EscapedLabelValue::trusted(L::value(series, position))),
                 );
             }
-            cell.encode_series(&mut writer, &labels[..arity]);
+            write(cell, &labels[..arity]);
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use crate::encode::plan::{PlanBuilder, ValueCell};
 use crate::encode::{Encoder, Suffix, Value};
 use crate::table::{Descriptor, Metric};
 
@@ -84,6 +85,18 @@ impl Metric for Gauge {
             &[],
             Value::Signed(self.get()),
         );
+    }
+
+    fn plan(&'static self, descriptor: &Descriptor, plan: &mut PlanBuilder<'_, '_>) -> bool {
+        plan.family(descriptor, |family| family.sample(&[], self.plan_cell()));
+        true
+    }
+}
+
+impl Gauge {
+    /// The cell an exposition plan reads (see `encode::plan`).
+    pub(crate) fn plan_cell(&'static self) -> ValueCell {
+        ValueCell::Signed(&self.value)
     }
 }
 
@@ -165,6 +178,18 @@ impl Metric for FloatGauge {
             &[],
             Value::Float(self.get()),
         );
+    }
+
+    fn plan(&'static self, descriptor: &Descriptor, plan: &mut PlanBuilder<'_, '_>) -> bool {
+        plan.family(descriptor, |family| family.sample(&[], self.plan_cell()));
+        true
+    }
+}
+
+impl FloatGauge {
+    /// The cell an exposition plan reads (see `encode::plan`).
+    pub(crate) fn plan_cell(&'static self) -> ValueCell {
+        ValueCell::FloatBits(&self.bits)
     }
 }
 

@@ -38,12 +38,24 @@
 //! and a gauge `x_count`, that produce the same family or sample names). Only the first by
 //! declaration order is exported; the rest are left out until renamed, an error is logged
 //! once, and [`check`] returns it.
+//!
+//! # Exposition plans
+//!
+//! The first render in each format also builds the table's exposition plan (the crate's
+//! `encode::plan` module): every series' bytes up to its value, rendered once in this order,
+//! and the cells that hold the values, so that a warm scrape copies a prefix and writes a
+//! number per series. It is published like the order (one compare-exchange, nobody waits)
+//! and is the one allocation a render makes after the first one in its format. Metrics whose
+//! output is not fixed (histograms, native histograms, dynamic families, exemplars outside
+//! text 0.0.4, sharded counters) are encoded in their place at every render, so new dynamic
+//! series appear at once; the bytes are the same as encoding each metric in turn.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::claim;
+use crate::encode::plan::PlanBuilder;
 use crate::encode::{Encoder, EscapedHelp, Family, Format, Help, Kind, Label, Suffix, Text, Value};
 
 /// What every metric type implements to be written by the encoder.
@@ -76,6 +88,15 @@ pub trait Metric: Sync + crate::sealed::Sealed {
     #[doc(hidden)]
     fn overflows(&self) -> Option<crate::dynamic::Overflows> {
         None
+    }
+
+    /// Writes this metric into an exposition plan (see `encode::plan`): its HELP and TYPE and
+    /// each sample up to the value, with the cell that holds the value; `false`, planning
+    /// nothing, for a metric whose bytes are not fixed (histograms, dynamic families…), which
+    /// the plan then encodes the ordinary way at every scrape.
+    #[doc(hidden)]
+    fn plan(&'static self, _descriptor: &Descriptor, _plan: &mut PlanBuilder<'_, '_>) -> bool {
+        false
     }
 }
 
@@ -179,6 +200,9 @@ impl Descriptor {
 }
 
 pub(crate) use self::link::{Entry, METRICS};
+
+#[doc(hidden)]
+pub use crate::encode::plan::PlanCache;
 
 /// The table's link-time parts. Public items in a private module: generated code reaches
 /// them only through `promstatic::__private`, which is not an API; `promstatic::table` does
@@ -286,7 +310,8 @@ pub fn render_into(encoder: &mut Encoder<'_>) {
 pub fn render_native_out_of_range(encoder: &mut Encoder<'_>) {
     let table = Table::linked();
     let entries = table.entries();
-    let indices = &table.order().indices;
+    // The native histograms, found once in exposition order (not a walk over every metric).
+    let indices = &table.order().natives;
     let natives = || {
         indices.iter().filter_map(|&index| {
             let entry = entries.get(index as usize)?;
@@ -348,6 +373,8 @@ pub struct Table {
     source: Source,
     /// The exposition order and collisions, computed once (see `Table::order`).
     order: AtomicPtr<Order>,
+    /// The exposition plans of [`Table::render_into`] (see `encode::plan`).
+    plans: PlanCache,
 }
 
 enum Source {
@@ -358,6 +385,7 @@ enum Source {
 static LINKED: Table = Table {
     source: Source::Linked,
     order: AtomicPtr::new(std::ptr::null_mut()),
+    plans: PlanCache::new(),
 };
 
 impl fmt::Debug for Table {
@@ -379,6 +407,7 @@ impl Table {
         Box::leak(Box::new(Table {
             source: Source::Given(Box::leak(entries.into_boxed_slice())),
             order: AtomicPtr::new(std::ptr::null_mut()),
+            plans: PlanCache::new(),
         }))
     }
 
@@ -400,21 +429,61 @@ impl Table {
     }
 
     /// Writes every exported metric's family into `encoder`; see [`render_into`].
+    ///
+    /// The first call in each format builds the table's exposition plan (see
+    /// `encode::plan`), later ones replay it; an encoder with a namespace or constant labels
+    /// other than the first one's takes the unplanned path.
     pub fn render_into(&'static self, encoder: &mut Encoder<'_>) {
+        self.render_into_planned(encoder, &self.plans);
+    }
+
+    /// [`Table::render_into`] with the plans kept in `plans` (an exporter keeps its own, for
+    /// its namespace and constant labels).
+    pub fn render_into_planned(&'static self, encoder: &mut Encoder<'_>, plans: &PlanCache) {
+        match plans.get(encoder, || self.exported_metrics()) {
+            Some(plan) => plan.write(encoder),
+            None => self.encode_each(encoder),
+        }
+        self.render_after_table(encoder);
+    }
+
+    /// [`Table::render_into`] without a plan: every metric encoded one by one, as the plan's
+    /// bytes are checked against (tests compare the two).
+    pub fn render_into_unplanned(&'static self, encoder: &mut Encoder<'_>) {
+        self.encode_each(encoder);
+        self.render_after_table(encoder);
+    }
+
+    /// The exported metrics in exposition order.
+    fn exported_metrics(
+        &'static self,
+    ) -> impl Iterator<Item = (&'static Descriptor, &'static dyn Metric)> + Clone {
         let entries = self.entries();
-        let order = self.order();
-        let exported = || {
-            order
-                .indices
-                .iter()
-                .filter_map(|&index| entries.get(index as usize))
-                .map(|entry| (&entry.descriptor, entry.metric))
-        };
-        for (descriptor, metric) in exported() {
+        self.order()
+            .indices
+            .iter()
+            .filter_map(|&index| entries.get(index as usize))
+            .map(|entry| (&entry.descriptor, entry.metric))
+    }
+
+    fn encode_each(&'static self, encoder: &mut Encoder<'_>) {
+        for (descriptor, metric) in self.exported_metrics() {
             metric.encode(descriptor, encoder);
         }
-        // After the table: the self-metric of dynamic families (written only if there is one).
-        crate::dynamic::encode_overflows(encoder, exported());
+    }
+
+    /// What follows the table's own families in every exposition.
+    fn render_after_table(&'static self, encoder: &mut Encoder<'_>) {
+        // After the table: the self-metric of dynamic families (written only if there is one),
+        // from the list of them found once (not a walk over every metric per scrape).
+        let entries = self.entries();
+        let dynamic = self
+            .order()
+            .dynamic
+            .iter()
+            .filter_map(|&index| entries.get(index as usize))
+            .map(|entry| (&entry.descriptor, entry.metric));
+        crate::dynamic::encode_overflows(encoder, dynamic);
         // Then the `metrics` facade's families, once it is installed.
         #[cfg(all(feature = "facade", not(promstatic_loom)))]
         crate::facade::encode(encoder);
@@ -563,12 +632,33 @@ impl std::error::Error for DuplicateMetricNames {}
 struct Order {
     indices: Box<[u32]>,
     duplicates: Box<[(u32, u32)]>,
+    /// The exported native histograms (native or not is a property of the type), in order.
+    natives: Box<[u32]>,
+    /// The exported dynamic families (those with overflow counts), in order.
+    dynamic: Box<[u32]>,
 }
 
 impl Order {
     fn compute(entries: &[Entry]) -> Order {
         let descriptors: Vec<&Descriptor> = entries.iter().map(|entry| &entry.descriptor).collect();
-        compute_order(&descriptors)
+        let mut order = compute_order(&descriptors);
+        let having = |has: fn(&dyn Metric) -> bool| -> Box<[u32]> {
+            order
+                .indices
+                .iter()
+                .copied()
+                .filter(|&index| {
+                    entries
+                        .get(index as usize)
+                        .is_some_and(|entry| has(entry.metric))
+                })
+                .collect()
+        };
+        let natives = having(|metric| metric.native_out_of_range().is_some());
+        let dynamic = having(|metric| metric.overflows().is_some());
+        order.natives = natives;
+        order.dynamic = dynamic;
+        order
     }
 }
 
@@ -612,6 +702,8 @@ fn compute_order(descriptors: &[&Descriptor]) -> Order {
     Order {
         indices: indices.into_boxed_slice(),
         duplicates: duplicates.into_boxed_slice(),
+        natives: Box::default(),
+        dynamic: Box::default(),
     }
 }
 

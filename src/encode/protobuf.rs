@@ -475,6 +475,65 @@ pub(super) fn family_names(out: &[u8], from: usize, mut found: impl FnMut(&[u8])
     at
 }
 
+/// The offset in `written` of every `Counter`/`Gauge`/`Untyped` value (`double`, 8 bytes) of
+/// the delimited `MetricFamily` messages it holds, in order: where the exposition plan writes
+/// each value (`encode::plan`). `None` if `written` is not such a sequence of messages.
+#[cold]
+#[inline(never)]
+pub(super) fn value_offsets(written: &[u8]) -> Option<Vec<usize>> {
+    let mut offsets = Vec::new();
+    let mut at = 0;
+    while at < written.len() {
+        let (length, body) = read_varint(written, at)?;
+        let end = body.checked_add(usize::try_from(length).ok()?)?;
+        let family = written.get(body..end)?;
+        let mut field_at = 0;
+        while field_at < family.len() {
+            let (key, value_at) = read_varint(family, field_at)?;
+            let (number, wire) = (key >> 3, key & 7);
+            let next = match wire {
+                0 => read_varint(family, value_at)?.1,
+                1 => value_at + 8,
+                2 => {
+                    let (size, start) = read_varint(family, value_at)?;
+                    let stop = start.checked_add(usize::try_from(size).ok()?)?;
+                    if number == u64::from(field::FAMILY_METRIC) {
+                        offsets.push(body + start + metric_value(family.get(start..stop)?)?);
+                    }
+                    stop
+                }
+                _ => return None,
+            };
+            field_at = next;
+        }
+        at = end;
+    }
+    return Some(offsets);
+
+    /// The offset of the value in one `Metric`: after its labels, one value message whose
+    /// first field is the `double`.
+    fn metric_value(metric: &[u8]) -> Option<usize> {
+        let mut at = 0;
+        while at < metric.len() {
+            let (key, length_at) = read_varint(metric, at)?;
+            let (size, start) = read_varint(metric, length_at)?;
+            let number = (key >> 3) as u32;
+            if key & 7 != u64::from(LEN) {
+                return None;
+            }
+            if matches!(
+                number,
+                field::METRIC_COUNTER | field::METRIC_GAUGE | field::METRIC_UNTYPED
+            ) {
+                let value_tag = (field::VALUE << 3 | FIXED64) as u8;
+                return (metric.get(start) == Some(&value_tag) && size >= 9).then_some(start + 1);
+            }
+            at = start.checked_add(usize::try_from(size).ok()?)?;
+        }
+        None
+    }
+}
+
 /// The varint at `at` and the position after it, if complete.
 fn read_varint(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
     let mut value = 0u64;

@@ -20,6 +20,9 @@ pub(crate) struct ExporterCore {
     pub(crate) shutdown: Shutdown,
     /// Who may scrape: allowlist, authentication, TLS.
     pub(crate) access: Access,
+    /// The exposition plans for this exporter's namespace and constant labels (see
+    /// `encode::plan`), built by the first scrape in each format.
+    pub(crate) plans: crate::table::PlanCache,
 }
 
 impl HasPool for ExporterCore {
@@ -82,6 +85,7 @@ impl ExporterCore {
             pool: Pool::new(),
             shutdown: Shutdown::default(),
             access,
+            plans: crate::table::PlanCache::new(),
         })
     }
 }

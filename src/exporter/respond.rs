@@ -204,7 +204,9 @@ impl MetricsService {
         let mut encoder = Encoder::new(out, format)
             .with_namespace(&core.config.namespace)
             .with_const_labels(labels);
-        core.config.table.render_into(&mut encoder);
+        core.config
+            .table
+            .render_into_planned(&mut encoder, &core.plans);
         // The namespaced part ends here (protobuf: its last family's length is written).
         encoder.end_part();
         // Standard names for the process, build-info and self metrics: no namespace.

@@ -15,6 +15,7 @@
 pub mod allocations;
 pub mod http;
 pub mod peers;
+pub mod profile;
 pub mod scrape;
 pub mod threads;
 pub mod workload;

@@ -1,0 +1,12 @@
+//! The scrape profile's driver with 10000 series (see `promstatic_bench_peers::profile`):
+//!
+//! ```sh
+//! cargo build --release -p promstatic-bench-peers --example scrape_profile_10k
+//! valgrind --tool=callgrind target/release/examples/scrape_profile_10k static text 11
+//! ```
+
+include!(concat!(env!("OUT_DIR"), "/series_10000.rs"));
+
+fn main() {
+    promstatic_bench_peers::profile::run(&SERIES);
+}

@@ -1,0 +1,618 @@
+//! The exposition plan: a table's scrape, rendered once up to each value, replayed per scrape.
+//!
+//! # Why
+//!
+//! The profile in `benches/peers/README.md` ("Profile of the scrape path") shows where a warm
+//! scrape of plain counters went before this module: a dozen short appends per series (`# HELP
+//! `, the name, HELP, `\n# TYPE `, the name again, the type word, then the sample's name,
+//! suffix, label loop, space), each its own capacity check and `memcpy` call, plus a virtual
+//! call, a `Family` built per series and the walk through the sorted index. None of that
+//! depends on the values. A plan does that work once: for every series it holds the bytes that
+//! precede the value, contiguous and in exposition order (the previous line's `\n` included),
+//! and a reference to the value's atomic cell. A warm scrape is then "copy the prefix, write
+//! the number" per series over two arrays walked front to back, with the output's capacity
+//! reserved once per run of integer series, so the copies do not grow the buffer one by one.
+//!
+//! # What is planned, what is not
+//!
+//! A metric takes part through [`Metric::plan`](crate::table::Metric::plan): counters (without
+//! exemplars, or in text 0.0.4, which never shows them), integer and float gauges, and typed
+//! families of those, whose series are fixed at compile time. Everything whose bytes are not
+//! fixed is a step that calls the metric's own encoder at scrape time, exactly as the
+//! unplanned path does: histograms (their consistent snapshot: `+Inf == _count`, nothing
+//! backwards), native histograms, exemplar-carrying counters in OpenMetrics and protobuf,
+//! sharded counters, and dynamic families, whose series appear at run time and are therefore
+//! always current. The order is the table's (sorted by name, then declaration site; duplicates
+//! left out), so a planned scrape writes the same bytes as the unplanned one; the tests compare
+//! them byte for byte in every format.
+//!
+//! In protobuf every planned value is a fixed-width `double`, so a plan step copies the
+//! message bytes up to the value and writes its eight bytes: message lengths never change.
+//!
+//! # Memory and publication
+//!
+//! A plan is built on the first scrape of a table in a format with a given namespace and
+//! constant labels, and kept for the table's (or the exporter's) life: its bytes are the
+//! exposition's static text (about what the planned part of a scrape weighs) plus 24 bytes per
+//! step. It is the one allocation a scrape makes after warm-up, once per format; the
+//! allocation tests warm each format up once. It is published with one compare-exchange on an
+//! [`AtomicPtr`]: a scraper that finds no plan builds one and tries to publish it; one that
+//! loses that race frees its copy and uses the winner's. Nobody waits and nothing locks.
+//! A scrape whose encoder has another namespace or other constant labels than the published
+//! plan takes the unplanned path (still correct, just slower).
+
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
+
+use super::{Encoder, Format, Label, Suffix, Text, Value, number, protobuf};
+use crate::table::{Descriptor, Metric};
+
+/// The widest integer the plan writes: `u64::MAX` and `i64::MIN` both take 20 bytes.
+const MAX_INTEGER_DIGITS: usize = 20;
+
+/// A value cell a plan reads at scrape time.
+#[derive(Debug, Clone, Copy)]
+pub enum ValueCell {
+    /// An unsigned integer (a counter).
+    Unsigned(&'static AtomicU64),
+    /// A signed integer (an integer gauge).
+    Signed(&'static AtomicI64),
+    /// The bits of an `f64` (a float gauge).
+    FloatBits(&'static AtomicU64),
+}
+
+impl ValueCell {
+    fn value(self) -> Value {
+        match self {
+            ValueCell::Unsigned(cell) => Value::Unsigned(cell.load(Ordering::Relaxed)),
+            ValueCell::Signed(cell) => Value::Signed(cell.load(Ordering::Relaxed)),
+            ValueCell::FloatBits(cell) => {
+                Value::Float(f64::from_bits(cell.load(Ordering::Relaxed)))
+            }
+        }
+    }
+}
+
+/// What a step does after copying its static bytes.
+#[derive(Clone, Copy)]
+enum Action {
+    /// Writes one value.
+    Value(ValueCell),
+    /// Calls the metric's own encoder (what cannot be planned): an index into
+    /// [`Plan::encoded`], which keeps the steps small.
+    Metric(u32),
+}
+
+/// One step: copy `bytes[start..end]`, then act.
+#[derive(Clone, Copy)]
+struct Step {
+    start: u32,
+    end: u32,
+    /// Bytes to reserve before this step, for the run of integer steps it starts (0 inside a
+    /// run and before a step that writes through the growing `Vec` API anyway).
+    reserve: u32,
+    action: Action,
+}
+
+/// The configuration a plan was built for; a scrape with another one does not use it.
+#[derive(Debug, PartialEq)]
+struct Key {
+    namespace: Box<str>,
+    const_labels: Box<[ConstLabel]>,
+}
+
+/// A constant label as the plan's key holds it: `(name, value, whether the value is escaped)`.
+type ConstLabel = (Box<str>, Box<str>, bool);
+
+impl Key {
+    fn of(encoder: &Encoder<'_>) -> Key {
+        Key {
+            namespace: encoder.namespace.into(),
+            const_labels: encoder
+                .const_labels
+                .iter()
+                .map(|label| {
+                    let (value, escaped) = text_parts(label.value);
+                    (label.name.into(), value.into(), escaped)
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `encoder` writes with this configuration (compared without allocating).
+    fn matches(&self, encoder: &Encoder<'_>) -> bool {
+        *self.namespace == *encoder.namespace
+            && self.const_labels.len() == encoder.const_labels.len()
+            && self.const_labels.iter().zip(encoder.const_labels).all(
+                |((name, value, escaped), label)| {
+                    let (other, other_escaped) = text_parts(label.value);
+                    **name == *label.name && **value == *other && *escaped == other_escaped
+                },
+            )
+    }
+}
+
+fn text_parts(text: Text<'_>) -> (&str, bool) {
+    match text {
+        Text::Raw(value) => (value, false),
+        Text::Escaped(value) => (value.as_str(), true),
+    }
+}
+
+/// A table's exposition in one format, rendered up to each value; see the module docs.
+pub(crate) struct Plan {
+    key: Key,
+    format: Format,
+    bytes: Box<[u8]>,
+    steps: Box<[Step]>,
+    /// The metrics encoded at every scrape, in the order of their steps.
+    encoded: Box<[(&'static Descriptor, &'static dyn Metric)]>,
+    /// Where the bytes after the last step start.
+    tail: u32,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("format", &self.format)
+            .field("bytes", &self.bytes.len())
+            .field("steps", &self.steps.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plan {
+    /// Builds the plan of `metrics` (the table's exported entries, in exposition order) for
+    /// `encoder`'s format, namespace and constant labels.
+    pub(crate) fn build(
+        encoder: &Encoder<'_>,
+        metrics: impl Iterator<Item = (&'static Descriptor, &'static dyn Metric)>,
+    ) -> Plan {
+        let mut bytes = Vec::new();
+        let mut steps = Vec::new();
+        let mut encoded = Vec::new();
+        let mut covered = 0;
+        {
+            let mut planner = Encoder::new(&mut bytes, encoder.format)
+                .with_namespace(encoder.namespace)
+                .with_const_labels(encoder.const_labels);
+            for (descriptor, metric) in metrics {
+                let mut builder = PlanBuilder {
+                    encoder: &mut planner,
+                    cells: Vec::new(),
+                    refused: false,
+                };
+                let start = builder.encoder.out.len();
+                let planned = metric.plan(descriptor, &mut builder) && !builder.refused;
+                let cells = builder.cells;
+                // A family is complete (protobuf: its length stored) before its values are found.
+                planner.protobuf.finish(planner.out);
+                let positions = if planned {
+                    value_positions(planner.format, &planner.out[start..], cells.len())
+                } else {
+                    None
+                };
+                match positions {
+                    Some(positions) => {
+                        for ((end, skip), cell) in positions.into_iter().zip(cells) {
+                            let end = start + end;
+                            steps.push(step(covered, end, Action::Value(cell)));
+                            covered = end + skip;
+                        }
+                    }
+                    None => {
+                        // Not plannable (or not as expected): the metric writes itself.
+                        planner.out.truncate(start);
+                        let index = u32::try_from(encoded.len()).unwrap_or(u32::MAX);
+                        encoded.push((descriptor, metric));
+                        steps.push(step(covered, start, Action::Metric(index)));
+                        covered = start;
+                    }
+                }
+            }
+        }
+        let format = encoder.format;
+        mark_runs(&mut steps, format, bytes.len());
+        Plan {
+            key: Key::of(encoder),
+            format,
+            bytes: bytes.into_boxed_slice(),
+            steps: steps.into_boxed_slice(),
+            encoded: encoded.into_boxed_slice(),
+            tail: u32::try_from(covered).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Whether this plan writes what `encoder` would.
+    pub(crate) fn fits(&self, encoder: &Encoder<'_>) -> bool {
+        self.format == encoder.format && self.key.matches(encoder)
+    }
+
+    /// Writes the planned exposition into `encoder` (its families, not `# EOF`).
+    pub(crate) fn write(&self, encoder: &mut Encoder<'_>) {
+        // A protobuf family the caller left open is completed before raw bytes follow it.
+        encoder.protobuf.finish(encoder.out);
+        let bytes = &self.bytes[..];
+        let mut digits = itoa::Buffer::new();
+        for step in &self.steps {
+            let prefix = bytes
+                .get(step.start as usize..step.end as usize)
+                .unwrap_or_default();
+            let out = &mut *encoder.out;
+            if step.reserve != 0 {
+                out.reserve(step.reserve as usize);
+            }
+            match (step.action, self.format) {
+                (Action::Value(cell), Format::Protobuf) => {
+                    let number = match cell.value() {
+                        Value::Unsigned(value) => value as f64,
+                        Value::Signed(value) => value as f64,
+                        Value::Float(value) => value,
+                    };
+                    append(out, prefix, &number.to_bits().to_le_bytes());
+                }
+                (Action::Value(ValueCell::Unsigned(cell)), _) => {
+                    append(
+                        out,
+                        prefix,
+                        digits.format(cell.load(Ordering::Relaxed)).as_bytes(),
+                    );
+                }
+                (Action::Value(ValueCell::Signed(cell)), _) => {
+                    append(
+                        out,
+                        prefix,
+                        digits.format(cell.load(Ordering::Relaxed)).as_bytes(),
+                    );
+                }
+                (Action::Value(cell @ ValueCell::FloatBits(_)), _) => {
+                    out.extend_from_slice(prefix);
+                    if let Value::Float(value) = cell.value() {
+                        number::write_f64(out, value);
+                    }
+                }
+                (Action::Metric(index), _) => {
+                    out.extend_from_slice(prefix);
+                    if let Some((descriptor, metric)) = self.encoded.get(index as usize) {
+                        metric.encode(descriptor, encoder);
+                    }
+                    encoder.protobuf.finish(encoder.out);
+                }
+            }
+        }
+        let tail = bytes.get(self.tail as usize..).unwrap_or_default();
+        encoder.out.extend_from_slice(tail);
+    }
+}
+
+fn step(start: usize, end: usize, action: Action) -> Step {
+    // A plan over 4 GiB of exposition text cannot be built in practice; saturating keeps
+    // every index in range of `bytes` (a range past it copies nothing).
+    let index = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+    Step {
+        start: index(start),
+        end: index(end),
+        reserve: 0,
+        action,
+    }
+}
+
+/// Marks the first step of each run of integer steps (protobuf: of value steps) with the
+/// capacity the run needs: its static bytes plus the widest value of each step, so that the
+/// run's copies never grow the buffer one by one.
+fn mark_runs(steps: &mut [Step], format: Format, total_bytes: usize) {
+    let widest = |action: Action| match (action, format) {
+        (Action::Value(_), Format::Protobuf) => Some(8),
+        (Action::Value(ValueCell::Unsigned(_) | ValueCell::Signed(_)), _) => {
+            Some(MAX_INTEGER_DIGITS)
+        }
+        _ => None,
+    };
+    let mut index = 0;
+    while index < steps.len() {
+        let Some(_) = widest(steps[index].action) else {
+            index += 1;
+            continue;
+        };
+        let first = index;
+        let mut need = 0usize;
+        while let Some(step) = steps.get(index)
+            && let Some(width) = widest(step.action)
+        {
+            need += (step.end as usize).saturating_sub(step.start as usize) + width;
+            index += 1;
+        }
+        // The static bytes that follow the run (the next step's, or the tail) are reserved
+        // with it: they are appended right after.
+        let next = steps.get(index).map_or(
+            total_bytes.saturating_sub(steps[index - 1].end as usize),
+            |step| (step.end as usize).saturating_sub(step.start as usize),
+        );
+        need += next;
+        steps[first].reserve = u32::try_from(need).unwrap_or(u32::MAX);
+    }
+}
+
+/// Appends `prefix` then `value` into capacity reserved for them (one comparison, no growth
+/// path on the way); grows the buffer like `extend_from_slice` if there is not enough, which
+/// a reserved run never leaves.
+#[inline]
+fn append(out: &mut Vec<u8>, prefix: &[u8], value: &[u8]) {
+    let length = out.len();
+    let total = prefix.len() + value.len();
+    let spare = out.spare_capacity_mut();
+    if spare.len() < total {
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(value);
+        return;
+    }
+    let (head, rest) = spare.split_at_mut(prefix.len());
+    head.write_copy_of_slice(prefix);
+    rest[..value.len()].write_copy_of_slice(value);
+    // SAFETY: the `total` bytes after `length` are within the capacity (checked above) and
+    // were initialised by the two copies just made.
+    unsafe { out.set_len(length + total) };
+}
+
+/// Where each value of a planned metric's bytes goes: `(offset of the value, bytes of the
+/// placeholder to skip after it)`, in sample order; `None` if there are not `expected`.
+fn value_positions(format: Format, written: &[u8], expected: usize) -> Option<Vec<(usize, usize)>> {
+    let positions = if format == Format::Protobuf {
+        protobuf::value_offsets(written)?
+            .into_iter()
+            .map(|at| (at, 8))
+            .collect::<Vec<_>>()
+    } else {
+        // The builder writes every sample's line without its value: the value goes before
+        // each `\n` that ends a sample line (not a `#` line).
+        let mut positions = Vec::with_capacity(expected);
+        let mut line_start = 0;
+        for (at, &byte) in written.iter().enumerate() {
+            if byte == b'\n' {
+                if written.get(line_start) != Some(&b'#') {
+                    positions.push((at, 0));
+                }
+                line_start = at + 1;
+            }
+        }
+        positions
+    };
+    (positions.len() == expected).then_some(positions)
+}
+
+/// What [`Metric::plan`](crate::table::Metric::plan) writes a metric's plan with.
+pub struct PlanBuilder<'p, 'a> {
+    encoder: &'p mut Encoder<'a>,
+    cells: Vec<ValueCell>,
+    /// Set when a metric's plan cannot be used after all (the metric is encoded at scrape).
+    refused: bool,
+}
+
+impl std::fmt::Debug for PlanBuilder<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanBuilder")
+            .field("format", &self.encoder.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PlanBuilder<'_, '_> {
+    /// The format being planned.
+    pub fn format(&self) -> Format {
+        self.encoder.format
+    }
+
+    /// Plans `descriptor`'s family: its HELP and TYPE lines, then each sample `series` adds.
+    pub(crate) fn family(
+        &mut self,
+        descriptor: &Descriptor,
+        series: impl FnOnce(&mut PlanFamily<'_, '_, '_>),
+    ) {
+        let family = descriptor.family();
+        let mut writer = PlanFamily {
+            writer: self.encoder.family_trusted(&family),
+            cells: &mut self.cells,
+        };
+        series(&mut writer);
+    }
+}
+
+/// The samples of one planned family.
+pub(crate) struct PlanFamily<'w, 'e, 'a> {
+    writer: super::FamilyEncoder<'e, 'a>,
+    cells: &'w mut Vec<ValueCell>,
+}
+
+impl PlanFamily<'_, '_, '_> {
+    /// One sample (no suffix) whose value `cell` holds.
+    pub(crate) fn sample(&mut self, labels: &[Label<'_>], cell: ValueCell) {
+        if self.writer.format() == Format::Protobuf {
+            // The value is a fixed-width double: a placeholder the plan overwrites.
+            self.writer
+                .sample_trusted(Suffix::Bare, labels, Value::Float(0.0));
+        } else {
+            self.writer.write_prefix("", labels, None);
+            self.writer.encoder.out.push(b'\n');
+        }
+        self.cells.push(cell);
+    }
+}
+
+/// A table's plans, one per format, each published once; see the module docs.
+#[derive(Debug)]
+pub struct PlanCache {
+    plans: [AtomicPtr<Plan>; 3],
+}
+
+impl Default for PlanCache {
+    fn default() -> Self {
+        PlanCache::new()
+    }
+}
+
+impl PlanCache {
+    /// No plan yet.
+    pub const fn new() -> Self {
+        PlanCache {
+            plans: [
+                AtomicPtr::new(std::ptr::null_mut()),
+                AtomicPtr::new(std::ptr::null_mut()),
+                AtomicPtr::new(std::ptr::null_mut()),
+            ],
+        }
+    }
+
+    fn slot(&self, format: Format) -> &AtomicPtr<Plan> {
+        &self.plans[match format {
+            Format::Text => 0,
+            Format::OpenMetrics => 1,
+            Format::Protobuf => 2,
+        }]
+    }
+
+    /// The plan for `encoder`'s format, built from `metrics` if there is none yet; `None` if
+    /// the published plan was built for another namespace or other constant labels.
+    pub(crate) fn get<I>(&self, encoder: &Encoder<'_>, metrics: impl FnOnce() -> I) -> Option<&Plan>
+    where
+        I: Iterator<Item = (&'static Descriptor, &'static dyn Metric)>,
+    {
+        let slot = self.slot(encoder.format);
+        // Acquire pairs with the release of the publishing exchange: the plan is complete.
+        let mut published = slot.load(Ordering::Acquire);
+        if published.is_null() {
+            published = self.publish(slot, Plan::build(encoder, metrics()));
+        }
+        // SAFETY: a non-null slot holds a pointer from `Box::into_raw` in `publish`, set once
+        // and freed only by `drop`, which `&self` rules out while this borrow lives.
+        let plan = unsafe { &*published };
+        plan.fits(encoder).then_some(plan)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn publish(&self, slot: &AtomicPtr<Plan>, plan: Plan) -> *mut Plan {
+        let built = Box::into_raw(Box::new(plan));
+        match slot.compare_exchange(
+            std::ptr::null_mut(),
+            built,
+            // Release publishes the complete plan to the acquire loads in `get`.
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => built,
+            Err(winner) => {
+                // SAFETY: `built` came from `Box::into_raw` above and was not published:
+                // this thread still owns it.
+                drop(unsafe { Box::from_raw(built) });
+                winner
+            }
+        }
+    }
+}
+
+impl Drop for PlanCache {
+    fn drop(&mut self) {
+        for slot in &mut self.plans {
+            let plan = *slot.get_mut();
+            if !plan.is_null() {
+                // SAFETY: the pointer came from `Box::into_raw` in `publish`; `&mut self`
+                // means no scrape borrows it any more.
+                drop(unsafe { Box::from_raw(plan) });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::Kind;
+    use crate::table::{Entry, Table};
+    use crate::{Counter, FloatGauge, Gauge, Histogram};
+
+    fn leak<M: Metric + 'static>(metric: M) -> &'static dyn Metric {
+        Box::leak(Box::new(metric))
+    }
+
+    /// A table of a counter, a gauge, a float gauge and a histogram, with HELP to escape.
+    fn table() -> &'static Table {
+        const fn descriptor(name: &'static str, kind: Kind) -> Descriptor {
+            Descriptor::new(
+                name,
+                kind,
+                "a \\\\ b",
+                "a \\\\ b",
+                &[],
+                "tests",
+                "plan.rs",
+                1,
+            )
+        }
+        let counter = Counter::new();
+        counter.inc_by(u64::MAX);
+        let gauge = Gauge::new();
+        gauge.set(i64::MIN);
+        let float = FloatGauge::new();
+        float.set(-1.5e-9);
+        let histogram: Histogram<2> = Histogram::with_bounds(&[0.5, 1.0]);
+        histogram.observe(0.7);
+        Table::leak(vec![
+            Entry::new(descriptor("c_total", Kind::Counter), leak(counter)),
+            Entry::new(descriptor("g", Kind::Gauge), leak(gauge)),
+            Entry::new(descriptor("f", Kind::Gauge), leak(float)),
+            Entry::new(descriptor("h", Kind::Histogram), leak(histogram)),
+        ])
+    }
+
+    #[test]
+    fn values_are_planned_and_histograms_encoded_with_the_same_bytes() {
+        let table = table();
+        for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
+            let cache = PlanCache::new();
+            let mut planned = Vec::new();
+            let mut encoder = Encoder::new(&mut planned, format);
+            table.render_into_planned(&mut encoder, &cache);
+            encoder.finish();
+            let mut unplanned = Vec::new();
+            let mut encoder = Encoder::new(&mut unplanned, format);
+            table.render_into_unplanned(&mut encoder);
+            encoder.finish();
+            assert_eq!(planned, unplanned, "{format:?}");
+            // The plan is the one that wrote it: three value steps, the histogram encoded.
+            let encoder = Encoder::new(&mut planned, format);
+            let plan = cache.get(&encoder, std::iter::empty).unwrap();
+            let values = plan
+                .steps
+                .iter()
+                .filter(|step| matches!(step.action, Action::Value(_)))
+                .count();
+            assert_eq!((values, plan.encoded.len()), (3, 1), "{format:?}");
+            assert_eq!(plan.encoded[0].0.name(), "h");
+        }
+    }
+
+    #[test]
+    fn runs_reserve_their_bytes() {
+        let table = table();
+        let cache = PlanCache::new();
+        let mut out = Vec::new();
+        let mut encoder = Encoder::new(&mut out, Format::Text);
+        table.render_into_planned(&mut encoder, &cache);
+        let plan = cache.get(&encoder, std::iter::empty).unwrap();
+        // In name order: `c_total`, `f`, `g`, `h`. The counter is a run of its own (the float
+        // gauge ends it), the gauge another (the histogram ends it); each reserves its prefix,
+        // 20 bytes for the value and the prefix of the step that ends it.
+        let [counter, float, gauge, histogram] = &plan.steps[..] else {
+            panic!("four steps expected: {plan:?}");
+        };
+        let length = |step: &Step| (step.end - step.start) as usize;
+        assert_eq!(
+            counter.reserve as usize,
+            length(counter) + 20 + length(float)
+        );
+        assert_eq!(
+            gauge.reserve as usize,
+            length(gauge) + 20 + length(histogram)
+        );
+        assert_eq!((float.reserve, histogram.reserve), (0, 0));
+    }
+}
