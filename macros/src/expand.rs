@@ -120,8 +120,10 @@ fn rewrite_storage(metric: &mut Metric, args: &Args, krate: &TokenStream) {
                 <{ #length }>
             });
             let at = args.buckets.as_ref().map_or(span, Buckets::key);
+            // `Histogram` or `ShardedHistogram`: both have `with_bounds`.
+            let histogram = syn::Ident::new(&last.ident.to_string(), at);
             *metric.item.expr = syn::parse_quote_spanned! {at=>
-                #krate_at_buckets::Histogram::with_bounds(#bounds)
+                #krate_at_buckets::#histogram::with_bounds(#bounds)
             };
         }
         (Shape::Family(cell_type), _) => {

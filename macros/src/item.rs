@@ -52,6 +52,7 @@ const TYPES: &[(&str, Kind, Shape)] = &[
     ("Gauge", Kind::Gauge, Shape::Single),
     ("FloatGauge", Kind::Gauge, Shape::Single),
     ("Histogram", Kind::Histogram, Shape::Single),
+    ("ShardedHistogram", Kind::Histogram, Shape::Single),
     ("CounterFamily", Kind::Counter, Shape::Family("Counter")),
     ("GaugeFamily", Kind::Gauge, Shape::Family("Gauge")),
     ("FloatGaugeFamily", Kind::Gauge, Shape::Family("FloatGauge")),
