@@ -10,9 +10,7 @@
 //!
 //! # Observing
 //!
-//! [`Histogram::observe`] finds the bucket by counting the bounds below the value (a
-//! count with no branch, rather than a binary search whose branches a mix of latencies
-//! mispredicts; above 32 bounds a binary search again), adds one to that
+//! [`Histogram::observe`] finds the bucket by binary search over the bounds, adds one to that
 //! bucket's counter (one relaxed `fetch_add`), and adds a finite value to the sum (a
 //! compare-exchange loop on the `f64` bits: it retries only when another *observer* changed
 //! the sum in between, never because of a scrape, since a scrape only loads). Relaxed is
@@ -428,24 +426,16 @@ impl<const B: usize, X: ExemplarStorage> Histogram<B, X> {
 }
 
 /// The index of `value`'s bucket: the number of bounds below it, so `B` (the overflow
-/// bucket) for a value above every bound, and for `NaN`.
+/// bucket) for a value above every bound, and for `NaN` (which compares false with
+/// everything, so it is sent there explicitly).
 ///
-/// Up to 32 bounds this is a count over the whole array with no branch: `!(value <= bound)`
-/// is `bound < value` for every number and true for `NaN`, so `NaN` needs no test of its
-/// own, and the compiler unrolls the fixed-length loop into compare-and-add steps (vector
-/// compares where the target has them). A binary search does fewer compares but takes a
-/// data-dependent branch at each, which a mix of latencies mispredicts about half the time;
-/// above 32 bounds it wins again.
+/// A binary search: measured with callgrind on the peers' workload (11 bounds, 64 latencies
+/// in turn), it runs 47 instructions per observation against 71 for a branch-free count over
+/// every bound, with no more mispredicted branches in callgrind's model, and was not slower
+/// in wall time either.
 #[inline]
-// The negated comparison is the point: it is the one that is true for `NaN`.
-#[allow(clippy::neg_cmp_op_on_partial_ord)]
 pub(crate) fn bucket_index<const B: usize>(bounds: &[f64; B], value: f64) -> usize {
-    if B <= 32 {
-        bounds
-            .iter()
-            .map(|&bound| usize::from(!(value <= bound)))
-            .sum()
-    } else if value.is_nan() {
+    if value.is_nan() {
         B
     } else {
         bounds.partition_point(|&bound| bound < value)
