@@ -417,11 +417,18 @@ impl<const B: usize, X: ExemplarStorage> Histogram<B, X> {
             Some(slot) => slot.snapshot(),
             None => self.overflow_exemplar.snapshot(),
         };
-        write_series(writer, labels, self.bounds, self.cell_counts(), exemplar, || {
-            // Acquire pairs with the observers' release: see the module docs.
-            let sum = self.sum.load(Ordering::Acquire);
-            (sum, self.sum_is_counter())
-        });
+        write_series(
+            writer,
+            labels,
+            self.bounds,
+            self.cell_counts(),
+            exemplar,
+            || {
+                // Acquire pairs with the observers' release: see the module docs.
+                let sum = self.sum.load(Ordering::Acquire);
+                (sum, self.sum_is_counter())
+            },
+        );
     }
 }
 
@@ -464,12 +471,7 @@ pub(crate) fn write_series(
         cumulative = cumulative.wrapping_add(count);
         // `+ 0.0` turns a `-0.0` bound into `0.0` (IEEE 754), so the `le` label is `0`
         // in both formats rather than `-0` and `-0.0`: another series to Prometheus.
-        writer.bucket_trusted_with_exemplar(
-            labels,
-            le + 0.0,
-            cumulative,
-            exemplar(index).as_ref(),
-        );
+        writer.bucket_trusted_with_exemplar(labels, le + 0.0, cumulative, exemplar(index).as_ref());
     }
     let (sum, sum_is_counter) = sum();
     if writer.format() == Format::Text || sum_is_counter {

@@ -30,7 +30,7 @@ const OBSERVATIONS: u64 = 200_000;
 /// Each observer's work is done by this many threads in turn, each observing a multiple of
 /// 8 values (one round of the 8 values below).
 const GENERATIONS: u64 = 25;
-const _: () = assert!(OBSERVATIONS % (8 * GENERATIONS) == 0);
+const _: () = assert!(OBSERVATIONS.is_multiple_of(8 * GENERATIONS));
 const MIN_SCRAPES: usize = 2_000;
 
 /// One histogram series in one scrape: the bucket counts in order, `_count`.
@@ -174,7 +174,10 @@ fn every_scrape_is_consistent_while_observers_run() {
     let mut out = Vec::new();
     promstatic::render_text(&mut out);
     let final_scrape = check_scrape(std::str::from_utf8(&out).unwrap(), &last);
-    assert_eq!(STRESS_SHARDED_SECONDS.count(), OBSERVERS as u64 * OBSERVATIONS);
+    assert_eq!(
+        STRESS_SHARDED_SECONDS.count(),
+        OBSERVERS as u64 * OBSERVATIONS
+    );
     assert_eq!(
         STRESS_SHARDED_SECONDS.sum(),
         sum_of_one_round * per_value as f64

@@ -266,7 +266,9 @@ impl<const B: usize> ShardedHistogram<B> {
     /// The number of observations, summed from the buckets.
     pub fn count(&self) -> u64 {
         let (buckets, overflow) = self.counts();
-        buckets.iter().fold(overflow, |total, &count| total.wrapping_add(count))
+        buckets
+            .iter()
+            .fold(overflow, |total, &count| total.wrapping_add(count))
     }
 
     /// The sum of the finite observations (the copies' sums, added in shard order).
@@ -281,13 +283,20 @@ impl<const B: usize> ShardedHistogram<B> {
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
         let (buckets, overflow) = self.counts();
         let counts = buckets.into_iter().chain(std::iter::once(overflow));
-        write_series(writer, labels, self.bounds, counts, |_| None, || {
-            let sum = self.sum();
-            // Loaded after the sums: a sum lowered by a negative value comes with the flag.
-            let is_counter = self.bounds.first().is_none_or(|&lowest| lowest >= 0.0)
-                && !self.below_zero.load(Ordering::Relaxed);
-            (sum, is_counter)
-        });
+        write_series(
+            writer,
+            labels,
+            self.bounds,
+            counts,
+            |_| None,
+            || {
+                let sum = self.sum();
+                // Loaded after the sums: a sum lowered by a negative value comes with the flag.
+                let is_counter = self.bounds.first().is_none_or(|&lowest| lowest >= 0.0)
+                    && !self.below_zero.load(Ordering::Relaxed);
+                (sum, is_counter)
+            },
+        );
     }
 }
 
