@@ -46,7 +46,7 @@ use promstatic::exporter::{Exporter, ExporterHandle, ListenerState};
 use promstatic::listener::{BindPolicy, Fallback};
 use promstatic::{
     Counter, CounterFamily, DynCounterFamily, FloatGauge, Gauge, Histogram, LabelValue,
-    NativeHistogram, metric,
+    NativeHistogram, ShardedHistogram, metric,
 };
 
 /// Fake requests served since start.
@@ -83,6 +83,12 @@ static DEMO_REQUEST_DURATION_SECONDS: Histogram<4, ExemplarSlot> =
     exemplars
 )]
 static DEMO_REQUEST_NATIVE_SECONDS: NativeHistogram = NativeHistogram::new();
+
+/// Time the workers slept per fake request (its "work"), in seconds. Every worker thread
+/// observes it, so it is a `ShardedHistogram`: each worker writes its own cells and a
+/// scrape adds them up.
+#[metric(buckets = [0.005, 0.01, 0.02])]
+static DEMO_WORK_SECONDS: ShardedHistogram = ShardedHistogram::new();
 
 /// A fixed calibration batch observed once at start: 1000 values, 1 ms to 1 s in steps of
 /// 1 ms, so its count (1000), sum (500.5) and median (about 0.5) are known to scrapers.
@@ -430,7 +436,9 @@ fn fake_requests(worker: u64, stop: &AtomicBool) {
         DEMO_BUSY_WORKERS.inc();
         let started = std::time::Instant::now();
         // "Work": a few milliseconds, varying by request.
-        thread::sleep(Duration::from_millis(5 + (request + worker) % 20));
+        let work = Duration::from_millis(5 + (request + worker) % 20);
+        thread::sleep(work);
+        DEMO_WORK_SECONDS.observe_duration(work);
         // A fake trace id per request; a traced service would take the current span's id
         // (see `promstatic::exemplar`, "Trace ids from tracing and OpenTelemetry").
         let trace_id =

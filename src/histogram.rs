@@ -17,6 +17,13 @@
 //! enough for the counts; the sum's release publishes only the "below zero" flag (see
 //! [below](#nan-infinities-and-negative-values)).
 //!
+//! Under contention those shared cells are the cost: when two cores observe one histogram,
+//! the lines of the bucket and of the sum move between them on every observation and the
+//! sum's compare-exchange retries. [`ShardedHistogram`](crate::ShardedHistogram) gives every
+//! thread its own copy of the cells (8.25 KiB per histogram instead of about 120 bytes), so
+//! observers share no line and use no locked instruction; choose it for a histogram that
+//! several threads observe at a high rate.
+//!
 //! # Scraping, and why every scrape is consistent
 //!
 //! A scrape loads each bucket counter exactly once, then derives everything it writes from
@@ -338,13 +345,7 @@ impl<const B: usize, X: ExemplarStorage> Histogram<B, X> {
     /// Observes `value` and returns the index of its bucket (`B`: the overflow bucket).
     #[inline]
     fn observe_index(&self, value: f64) -> usize {
-        // The first bound that `value` does not exceed; `B` (the overflow cell) if none.
-        // `NaN` compares false with everything, so it is sent to the overflow cell explicitly.
-        let index = if value.is_nan() {
-            B
-        } else {
-            self.bounds.partition_point(|&bound| bound < value)
-        };
+        let index = bucket_index(self.bounds, value);
         self.buckets
             .get(index)
             .unwrap_or(&self.overflow)
@@ -410,36 +411,72 @@ impl<const B: usize, X: ExemplarStorage> Histogram<B, X> {
 
     /// Writes this histogram's samples with `labels` (a family's series, or none).
     pub(crate) fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
-        // Each cell is loaded once; every count below derives from these loads (see the
-        // module docs for why that keeps a scrape consistent).
         // An exemplar is read after its bucket's count, so a scrape may show an exemplar
         // newer than that count; OpenMetrics asks only that its value lie in the bucket.
-        let mut cumulative = 0u64;
-        for ((cell, &bound), slot) in self
-            .buckets
-            .iter()
-            .zip(self.bounds.iter())
-            .zip(self.exemplars.iter())
-        {
-            cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-            // `+ 0.0` turns a `-0.0` bound into `0.0` (IEEE 754), so the `le` label is `0`
-            // in both formats rather than `-0` and `-0.0`: another series to Prometheus.
-            writer.bucket_trusted_with_exemplar(
-                labels,
-                bound + 0.0,
-                cumulative,
-                slot.snapshot().as_ref(),
-            );
-        }
-        cumulative = cumulative.wrapping_add(self.overflow.load(Ordering::Relaxed));
-        let overflow = self.overflow_exemplar.snapshot();
-        writer.bucket_trusted_with_exemplar(labels, f64::INFINITY, cumulative, overflow.as_ref());
-        // Acquire pairs with the observers' release: see the module docs.
-        let sum = self.sum.load(Ordering::Acquire);
-        if writer.format() == Format::Text || self.sum_is_counter() {
-            writer.sample_trusted(Suffix::Sum, labels, Value::Float(sum));
-            writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
-        }
+        let exemplar = |index: usize| match self.exemplars.get(index) {
+            Some(slot) => slot.snapshot(),
+            None => self.overflow_exemplar.snapshot(),
+        };
+        write_series(
+            writer,
+            labels,
+            self.bounds,
+            self.cell_counts(),
+            exemplar,
+            || {
+                // Acquire pairs with the observers' release: see the module docs.
+                let sum = self.sum.load(Ordering::Acquire);
+                (sum, self.sum_is_counter())
+            },
+        );
+    }
+}
+
+/// The index of `value`'s bucket: the number of bounds below it, so `B` (the overflow
+/// bucket) for a value above every bound, and for `NaN` (which compares false with
+/// everything, so it is sent there explicitly).
+///
+/// A binary search: measured with callgrind on the peers' workload (11 bounds, 64 latencies
+/// in turn), it runs 47 instructions per observation against 71 for a branch-free count over
+/// every bound, with no more mispredicted branches in callgrind's model, and was not slower
+/// in wall time either.
+#[inline]
+pub(crate) fn bucket_index<const B: usize>(bounds: &[f64; B], value: f64) -> usize {
+    if value.is_nan() {
+        B
+    } else {
+        bounds.partition_point(|&bound| bound < value)
+    }
+}
+
+/// Writes one classic histogram series from its per-bucket (not cumulative) `counts`, in
+/// bound order then the `+Inf` cell's, each loaded once by the caller's iterator; then
+/// calls `sum` for the sum and whether it is still a counter (see the [module
+/// docs](crate::histogram#nan-infinities-and-negative-values)).
+///
+/// Every count written derives from those loads: the cumulative buckets are running sums
+/// of them, and `_count` is the `+Inf` bucket's number itself (see the [module
+/// docs](crate::histogram#scraping-and-why-every-scrape-is-consistent)).
+pub(crate) fn write_series(
+    writer: &mut FamilyEncoder<'_, '_>,
+    labels: &[Label<'_>],
+    bounds: &[f64],
+    counts: impl IntoIterator<Item = u64>,
+    mut exemplar: impl FnMut(usize) -> Option<Snapshot>,
+    sum: impl FnOnce() -> (f64, bool),
+) {
+    let mut cumulative = 0u64;
+    let les = bounds.iter().chain(std::iter::once(&f64::INFINITY));
+    for (index, (count, &le)) in counts.into_iter().zip(les).enumerate() {
+        cumulative = cumulative.wrapping_add(count);
+        // `+ 0.0` turns a `-0.0` bound into `0.0` (IEEE 754), so the `le` label is `0`
+        // in both formats rather than `-0` and `-0.0`: another series to Prometheus.
+        writer.bucket_trusted_with_exemplar(labels, le + 0.0, cumulative, exemplar(index).as_ref());
+    }
+    let (sum, sum_is_counter) = sum();
+    if writer.format() == Format::Text || sum_is_counter {
+        writer.sample_trusted(Suffix::Sum, labels, Value::Float(sum));
+        writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
     }
 }
 

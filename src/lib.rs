@@ -59,7 +59,8 @@
 //! * [`dynamic`]: families keyed by run-time label values, bounded
 //!   ([overflow, never loss](crate::dynamic#overflow-never-loss)), in
 //!   [static storage](crate::dynamic#memory);
-//! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
+//! * [`ShardedCounter`]: a counter for many threads, one cache line per shard, and
+//!   [`ShardedHistogram`], a histogram whose observers each write their own cells;
 //! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics
 //!   ([nothing public writes an invalid exposition](crate::encode#nothing-public-writes-an-invalid-exposition));
 //!   its [`escape`](crate::encode::escape) rules are the ones the macro applies at compile time;
@@ -161,7 +162,7 @@ pub use crate::gauge::{FloatGauge, Gauge};
 pub use crate::histogram::{Histogram, HistogramTimer};
 pub use crate::label::{LabelSet, LabelValue};
 pub use crate::native::NativeHistogram;
-pub use crate::sharded::ShardedCounter;
+pub use crate::sharded::{ShardedCounter, ShardedHistogram};
 pub use crate::table::{
     DuplicateMetricNames, Metric, check, render, render_into, render_native_out_of_range,
     render_text,
@@ -189,7 +190,7 @@ pub use crate::table::{
 /// with `__`.
 ///
 /// Metric types: [`Counter`], [`ShardedCounter`], [`Gauge`], [`FloatGauge`], [`Histogram`],
-/// [`NativeHistogram`], and the families [`CounterFamily`], [`GaugeFamily`],
+/// [`ShardedHistogram`], [`NativeHistogram`], and the families [`CounterFamily`], [`GaugeFamily`],
 /// [`FloatGaugeFamily`], [`HistogramFamily`], [`NativeHistogramFamily`]. A native histogram's
 /// schema must be in −4..=8, its range `LOW..HIGH` with `0 < LOW < HIGH` (finite), its zero
 /// threshold finite, at least 0 and below `LOW`; `buckets` on a native histogram adds classic

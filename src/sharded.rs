@@ -47,6 +47,10 @@
 //! of at most `SHARDS` flags, never a wait) and registers the thread-local destructor that
 //! frees it, once per thread.
 
+mod histogram;
+
+pub use histogram::ShardedHistogram;
+
 use std::cell::Cell;
 
 use crossbeam_utils::CachePadded;

@@ -1,10 +1,11 @@
 //! Scrapes taken while observers run are each consistent, never go backwards, and the final
-//! totals are exact. Every scrape goes through `promstatic::render_text`, as a server's would.
+//! totals are exact: for a plain histogram, a sharded one (each observer on its own cells)
+//! and a family. Every scrape goes through `promstatic::render_text`, as a server's would.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use promstatic::{Histogram, HistogramFamily, LabelValue, metric};
+use promstatic::{Histogram, HistogramFamily, LabelValue, ShardedHistogram, metric};
 
 #[derive(LabelValue, Clone, Copy)]
 enum Shard {
@@ -16,12 +17,20 @@ enum Shard {
 #[metric(buckets = [1, 2, 3, 4, 5, 6, 7])]
 static STRESS_SECONDS: Histogram = Histogram::new();
 
+/// Observed by every observer thread, each on its own cells.
+#[metric(buckets = [1, 2, 3, 4, 5, 6, 7])]
+static STRESS_SHARDED_SECONDS: ShardedHistogram = ShardedHistogram::new();
+
 /// Observed by label, one label value per observer thread.
 #[metric(labels(shard: Shard), buckets = [0.5, 2.5, 5])]
 static STRESS_BY_SHARD: HistogramFamily = HistogramFamily::new();
 
 const OBSERVERS: usize = 2;
 const OBSERVATIONS: u64 = 200_000;
+/// Each observer's work is done by this many threads in turn, each observing a multiple of
+/// 8 values (one round of the 8 values below).
+const GENERATIONS: u64 = 25;
+const _: () = assert!(OBSERVATIONS.is_multiple_of(8 * GENERATIONS));
 const MIN_SCRAPES: usize = 2_000;
 
 /// One histogram series in one scrape: the bucket counts in order, `_count`.
@@ -61,7 +70,7 @@ fn parse(text: &str) -> HashMap<String, Series> {
 
 fn check_scrape(text: &str, previous: &HashMap<String, Series>) -> HashMap<String, Series> {
     let scrape = parse(text);
-    assert_eq!(scrape.len(), 3, "{text}");
+    assert_eq!(scrape.len(), 4, "{text}");
     for (key, series) in &scrape {
         let (last_le, total) = series.buckets.last().unwrap();
         assert_eq!(last_le, "+Inf", "{key}: the last bucket is +Inf");
@@ -102,11 +111,22 @@ fn every_scrape_is_consistent_while_observers_run() {
                     } else {
                         Shard::Right
                     };
-                    for i in 0..OBSERVATIONS {
-                        // 0.5, 1.5, ..., 7.5 in turn: every bucket, +Inf included.
-                        let value = (i % 8) as f64 + 0.5;
-                        STRESS_SECONDS.observe(value);
-                        STRESS_BY_SHARD.with(shard).observe(value);
+                    // In generations of short-lived threads, so that the sharded
+                    // histogram's shards are freed and claimed again while scrapes run.
+                    for generation in 0..GENERATIONS {
+                        let per_generation = OBSERVATIONS / GENERATIONS;
+                        let start = generation * per_generation;
+                        std::thread::scope(|generation| {
+                            generation.spawn(|| {
+                                for i in start..start + per_generation {
+                                    // 0.5, 1.5, ..., 7.5 in turn: every bucket, +Inf included.
+                                    let value = (i % 8) as f64 + 0.5;
+                                    STRESS_SECONDS.observe(value);
+                                    STRESS_SHARDED_SECONDS.observe(value);
+                                    STRESS_BY_SHARD.with(shard).observe(value);
+                                }
+                            });
+                        });
                     }
                 })
             })
@@ -120,8 +140,12 @@ fn every_scrape_is_consistent_while_observers_run() {
                 out.clear();
                 promstatic::render_text(&mut out);
                 previous = check_scrape(std::str::from_utf8(&out).unwrap(), &previous);
-                let count = previous["stress_seconds{}"].count.unwrap();
-                if count > 0 && count < OBSERVERS as u64 * OBSERVATIONS {
+                let counts = ["stress_seconds{}", "stress_sharded_seconds{}"]
+                    .map(|series| previous[series].count.unwrap());
+                if counts
+                    .iter()
+                    .all(|&count| count > 0 && count < OBSERVERS as u64 * OBSERVATIONS)
+                {
                     in_progress += 1;
                 }
                 scrapes += 1;
@@ -150,10 +174,20 @@ fn every_scrape_is_consistent_while_observers_run() {
     let mut out = Vec::new();
     promstatic::render_text(&mut out);
     let final_scrape = check_scrape(std::str::from_utf8(&out).unwrap(), &last);
-    let all = &final_scrape["stress_seconds{}"];
+    assert_eq!(
+        STRESS_SHARDED_SECONDS.count(),
+        OBSERVERS as u64 * OBSERVATIONS
+    );
+    assert_eq!(
+        STRESS_SHARDED_SECONDS.sum(),
+        sum_of_one_round * per_value as f64
+    );
     let expected: Vec<u64> = (1..=8).map(|values| values * per_value).collect();
-    let counts: Vec<u64> = all.buckets.iter().map(|(_, count)| *count).collect();
-    assert_eq!(counts, expected);
+    for series in ["stress_seconds{}", "stress_sharded_seconds{}"] {
+        let all = &final_scrape[series];
+        let counts: Vec<u64> = all.buckets.iter().map(|(_, count)| *count).collect();
+        assert_eq!(counts, expected, "{series}");
+    }
     for shard in ["left", "right"] {
         let series = &final_scrape[&format!("stress_by_shard{{shard=\"{shard}\"}}")];
         let counts: Vec<u64> = series.buckets.iter().map(|(_, count)| *count).collect();

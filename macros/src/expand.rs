@@ -107,10 +107,14 @@ fn series_storage(
     // The constructor spanned at `at`, so a const-evaluation failure of computed bounds
     // points at `buckets` for a single histogram.
     match (kind, bounds, exemplars) {
-        (Kind::Histogram, Some((length, bounds)), false) => (
-            Some(quote!({ #length })),
-            quote_spanned!(at=> #krate_at_buckets::Histogram::with_bounds(#bounds)),
-        ),
+        (Kind::Histogram, Some((length, bounds)), false) => {
+            // `Histogram` or `ShardedHistogram`: both have `with_bounds`.
+            let histogram = syn::Ident::new(&cell_type.to_string(), at);
+            (
+                Some(quote!({ #length })),
+                quote_spanned!(at=> #krate_at_buckets::#histogram::with_bounds(#bounds)),
+            )
+        }
         (Kind::Histogram, Some((length, bounds)), true) => (
             Some(quote!({ #length }, #slot)),
             quote_spanned!(at=> #krate_at_buckets::Histogram::with_bounds_and_exemplars(#bounds)),

@@ -52,6 +52,7 @@ const TYPES: &[(&str, Kind, Shape)] = &[
     ("Gauge", Kind::Gauge, Shape::Single),
     ("FloatGauge", Kind::Gauge, Shape::Single),
     ("Histogram", Kind::Histogram, Shape::Single),
+    ("ShardedHistogram", Kind::Histogram, Shape::Single),
     ("CounterFamily", Kind::Counter, Shape::Family("Counter")),
     ("GaugeFamily", Kind::Gauge, Shape::Family("Gauge")),
     ("FloatGaugeFamily", Kind::Gauge, Shape::Family("FloatGauge")),
@@ -418,6 +419,12 @@ fn validate_exemplars(item: &ItemStatic, args: &Args, kind: Kind, errors: &mut E
             key,
             "`ShardedCounter` has no exemplar slot (its count is spread over per-thread \
              cells): use a `Counter` for a counter with exemplars",
+        ));
+    } else if last_ident(&item.ty).is_some_and(|ident| ident == "ShardedHistogram") {
+        errors.push(syn::Error::new(
+            key,
+            "`ShardedHistogram` has no exemplar slots (its buckets are spread over per-thread \
+             cells): use a `Histogram` for a histogram with exemplars",
         ));
     }
 }

@@ -28,6 +28,17 @@ fn prints_one_line_with_the_real_port_and_exits_0_on_sigterm() {
     let response = request(address, "GET", "/metrics", &[]);
     assert_eq!(response.status, 200);
     assert!(response.text().contains("demo_build_info{version=\""));
+    // The sharded histogram every worker observes.
+    assert!(
+        response
+            .text()
+            .contains("# TYPE demo_work_seconds histogram\n")
+    );
+    assert!(
+        response
+            .text()
+            .contains("demo_work_seconds_bucket{le=\"+Inf\"} ")
+    );
     // The dynamic family fills up (1,000 users, room for 100) and overflows: polled, with a
     // generous deadline, since the workload's pace depends on the machine.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);

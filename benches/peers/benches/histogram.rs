@@ -1,12 +1,16 @@
 //! Histogram observe: one thread, and two threads on one histogram.
 //!
+//! `promstatic` is the plain `Histogram` (shared atomics, about 120 bytes);
+//! `promstatic (sharded)` is `ShardedHistogram` (per-thread cells, 8.25 KiB), the one to use
+//! where threads contend.
+//!
 //! Every library gets the same 11 buckets and cycles through the same 64 observations.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use promstatic::{Histogram, metric};
+use promstatic::{Histogram, ShardedHistogram, metric};
 use promstatic_bench_peers::peers;
 use promstatic_bench_peers::threads::two_threads;
 use promstatic_bench_peers::workload::{LATENCY_BUCKETS, LATENCY_HELP, LATENCY_NAME, observations};
@@ -36,6 +40,10 @@ macro_rules! both {
 /// Request latency.
 #[metric]
 static BENCH_LATENCY_SECONDS: Histogram = Histogram::new();
+
+/// Request latency, observed on per-thread cells.
+#[metric]
+static BENCH_SHARDED_LATENCY_SECONDS: ShardedHistogram = ShardedHistogram::new();
 
 /// The floor: find the bucket by a linear scan and bump it, plus the sum as f64 bits and the
 /// count, all relaxed — the least any cumulative histogram must do.
@@ -73,6 +81,7 @@ fn histogram_observe(c: &mut Criterion) {
         LATENCY_BUCKETS,
         "promstatic's default bounds must be the workload's"
     );
+    assert_eq!(BENCH_SHARDED_LATENCY_SECONDS.bounds(), LATENCY_BUCKETS);
     let handle = peers::metrics_global();
     let floor = FloorHistogram {
         buckets: Default::default(),
@@ -102,6 +111,9 @@ fn histogram_observe(c: &mut Criterion) {
             .observe(value));
         both!(group, "promstatic", |value| BENCH_LATENCY_SECONDS
             .observe(value));
+        both!(group, "promstatic (sharded)", |value| {
+            BENCH_SHARDED_LATENCY_SECONDS.observe(value)
+        });
         both!(group, "prometheus", |value| prometheus.observe(value));
         both!(group, "prometheus-client", |value| client.observe(value));
         both!(group, "metrics (held handle)", |value| metrics_held

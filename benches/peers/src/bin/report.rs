@@ -690,6 +690,32 @@ fn targets(results: &Results, allocation_rows: &[allocations::Row]) -> String {
         }
     }
 
+    // The sharded histogram (#14 requirement 2): on 1 thread <= 0.6x the best peer, on 2
+    // threads on one histogram <= 0.5x the best peer (at the very least not slower).
+    for (parameter, bound) in [("1 thread", 0.6), ("2 threads", 0.5)] {
+        let target = format!("{parameter}, sharded histogram observe ≤ {bound}× the best peer");
+        match (
+            results.median(group, parameter, "promstatic (sharded)"),
+            results.best_peer(group, parameter),
+        ) {
+            (Some(ours), Some(peer)) => line(
+                &target,
+                format!(
+                    "{} vs {} ({}) = {:.2}×",
+                    duration(ours),
+                    duration(peer.median),
+                    peer.function,
+                    ours / peer.median
+                ),
+                verdict_at_most(ours / peer.median, bound, 0.0),
+            ),
+            _ => {
+                let (measured, verdict) = missing("promstatic sharded-histogram");
+                line(&target, measured, verdict)
+            }
+        }
+    }
+
     // scrape <= 0.25x the best peer per series and <= 2x the floor
     for group in ["scrape_text", "scrape_openmetrics"] {
         for parameter in results.parameters(group) {
