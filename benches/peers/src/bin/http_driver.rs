@@ -77,6 +77,8 @@ fn main() -> ExitCode {
     };
     let mut client = Client::connect_when_ready(address);
     let mut bytes = 0usize;
+    let started = std::time::Instant::now();
+    let mut encode = None;
     for request in 0..requests {
         match client.get() {
             Ok(body) => {
@@ -84,6 +86,9 @@ fn main() -> ExitCode {
                     check_exposition(server, body, SERIES.len());
                 }
                 bytes += body.len();
+                if request + 1 == requests {
+                    encode = mean_encode_seconds(body);
+                }
             }
             Err(error) => {
                 eprintln!("http_driver: request {request}: {error}");
@@ -91,6 +96,35 @@ fn main() -> ExitCode {
             }
         }
     }
+    let per_request = started.elapsed().as_secs_f64() / requests.max(1) as f64;
     println!("{requests} requests, {bytes} body bytes");
+    // Wall-clock: a same-run ratio only (the machine may be loaded).
+    match encode {
+        Some(encode) => println!(
+            "{:.1} µs per request, of which {:.1} µs encoding ({:.0}%, from the exporter's own \
+             self-metrics)",
+            per_request * 1e6,
+            encode * 1e6,
+            encode / per_request * 100.0
+        ),
+        None => println!("{:.1} µs per request", per_request * 1e6),
+    }
     ExitCode::SUCCESS
+}
+
+/// The mean encode time of the scrapes before this one, read from promstatic's self-metrics
+/// in `body`; `None` for the floor, which has none.
+fn mean_encode_seconds(body: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(body).ok()?;
+    let value = |name: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let seconds = value("promstatic_scrape_encode_seconds_total")?;
+    // The total covers the scrapes before this one.
+    let scrapes = value("promstatic_scrapes_total")? - 1.0;
+    (scrapes > 0.0).then(|| seconds / scrapes)
 }
