@@ -34,6 +34,8 @@ struct Bench {
     /// [`Mode::precise_samples`] samples over [`Mode::precise_measurement`] seconds, so the
     /// confidence interval is narrower than the effect the target bounds.
     precise: bool,
+    /// Cargo features the bench needs (`required-features` in its manifest).
+    features: &'static str,
 }
 
 const fn bench(name: &'static str) -> Bench {
@@ -41,6 +43,7 @@ const fn bench(name: &'static str) -> Bench {
         package: "promstatic-bench-peers",
         name,
         precise: false,
+        features: "",
     }
 }
 
@@ -54,13 +57,19 @@ const BENCHES: [Bench; 15] = [
     bench("scrape_100"),
     bench("scrape_1k"),
     bench("scrape_10k"),
-    bench("scrape_100k"),
+    Bench {
+        package: "promstatic-bench-peers",
+        name: "scrape_100k",
+        precise: false,
+        features: "scale",
+    },
     bench("http"),
     bench("http_layer"),
     Bench {
         package: "promstatic-bench-peers",
         name: "writer",
         precise: true,
+        features: "",
     },
     bench("facade"),
     bench("dynamic"),
@@ -68,6 +77,7 @@ const BENCHES: [Bench; 15] = [
         package: "promstatic",
         name: "exemplars",
         precise: false,
+        features: "",
     },
 ];
 
@@ -160,9 +170,18 @@ fn report(mode: &Mode, run: bool) -> Result<(), String> {
             } else {
                 (mode.samples, mode.measurement)
             };
-            let status = Command::new(&cargo)
-                .current_dir(&workspace)
-                .args(["bench", "--profile", "release", "-p", bench.package])
+            let mut command = Command::new(&cargo);
+            command.current_dir(&workspace).args([
+                "bench",
+                "--profile",
+                "release",
+                "-p",
+                bench.package,
+            ]);
+            if !bench.features.is_empty() {
+                command.args(["--features", bench.features]);
+            }
+            let status = command
                 .args(["--bench", bench.name, "--", "--noplot"])
                 .args(["--warm-up-time", mode.warm_up])
                 .args(["--measurement-time", measurement])
