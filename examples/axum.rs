@@ -12,6 +12,8 @@
 //! empty route. Once bound, it prints one line on stdout with `http://HOST:PORT/metrics`.
 //! Ctrl-C or SIGTERM stops accepting, lets requests in flight finish, and exits with 0.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -26,7 +28,7 @@ use promstatic::tower::HttpMetricsLayer;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let bind = match parse_bind() {
+    let bind = match common::parse_bind(SocketAddr::from(([127, 0, 0, 1], 3000))) {
         Ok(bind) => bind,
         Err(message) => {
             eprintln!("{message}\nusage: axum [--bind ADDR:PORT]");
@@ -83,7 +85,7 @@ async fn main() -> ExitCode {
     // `with_graceful_shutdown`: on the signal, stop accepting and finish the requests in
     // flight (their metrics are recorded as usual), then return.
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(common::shutdown_signal())
         .await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
@@ -115,46 +117,4 @@ async fn scrape(metrics: MetricsService, request: Request) -> Response {
     metrics
         .metrics(&request)
         .map(|body| Body::new(body.into_bytes()))
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            // Without a SIGTERM handler, Ctrl-C still stops the server.
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-}
-
-fn parse_bind() -> Result<SocketAddr, String> {
-    let mut arguments = std::env::args().skip(1);
-    let mut bind = SocketAddr::from(([127, 0, 0, 1], 3000));
-    while let Some(argument) = arguments.next() {
-        match argument.as_str() {
-            "--bind" => {
-                let value = arguments.next().ok_or("--bind needs ADDR:PORT")?;
-                bind = value
-                    .parse()
-                    .map_err(|error| format!("--bind {value}: {error}"))?;
-            }
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    Ok(bind)
 }

@@ -11,6 +11,8 @@
 //! and the work goes on without metrics (it never stops the program). At the end of stdin
 //! the exporter is shut down, a summary printed, and the program exits with 0.
 
+mod common;
+
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -36,7 +38,8 @@ static JOBS_IN_PROGRESS: Gauge = Gauge::new();
 static JOB_DURATION_SECONDS: Histogram = Histogram::new();
 
 fn main() -> ExitCode {
-    let bind = match parse_bind() {
+    let default = SocketAddr::from(([127, 0, 0, 1], promstatic::exporter::DEFAULT_PORT));
+    let bind = match common::parse_bind(default) {
         Ok(bind) => bind,
         Err(message) => {
             eprintln!("{message}\nusage: blocking [--bind ADDR:PORT]");
@@ -90,21 +93,4 @@ fn process(line: &str) {
     JOBS_TOTAL.inc();
     JOB_DURATION_SECONDS.observe_duration(started.elapsed());
     JOBS_IN_PROGRESS.dec();
-}
-
-fn parse_bind() -> Result<SocketAddr, String> {
-    let mut arguments = std::env::args().skip(1);
-    let mut bind = SocketAddr::from(([127, 0, 0, 1], promstatic::exporter::DEFAULT_PORT));
-    while let Some(argument) = arguments.next() {
-        match argument.as_str() {
-            "--bind" => {
-                let value = arguments.next().ok_or("--bind needs ADDR:PORT")?;
-                bind = value
-                    .parse()
-                    .map_err(|error| format!("--bind {value}: {error}"))?;
-            }
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    Ok(bind)
 }

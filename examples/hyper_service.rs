@@ -13,6 +13,8 @@
 //! gives `http://HOST:PORT/metrics`. Ctrl-C or SIGTERM stops accepting, lets each open
 //! connection finish its request, and exits with 0.
 
+mod common;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -55,7 +57,7 @@ fn route(metrics: &MetricsService, request: &Request<Incoming>) -> Response<AppB
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let bind = match parse_bind() {
+    let bind = match common::parse_bind(SocketAddr::from(([127, 0, 0, 1], 3001))) {
         Ok(bind) => bind,
         Err(message) => {
             eprintln!("{message}\nusage: hyper_service [--bind ADDR:PORT]");
@@ -84,7 +86,7 @@ async fn main() -> ExitCode {
     // Connections watch this to finish their request and close on shutdown.
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
-    let shutdown = shutdown_signal();
+    let shutdown = common::shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
@@ -123,45 +125,4 @@ async fn main() -> ExitCode {
     let _ = stop.send(true);
     while connections.join_next().await.is_some() {}
     ExitCode::SUCCESS
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-}
-
-fn parse_bind() -> Result<SocketAddr, String> {
-    let mut arguments = std::env::args().skip(1);
-    let mut bind = SocketAddr::from(([127, 0, 0, 1], 3001));
-    while let Some(argument) = arguments.next() {
-        match argument.as_str() {
-            "--bind" => {
-                let value = arguments.next().ok_or("--bind needs ADDR:PORT")?;
-                bind = value
-                    .parse()
-                    .map_err(|error| format!("--bind {value}: {error}"))?;
-            }
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    Ok(bind)
 }

@@ -47,15 +47,25 @@
 //!
 //! # Modules
 //!
-//! * [`table`]: the link-time table, rendering, and duplicate-name detection;
-//! * [`histogram`]: [`Histogram`], bucket helpers, and why scrapes are consistent;
-//! * [`native`]: [`NativeHistogram`], exponential buckets in static storage, and the bucket index;
+//! * [`table`]: the link-time table ([how registration works](crate::table#how-registration-works),
+//!   [linker caveats](crate::table#linker-caveats)), rendering, and
+//!   [duplicate-name detection](crate::table#order-and-duplicate-names);
+//! * [`histogram`]: [`Histogram`], bucket helpers, and
+//!   [why scrapes are consistent](crate::histogram#scraping-and-why-every-scrape-is-consistent)
+//!   ([NaN, infinities and negative values](crate::histogram#nan-infinities-and-negative-values));
+//! * [`native`]: [`NativeHistogram`], exponential buckets
+//!   [in static storage](crate::native#storage-dense-fixed-at-compile-time), and the bucket index;
 //! * [`family`] and [`label`]: typed, fixed-cardinality label families;
-//! * [`dynamic`]: families keyed by run-time label values, bounded, in static storage;
+//! * [`dynamic`]: families keyed by run-time label values, bounded
+//!   ([overflow, never loss](crate::dynamic#overflow-never-loss)), in
+//!   [static storage](crate::dynamic#memory);
 //! * [`ShardedCounter`]: a counter for many threads, one cache line per shard;
-//! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics; its
-//!   [`escape`](crate::encode::escape) rules are the ones the macro applies at compile time;
-//! * [`exemplar`]: exemplar slots (a sequence lock whose writers never wait) and their labels;
+//! * [`encode`]: the text 0.0.4 / OpenMetrics / protobuf encoder, usable without statics
+//!   ([nothing public writes an invalid exposition](crate::encode#nothing-public-writes-an-invalid-exposition));
+//!   its [`escape`](crate::encode::escape) rules are the ones the macro applies at compile time;
+//! * [`exemplar`]: exemplar slots
+//!   ([a sequence lock whose writers never wait](crate::exemplar#the-slot-protocol-a-sequence-lock-whose-writers-never-wait))
+//!   and their labels;
 //! * [`name`]: the one validator for metric and label names ([the rules](crate::name#the-rules),
 //!   shared with the macro; [checked at compile time](crate::name#checked-at-compile-time)
 //!   for names written in the source);
@@ -63,11 +73,15 @@
 //!   ([where it comes from](crate::listener#where-the-listener-comes-from-in-order),
 //!   [what happens on each error](crate::listener#what-happens-on-each-error),
 //!   [platforms](crate::listener#platforms));
-//! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`;
+//! * [`exporter`] (feature `exporter`, on by default): the embedded HTTP server for `/metrics`
+//!   ([the scrape path takes no lock](crate::exporter#the-scrape-path-takes-no-lock),
+//!   [limits](crate::exporter#limits), [who may scrape](crate::exporter#who-may-scrape),
+//!   [failure never takes the host down](crate::exporter#failure-never-takes-the-host-down));
 //! * `facade` (feature `facade`): a `metrics` 0.24 recorder whose series the exporter serves;
 //! * [`tower`] (feature `tower`): a tower `Layer` recording the OpenTelemetry HTTP server
 //!   metrics (requests, duration to the end of the body, in flight) by method, route, status;
-//! * [`testing`]: reading a metric's value, deltas for tests that share a static, and the
+//! * [`testing`]: reading a metric's value, deltas for tests that share a static
+//!   ([which tests a delta isolates](crate::testing#which-tests-a-delta-isolates)), and the
 //!   exposition of one metric for golden tests;
 //! * `conformance` (feature `conformance`): the strict parser and proptest strategies, for
 //!   property tests of your own metrics;

@@ -379,6 +379,10 @@ pub enum Source {
 }
 
 /// A snapshot of the listener's progress; see [`Binding::state`].
+///
+/// The exporter reports its endpoint with its own type, `exporter::ListenerState`, which
+/// adds what happens after the bind (the server stopping, the host's shutdown) and keeps
+/// this module's [`ListenerError`] inside, typed; its documentation says why there are two.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum State {

@@ -456,7 +456,9 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
                 continue;
             }
             // SAFETY: PUBLISHED was loaded with Acquire and stored (Release) after the key
-            // was written; in bounds (checked above); never written again.
+            // was written; in bounds (checked above); never written again. The range is the
+            // whole key `claim` wrote with `write_key` (its place was stored with it), as
+            // `StoredParts::new` requires.
             unsafe {
                 self.bytes.read(offset, len, |stored| {
                     visit(series, StoredParts::new(stored))
@@ -483,7 +485,8 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
             return None;
         }
         // SAFETY: as in `for_each`: PUBLISHED was loaded with Acquire and stored (Release)
-        // after the key was written; in bounds (checked above); never written again.
+        // after the key was written; in bounds (checked above); never written again; the
+        // whole key `write_key` wrote, as `StoredParts::new` requires.
         Some(unsafe {
             self.bytes
                 .read(offset, len, |stored| visit(StoredParts::new(stored)))

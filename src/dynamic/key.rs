@@ -168,7 +168,15 @@ pub struct StoredParts<'a> {
 }
 
 impl<'a> StoredParts<'a> {
-    pub(crate) fn new(stored: &'a [u8]) -> Self {
+    /// The parts of `stored`.
+    ///
+    /// # Safety
+    ///
+    /// `stored` is a whole key as [`write_key`] wrote it: every part then is the UTF-8 of a
+    /// `&str` (raw text escaped by ASCII-for-ASCII replacement, which keeps it UTF-8), cut at
+    /// the lengths its prefixes give, so [`Iterator::next`] may skip the UTF-8 check (a scrape
+    /// would otherwise validate every label value of every series, every time).
+    pub(crate) unsafe fn new(stored: &'a [u8]) -> Self {
         StoredParts { rest: stored }
     }
 }
@@ -181,72 +189,141 @@ impl<'a> Iterator for StoredParts<'a> {
         let len = (u16::from_le_bytes(*prefix) & LENGTH_MASK) as usize;
         let (text, after) = after.split_at_checked(len)?;
         self.rest = after;
-        // Stored parts are `&str`s escaped by ASCII-for-ASCII replacement, so they are UTF-8;
-        // the check is a fallback that never fails, kept because it is cheap for short text.
-        Some(std::str::from_utf8(text).unwrap_or(""))
+        debug_assert!(std::str::from_utf8(text).is_ok());
+        // SAFETY: `text` is one whole part of a key written by `write_key` (the contract of
+        // `StoredParts::new`), so it is the UTF-8 of a `&str`, escaped ASCII-for-ASCII.
+        Some(unsafe { std::str::from_utf8_unchecked(text) })
     }
 }
 
 /// A fast, non-cryptographic hash of a key, as given to a lookup (raw parts unescaped).
 ///
-/// `seed` differs per family and per process (it includes the family's address, which
-/// address-space randomisation moves), so label values chosen to collide in one run do not
-/// collide in the next. Colliding values still cost only longer probes, never a wrong series:
-/// identity is decided by comparing bytes.
+/// Each part costs one 64×64→128-bit multiply, folded (the high half XORed into the low
+/// one), over two words read from the part: for a part of up to 16 bytes, two overlapping
+/// loads of its first and last bytes (the length is mixed in, so the overlap loses nothing);
+/// a longer part folds each 16-byte block the same way. No `memcpy`, no per-byte loop: label
+/// values are short, and the hash is most of the cost of a hit.
+///
+/// # Why not SipHash (HashDoS)
+///
+/// SipHash exists so that an attacker who chooses keys cannot make an unbounded hash table
+/// degrade into a list. Here the table is bounded: at most `CAPACITY` entries are ever filled
+/// out of at least `2 × CAPACITY`, so the longest probe a flood of colliding values can cause
+/// is `CAPACITY` comparisons of one lookup, and only values that got a series cost anything
+/// at all (a miss on a full family stops at the first empty entry or refuses at once).
+/// Identity is decided by comparing bytes, so a collision never merges two label sets. The
+/// seed (`seed` here: the address of a static, which address-space randomisation moves from
+/// run to run) makes values chosen to collide in one run unlikely to collide in the next; it
+/// is not a secret an attacker cannot learn, and it does not need to be.
 #[inline]
 pub(crate) fn hash(seed: u64, parts: &[LabelText<'_>]) -> u64 {
-    const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut state = seed ^ MULTIPLIER;
-    let mut mix = |word: u64| {
-        state = (state ^ word).wrapping_mul(MULTIPLIER).rotate_left(29);
-    };
+    let mut state = seed ^ SEED_MIX;
     for part in parts {
         let (LabelText::Raw(text) | LabelText::Escaped(text)) = part;
-        let bytes = text.as_bytes();
-        mix(bytes.len() as u64);
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            mix(u64::from_le_bytes(word));
-        }
-        let tail = chunks.remainder();
-        if !tail.is_empty() {
-            let mut word = [0u8; 8];
-            word[..tail.len()].copy_from_slice(tail);
-            mix(u64::from_le_bytes(word) ^ 0xFF);
-        }
+        state = hash_part(state, text.as_bytes());
     }
     finish(state)
 }
 
-/// The final avalanche (from splitmix64), so both halves of the result depend on every bit.
+/// Mixes one part into `state`.
+#[inline(always)]
+fn hash_part(mut state: u64, bytes: &[u8]) -> u64 {
+    let len = bytes.len();
+    // The length separates `("ab", "c")` from `("a", "bc")`, and covers the overlap below.
+    state = state.wrapping_add(len as u64).wrapping_mul(LENGTH_MIX);
+    let (low, high) = if len <= 16 {
+        if len >= 8 {
+            (word(bytes, 0), word(bytes, len - 8))
+        } else if len >= 4 {
+            (half_word(bytes, 0), half_word(bytes, len - 4))
+        } else if len > 0 {
+            // One, two or three bytes: the first, the middle and the last cover them all.
+            let first = u64::from(bytes.first().copied().unwrap_or(0));
+            let middle = u64::from(bytes.get(len / 2).copied().unwrap_or(0));
+            let last = u64::from(bytes.last().copied().unwrap_or(0));
+            ((first << 16) | (middle << 8) | last, 0)
+        } else {
+            (0, 0)
+        }
+    } else {
+        let mut at = 0;
+        while at + 16 < len {
+            state = folded_multiply(word(bytes, at) ^ state, word(bytes, at + 8) ^ BLOCK_MIX);
+            at += 16;
+        }
+        // The last 16 bytes, overlapping the previous block when `len` is not a multiple.
+        (word(bytes, len - 16), word(bytes, len - 8))
+    };
+    folded_multiply(low ^ state, high ^ BLOCK_MIX)
+}
+
+/// Constants of the hash (digits of π, as foldhash and others use): odd, with bits spread.
+const SEED_MIX: u64 = 0x243F_6A88_85A3_08D3;
+const LENGTH_MIX: u64 = 0x1319_8A2E_0370_7345;
+const BLOCK_MIX: u64 = 0xA409_3822_299F_31D0;
+const FINISH_MIX: u64 = 0x082E_FA98_EC4E_6C89;
+
+/// The 128-bit product of `a` and `b`, its halves XORed: every output bit depends on many
+/// input bits, for the price of one multiply.
+#[inline(always)]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// The eight bytes at `at` (little-endian); zero if they run past the end, which the callers'
+/// length checks rule out (the check then compiles away).
+#[inline(always)]
+fn word(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<8>)
+        .map_or(0, |chunk| u64::from_le_bytes(*chunk))
+}
+
+/// The four bytes at `at`, as [`word`].
+#[inline(always)]
+fn half_word(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<4>)
+        .map_or(0, |chunk| u64::from(u32::from_le_bytes(*chunk)))
+}
+
+/// The final mix, so the table position (low bits) and the tag (high bits) both depend on
+/// every part; also applied to the facade's own hashes (`SeriesIndex::find_or_insert_hashed`).
 #[inline]
 pub(crate) fn finish(state: u64) -> u64 {
-    let mut z = state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    folded_multiply(state ^ FINISH_MIX, LENGTH_MIX ^ state.rotate_left(32))
 }
 
 /// Whether two byte strings are equal; short ones (label names and values usually are)
-/// without a call to `memcmp`.
+/// by a few overlapping word loads, without a call to `memcmp` or a byte loop.
 #[inline]
 fn bytes_equal(left: &[u8], right: &[u8]) -> bool {
     let len = left.len();
     if len != right.len() {
         return false;
     }
-    let word = |bytes: &[u8], at: usize| {
-        bytes
-            .get(at..at + 8)
-            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
-            .map(u64::from_ne_bytes)
-    };
     match len {
-        // Two overlapping words cover 8..=16 bytes.
+        0 => true,
+        1..4 => {
+            // First, middle and last byte cover one to three bytes.
+            left.first() == right.first()
+                && left.get(len / 2) == right.get(len / 2)
+                && left.last() == right.last()
+        }
+        4..8 => {
+            half_word(left, 0) == half_word(right, 0)
+                && half_word(left, len - 4) == half_word(right, len - 4)
+        }
         8..=16 => word(left, 0) == word(right, 0) && word(left, len - 8) == word(right, len - 8),
-        0..8 => left.iter().zip(right).all(|(a, b)| a == b),
+        17..=32 => {
+            word(left, 0) == word(right, 0)
+                && word(left, 8) == word(right, 8)
+                && word(left, len - 16) == word(right, len - 16)
+                && word(left, len - 8) == word(right, len - 8)
+        }
         _ => left == right,
     }
 }
@@ -317,7 +394,8 @@ mod tests {
                 "{raw:?}"
             );
             assert_eq!(
-                StoredParts::new(&key).collect::<Vec<_>>(),
+                // SAFETY: `key` was written by `write_key`.
+                unsafe { StoredParts::new(&key) }.collect::<Vec<_>>(),
                 [escaped.as_str()]
             );
         }
@@ -342,6 +420,44 @@ mod tests {
             hash(1, &[LabelText::Raw("")]),
             hash(1, &[LabelText::Raw("\0")])
         );
+    }
+
+    #[test]
+    fn short_comparisons_see_every_byte() {
+        // Every length the word-load paths cover, a difference at every position.
+        for len in 0..48 {
+            let base: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37) ^ 0x5A).collect();
+            assert!(bytes_equal(&base, &base.clone()), "{len}");
+            for at in 0..len {
+                let mut other = base.clone();
+                other[at] ^= 0x01;
+                assert!(!bytes_equal(&base, &other), "len {len}, at {at}");
+            }
+            if len > 0 {
+                assert!(!bytes_equal(&base, &base[..len - 1]), "{len}");
+            }
+        }
+    }
+
+    #[test]
+    fn hash_sees_every_byte_of_every_length() {
+        // A one-byte change anywhere changes the hash (seed fixed: the test is deterministic).
+        for len in 0..48 {
+            let base = "k".repeat(len);
+            let base_hash = hash(7, &[LabelText::Raw(&base)]);
+            for at in 0..len {
+                let mut other = base.clone().into_bytes();
+                other[at] = b'j';
+                let other = String::from_utf8(other).unwrap();
+                assert_ne!(
+                    base_hash,
+                    hash(7, &[LabelText::Raw(&other)]),
+                    "len {len}, at {at}"
+                );
+            }
+            let longer = "k".repeat(len + 1);
+            assert_ne!(base_hash, hash(7, &[LabelText::Raw(&longer)]), "{len}");
+        }
     }
 
     #[test]

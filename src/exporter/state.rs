@@ -10,6 +10,23 @@ use std::sync::Arc;
 use crate::listener::ListenerError;
 
 /// Whether the exporter is listening, and where or why not.
+///
+/// # Why this is not [`listener::State`](crate::listener::State)
+///
+/// The two describe different layers, and each has states the other cannot have.
+/// [`listener::State`](crate::listener::State) is the bind policy's progress (retrying,
+/// bound with its [`Source`](crate::listener::Source) and attempt count, disabled); the
+/// listener knows nothing of HTTP, so it is complete once a socket is bound. This type is
+/// the endpoint a scraper reaches: after a successful bind the server can still stop
+/// (the runtime has no IO or time driver, the socket cannot be registered, the host called
+/// `shutdown`), which only the exporter knows, and it answers the host's one question —
+/// where can I be scraped, and if not, why — with the fallback as its own variant.
+/// Nothing is copied into a string on the way: while the listener is the cause,
+/// [`Reason::listener_error`] is the listener's own typed [`ListenerError`] with its
+/// diagnosis (who holds the port), and the other causes are typed too
+/// ([`Reason::server_error`], [`Reason::is_shut_down`]). The mapping from one to the other
+/// is one function (`translate` in `src/exporter/bind.rs`); a single type would have to
+/// teach the listener about servers, or give every listener user variants it can never see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ListenerState {

@@ -2,8 +2,7 @@
 
 #![cfg(feature = "exporter")]
 
-#[path = "support/http.rs"]
-mod support;
+use crate::support;
 
 use std::io::Read;
 

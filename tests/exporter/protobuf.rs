@@ -5,10 +5,11 @@
 
 #![cfg(feature = "exporter")]
 
-#[path = "support/protobuf.rs"]
-mod protobuf;
-#[path = "support/http.rs"]
-mod support;
+// The shared helper, under this test module's own name for it.
+#[path = "../support/protobuf.rs"]
+mod protobuf_support;
+use crate::support;
+use protobuf_support as protobuf;
 
 use promstatic::exporter::Exporter;
 use promstatic::{Counter, NativeHistogram, metric};

@@ -7,7 +7,7 @@
 
 #![cfg(all(target_os = "linux", feature = "exporter"))]
 
-mod listener_support;
+use crate::listener_support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -22,8 +22,7 @@ use socket2::Socket;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The child: an application whose listener is fd 3, starting the exporter on port 0.
-#[test]
-fn helper_entry() {
+pub(crate) fn helper_entry() {
     let adopt_unnamed = match std::env::var(listener_support::ROLE).as_deref() {
         Ok("application") => false,
         Ok("application-opt-in") => true,

@@ -3,8 +3,7 @@
 
 #![cfg(feature = "exporter")]
 
-#[path = "support/http.rs"]
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

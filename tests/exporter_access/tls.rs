@@ -4,10 +4,11 @@
 
 #![cfg(feature = "tls")]
 
-#[path = "support/http.rs"]
-mod support;
-#[path = "support/tls.rs"]
-mod tls;
+use crate::support;
+// The shared helper, under this test module's own name for it.
+#[path = "../support/tls.rs"]
+mod tls_support;
+use tls_support as tls;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -3,7 +3,7 @@
 
 #![cfg(target_os = "linux")]
 
-mod listener_support;
+use crate::listener_support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -12,8 +12,8 @@ use std::time::Duration;
 use listener_support::{Scratch, assert_socket_options, free_port, spawn_instance};
 use promstatic::listener::{self, BindPolicy, Fallback, Holder, ListenerError, Source, State};
 
-#[test]
-fn helper_entry() {
+/// The helper side of this module's tests (see `helper_entry` in `main.rs`).
+pub(crate) fn helper_entry() {
     if std::env::var(listener_support::ROLE).as_deref() == Ok("hold") {
         listener_support::hold_role();
     }

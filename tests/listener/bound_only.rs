@@ -6,7 +6,7 @@
 
 #![cfg(target_os = "linux")]
 
-mod listener_support;
+use crate::listener_support;
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -16,8 +16,8 @@ use listener_support::{ChildGuard, free_port, helper_command, tools_required};
 use promstatic::listener::{self, BindPolicy, Fallback, Holder, Source, State};
 use socket2::{Domain, Socket, Type};
 
-#[test]
-fn helper_entry() {
+/// The helper side of this module's tests (see `helper_entry` in `main.rs`).
+pub(crate) fn helper_entry() {
     if std::env::var(listener_support::ROLE).as_deref() == Ok("bind-only") {
         bind_only_role();
     }

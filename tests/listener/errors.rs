@@ -5,7 +5,7 @@
 
 #![cfg(target_os = "linux")]
 
-mod listener_support;
+use crate::listener_support;
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -18,8 +18,8 @@ use socket2::{Domain, Socket, Type};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
 
-#[test]
-fn helper_entry() {
+/// The helper side of this module's tests (see `helper_entry` in `main.rs`).
+pub(crate) fn helper_entry() {
     match std::env::var(listener_support::ROLE).as_deref() {
         Ok("hold") => listener_support::hold_role(),
         Ok("privileged-port") => {

@@ -2,8 +2,7 @@
 
 #![cfg(all(feature = "exporter", unix))]
 
-#[path = "support/http.rs"]
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::net::TcpListener;

@@ -4,8 +4,7 @@
 
 #![cfg(feature = "exporter")]
 
-#[path = "support/http.rs"]
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::sync::Arc;

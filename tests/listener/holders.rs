@@ -3,7 +3,7 @@
 
 #![cfg(target_os = "linux")]
 
-mod listener_support;
+use crate::listener_support;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -16,8 +16,8 @@ use listener_support::{
 };
 use promstatic::listener::{self, BindPolicy, Fallback, Holder, Source, State};
 
-#[test]
-fn helper_entry() {
+/// The helper side of this module's tests (see `helper_entry` in `main.rs`).
+pub(crate) fn helper_entry() {
     match std::env::var(listener_support::ROLE).as_deref() {
         Ok("hold") => listener_support::hold_role(),
         Ok("crash") => crash_role(),
@@ -207,21 +207,31 @@ fn instance_that_stays_is_never_co_bound_and_the_fallback_is_reported() {
     let binding = listener::open(
         BindPolicy::new(addr)
             .socket_activation(false)
-            .budget(Duration::from_millis(1500))
+            // Only the first attempt (a bind and a `/proc` diagnosis) must fit in it.
+            .budget(Duration::from_secs(3))
             .fallback(Fallback::Ephemeral)
             .port_file(port_file.clone())
             .file_sd(targets.clone()),
     );
-    // While we retry, every connection to the port reaches the holder.
+    // While we retry, every connection to the port reaches the holder. What is checked is
+    // counted in events, not in wall-clock time (a loaded machine may let only a few
+    // attempts into the budget): `open` returns after the first failed attempt, so the
+    // state starts as `Retrying`, and each retry state seen is checked against the holder.
     let expected = format!("HOLDER {}", holder.pid());
     let mut checked = 0;
-    while matches!(binding.state(), State::Retrying { .. }) {
+    let mut last_seen_attempt = 0;
+    while let State::Retrying { attempt, .. } = binding.state() {
+        assert!(
+            attempt >= last_seen_attempt,
+            "{attempt} after {last_seen_attempt}"
+        );
+        last_seen_attempt = attempt;
         assert_eq!(greeting(addr).as_deref(), Some(expected.as_str()));
         checked += 1;
     }
     assert!(
-        checked >= 3,
-        "only {checked} connections checked while retrying"
+        checked >= 1 && last_seen_attempt >= 1,
+        "the binding was never seen retrying"
     );
     let listener = binding.wait(Some(Duration::from_secs(5))).unwrap();
     let State::Bound {
@@ -233,7 +243,14 @@ fn instance_that_stays_is_never_co_bound_and_the_fallback_is_reported() {
         panic!()
     };
     assert_ne!(bound.port(), addr.port());
-    assert!(attempts > 3);
+    // It retried (a same-program holder is waited for, unlike a foreign one), and at least
+    // once more after the last retry state this test saw; how many retries fit into the
+    // budget is the backoff schedule's business, proven with a fake clock by
+    // `listener::engine::tests::same_program_that_stays_leads_to_the_fallback_at_the_budget`.
+    assert!(
+        attempts >= 2 && attempts > last_seen_attempt,
+        "{attempts} attempts, last retry seen: {last_seen_attempt}"
+    );
     assert!(
         reason
             .to_string()
