@@ -3,8 +3,8 @@
 //! count rather than a time (callgrind, `strace -c`, `perf record`).
 //!
 //! ```text
-//! cargo run --release -p promstatic-bench-peers --bin http_driver -- promstatic 1000
-//! valgrind --tool=callgrind target/release/http_driver floor 1000
+//! cargo run --release -p promstatic-bench-peers --example http_driver -- promstatic 1000
+//! valgrind --tool=callgrind target/release/examples/http_driver floor 1000
 //! ```
 //!
 //! Run it twice with different counts and subtract: the difference divided by the extra
