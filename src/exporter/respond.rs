@@ -16,10 +16,10 @@ use super::core::ExporterCore;
 use super::gzip::Gzip;
 use super::negotiate;
 use super::pool::{Buffers, ExporterBody};
-use super::self_metrics::SELF_METRICS;
+use super::self_metrics::{SELF_METRICS, plain_help};
 use super::{MAX_CONST_LABELS, pool::HasPool};
 use crate::encode::{
-    Encoder, EscapedLabelValue, Family, Format, Help, Kind, Label, Suffix, Text, Value,
+    Encoder, EscapedHelp, EscapedLabelValue, Family, Format, Help, Kind, Label, Suffix, Text, Value,
 };
 use crate::name::assert_label_name;
 
@@ -220,7 +220,7 @@ impl MetricsService {
         let stats = &core.stats;
         for metric in SELF_METRICS {
             // The names are valid (checked by the `self_metric_names_are_valid` test).
-            let family = Family::prevalidated(metric.name, metric.kind, Help::Raw(metric.help));
+            let family = Family::prevalidated(metric.name, metric.kind, Help::Escaped(metric.help));
             encoder.family_trusted(&family).sample_trusted(
                 Suffix::Bare,
                 &[],
@@ -251,11 +251,14 @@ impl MetricsService {
 
     fn encode_build_info(&self, encoder: &mut Encoder<'_>) {
         let core = &*self.core;
+        const APPLICATION: EscapedHelp<'static> =
+            plain_help("The application's version; always 1.");
+        const PROMSTATIC: EscapedHelp<'static> = plain_help("promstatic's version; always 1.");
         let (help, version) = match &core.config.build_info {
-            Some((_, version)) => ("The application's version; always 1.", version.as_str()),
-            None => ("promstatic's version; always 1.", env!("CARGO_PKG_VERSION")),
+            Some((_, version)) => (APPLICATION, version.as_str()),
+            None => (PROMSTATIC, env!("CARGO_PKG_VERSION")),
         };
-        let family = Family::prevalidated(&core.build_info_name, Kind::Gauge, Help::Raw(help));
+        let family = Family::prevalidated(&core.build_info_name, Kind::Gauge, Help::Escaped(help));
         let labels = [
             Label::prevalidated(const { assert_label_name("version") }, Text::Raw(version)),
             Label::prevalidated(

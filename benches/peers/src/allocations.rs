@@ -2,7 +2,8 @@
 //!
 //! A binary installs [`CountingAllocator`] as its `#[global_allocator]`; [`per_scrape`] then
 //! counts the allocations (and reallocations) one scrape makes on the calling thread, after
-//! warm-up scrapes have grown every reusable buffer.
+//! warm-up scrapes have grown every reusable buffer. It also keeps the net bytes the counted
+//! code left allocated, for the memory-per-series figures ([`retained_bytes_in`]).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -15,15 +16,29 @@ use crate::scrape::{Format, Scraper};
 pub struct CountingAllocator;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Bytes allocated and freed by counted calls; their difference is what stayed allocated.
+static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
+static FREED_BYTES: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
 }
 
-fn count() {
+fn counting() -> bool {
     // `try_with`: during thread teardown the flag may be gone; such calls are not counted.
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+    COUNTING.try_with(Cell::get).unwrap_or(false)
+}
+
+fn count(bytes: usize) {
+    if counting() {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+fn count_free(bytes: usize) {
+    if counting() {
+        FREED_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 }
 
@@ -31,24 +46,27 @@ fn count() {
 // const-initialised thread-local and bumps an atomic, neither of which allocates.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
+        count(layout.size());
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which we pass on.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
+        count(layout.size());
         // SAFETY: as for `alloc`.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count_free(layout.size());
         // SAFETY: `ptr` came from this allocator, i.e. from `System`, with `layout`.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
+        // A reallocation frees the old block and allocates the new one.
+        count_free(layout.size());
+        count(new_size);
         // SAFETY: as for `dealloc`; the caller upholds `realloc`'s contract.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -61,6 +79,20 @@ pub fn allocations_in(f: impl FnOnce()) -> u64 {
     f();
     COUNTING.with(|counting| counting.set(false));
     ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+/// What `f` returns, and the heap bytes that calls on this thread during `f` allocated and
+/// did not free: the memory a library keeps for what `f` built (blocks freed later by other
+/// threads are not seen, so keep `f` single-threaded).
+pub fn retained_bytes_in<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let allocated = ALLOCATED_BYTES.load(Ordering::Relaxed);
+    let freed = FREED_BYTES.load(Ordering::Relaxed);
+    COUNTING.with(|counting| counting.set(true));
+    let value = f();
+    COUNTING.with(|counting| counting.set(false));
+    let allocated = ALLOCATED_BYTES.load(Ordering::Relaxed) - allocated;
+    let freed = FREED_BYTES.load(Ordering::Relaxed) - freed;
+    (value, allocated.saturating_sub(freed))
 }
 
 /// Whether the binary installed [`CountingAllocator`] (a vector's first allocation is seen).

@@ -14,6 +14,7 @@
 
 pub mod allocations;
 pub mod http;
+pub mod memory;
 pub mod peers;
 pub mod profile;
 pub mod scrape;

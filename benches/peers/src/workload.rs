@@ -2,7 +2,7 @@
 
 /// Series counts of the scrape benches (the build script, which compiles this file too,
 /// generates promstatic statics for each).
-pub const SERIES_COUNTS: [usize; 3] = [100, 1_000, 10_000];
+pub const SERIES_COUNTS: [usize; 4] = [100, 1_000, 10_000, 100_000];
 
 /// The counter every update bench increments.
 pub const OPS_NAME: &str = "bench_ops_total";

@@ -18,24 +18,67 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use promstatic_bench_peers::allocations::{self, CountingAllocator};
-use promstatic_bench_peers::scrape;
+use promstatic_bench_peers::{memory, scrape};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
 include!(concat!(env!("OUT_DIR"), "/series_1000.rs"));
 
+/// One criterion bench file the report runs.
+struct Bench {
+    /// The package that holds it (the exemplar bench lives in promstatic itself).
+    package: &'static str,
+    name: &'static str,
+    /// Rows whose differences are a few percent (the writer slowdown): run with
+    /// [`Mode::precise_samples`] samples over [`Mode::precise_measurement`] seconds, so the
+    /// confidence interval is narrower than the effect the target bounds.
+    precise: bool,
+    /// Cargo features the bench needs (`required-features` in its manifest).
+    features: &'static str,
+}
+
+const fn bench(name: &'static str) -> Bench {
+    Bench {
+        package: "promstatic-bench-peers",
+        name,
+        precise: false,
+        features: "",
+    }
+}
+
 /// The bench files, in the order they run and are reported.
-const BENCHES: [&str; 9] = [
-    "counter",
-    "gauge",
-    "histogram",
-    "family",
-    "scrape_100",
-    "scrape_1k",
-    "scrape_10k",
-    "http",
-    "writer",
+const BENCHES: [Bench; 15] = [
+    bench("counter"),
+    bench("gauge"),
+    bench("histogram"),
+    bench("native"),
+    bench("family"),
+    bench("scrape_100"),
+    bench("scrape_1k"),
+    bench("scrape_10k"),
+    Bench {
+        package: "promstatic-bench-peers",
+        name: "scrape_100k",
+        precise: false,
+        features: "scale",
+    },
+    bench("http"),
+    bench("http_layer"),
+    Bench {
+        package: "promstatic-bench-peers",
+        name: "writer",
+        precise: true,
+        features: "",
+    },
+    bench("facade"),
+    bench("dynamic"),
+    Bench {
+        package: "promstatic",
+        name: "exemplars",
+        precise: false,
+        features: "",
+    },
 ];
 
 /// Criterion settings of a mode: warm-up seconds, measurement seconds, samples, bootstrap
@@ -46,6 +89,9 @@ struct Mode {
     measurement: &'static str,
     samples: &'static str,
     resamples: &'static str,
+    /// Samples and measurement seconds of the [precise](Bench::precise) benches.
+    precise_samples: &'static str,
+    precise_measurement: &'static str,
 }
 
 const FULL: Mode = Mode {
@@ -54,6 +100,8 @@ const FULL: Mode = Mode {
     measurement: "3",
     samples: "50",
     resamples: "20000",
+    precise_samples: "100",
+    precise_measurement: "8",
 };
 
 const QUICK: Mode = Mode {
@@ -62,6 +110,8 @@ const QUICK: Mode = Mode {
     measurement: "0.4",
     samples: "10",
     resamples: "2000",
+    precise_samples: "20",
+    precise_measurement: "1",
 };
 
 fn main() -> ExitCode {
@@ -105,6 +155,7 @@ fn report(mode: &Mode, run: bool) -> Result<(), String> {
     let machine = Machine::read();
 
     let started = Instant::now();
+    let mut failed: Vec<String> = Vec::new();
     if run {
         // Stale results from removed or renamed benches must not reach the table.
         if criterion_dir.exists() {
@@ -112,44 +163,60 @@ fn report(mode: &Mode, run: bool) -> Result<(), String> {
                 .map_err(|error| format!("cannot clear {}: {error}", criterion_dir.display()))?;
         }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        for bench in BENCHES {
-            eprintln!("report: running bench {bench} ({} mode)", mode.name);
-            let status = Command::new(&cargo)
-                .current_dir(&workspace)
-                .args([
-                    "bench",
-                    "--profile",
-                    "release",
-                    "-p",
-                    "promstatic-bench-peers",
-                ])
-                .args(["--bench", bench, "--", "--noplot"])
+        for bench in &BENCHES {
+            eprintln!("report: running bench {} ({} mode)", bench.name, mode.name);
+            let (samples, measurement) = if bench.precise {
+                (mode.precise_samples, mode.precise_measurement)
+            } else {
+                (mode.samples, mode.measurement)
+            };
+            let mut command = Command::new(&cargo);
+            command.current_dir(&workspace).args([
+                "bench",
+                "--profile",
+                "release",
+                "-p",
+                bench.package,
+            ]);
+            if !bench.features.is_empty() {
+                command.args(["--features", bench.features]);
+            }
+            let status = command
+                .args(["--bench", bench.name, "--", "--noplot"])
                 .args(["--warm-up-time", mode.warm_up])
-                .args(["--measurement-time", mode.measurement])
-                .args(["--sample-size", mode.samples])
+                .args(["--measurement-time", measurement])
+                .args(["--sample-size", samples])
                 .args(["--nresamples", mode.resamples])
-                .status()
-                .map_err(|error| format!("cannot run {cargo}: {error}"))?;
-            if !status.success() {
-                return Err(format!("bench {bench} failed ({status})"));
+                .status();
+            // One broken bench costs its own rows ("not measured"), never the whole report.
+            match status {
+                Ok(status) if status.success() => {}
+                Ok(status) => failed.push(format!("{} ({status})", bench.name)),
+                Err(error) => failed.push(format!("{} (cannot run {cargo}: {error})", bench.name)),
             }
         }
     }
     // What the run was, kept next to criterion's files for `--no-run`: mode, seconds, load
-    // average before and after, one per line.
+    // average before and after, commit, then the failed benches, one per line.
     let run_file = criterion_dir.join("promstatic-report-run.txt");
     let mut machine = machine;
     let (mode, elapsed) = if run {
         let elapsed = started.elapsed();
         machine.load_after = load_average();
-        let record = format!(
-            "{}\n{}\n{}\n{}\n",
+        let mut record = format!(
+            "{}\n{}\n{}\n{}\n{}\n",
             mode.name,
             elapsed.as_secs(),
             machine.load_before,
-            machine.load_after
+            machine.load_after,
+            machine.commit,
         );
-        std::fs::write(&run_file, record)
+        for failure in &failed {
+            record.push_str(failure);
+            record.push('\n');
+        }
+        std::fs::create_dir_all(&criterion_dir)
+            .and_then(|()| std::fs::write(&run_file, record))
             .map_err(|error| format!("cannot write {}: {error}", run_file.display()))?;
         (mode, Some(elapsed))
     } else {
@@ -167,9 +234,15 @@ fn report(mode: &Mode, run: bool) -> Result<(), String> {
         let unknown = "unknown (no record of the run)";
         machine.load_before = lines.next().unwrap_or(unknown).to_owned();
         machine.load_after = lines.next().unwrap_or(unknown).to_owned();
+        machine.commit = lines.next().unwrap_or(unknown).to_owned();
+        failed = lines.map(str::to_owned).collect();
         (mode, elapsed)
     };
 
+    // Memory first: promstatic's first scrape in this process must be the measured one.
+    eprintln!("report: measuring memory per series");
+    let mut memory_rows = memory::measure(&SERIES);
+    memory_rows.extend(memory::read(&criterion_dir, 100_000));
     eprintln!("report: counting allocations per scrape");
     let allocation_rows = allocations::per_scrape(|| scrape::all(SERIES.len(), &SERIES));
 
@@ -180,7 +253,13 @@ fn report(mode: &Mode, run: bool) -> Result<(), String> {
             criterion_dir.display()
         ));
     }
-    let markdown = render_markdown(&results, &allocation_rows, &machine, mode, elapsed);
+    let run = Run {
+        machine: &machine,
+        mode,
+        elapsed,
+        failed: &failed,
+    };
+    let markdown = render_markdown(&results, &allocation_rows, &memory_rows, &run);
     let svg = render_svg(&results);
     let results_path = crate_dir.join("RESULTS.md");
     let svg_path = crate_dir.join("scrape.svg");
@@ -204,6 +283,17 @@ struct Machine {
     load_before: String,
     load_after: String,
     rustc: String,
+    /// The commit measured (`git rev-parse HEAD`), marked when the work tree has changes.
+    commit: String,
+}
+
+/// What one report describes: the machine, the criterion mode, how long it took, and the
+/// benches that failed (their rows read "not measured").
+struct Run<'a> {
+    machine: &'a Machine,
+    mode: &'a Mode,
+    elapsed: Option<std::time::Duration>,
+    failed: &'a [String],
 }
 
 impl Machine {
@@ -241,8 +331,32 @@ impl Machine {
             load_before: load_average(),
             load_after: String::new(),
             rustc,
+            commit: commit(),
         }
     }
+}
+
+/// The checked-out commit, `+ uncommitted changes` when the tree differs from it.
+fn commit() -> String {
+    let git = |arguments: &[&str]| {
+        Command::new("git")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(arguments)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .and_then(|output| String::from_utf8(output.stdout).ok())
+    };
+    let Some(hash) = git(&["rev-parse", "HEAD"]) else {
+        return "unknown commit (git did not answer)".to_owned();
+    };
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|status| !status.trim().is_empty());
+    format!(
+        "{}{}",
+        hash.trim(),
+        if dirty { " + uncommitted changes" } else { "" }
+    )
 }
 
 fn load_average() -> String {
@@ -263,6 +377,9 @@ struct Row {
     function: String,
     /// Median time per iteration, in nanoseconds.
     median: f64,
+    /// Criterion's confidence interval of the median (bootstrap, 95% by default).
+    low: f64,
+    high: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,19 +418,36 @@ impl Results {
             let median = estimates["median"]["point_estimate"]
                 .as_f64()
                 .ok_or_else(|| format!("{}: no median", dir.display()))?;
+            let bound = |which: &str| {
+                estimates["median"]["confidence_interval"][which]
+                    .as_f64()
+                    .unwrap_or(median)
+            };
+            let (low, high) = (bound("lower_bound"), bound("upper_bound"));
+            // `bench_function("library/case")` (no parameter) reads like
+            // `BenchmarkId::new("library", "case")`, so both forms fill the same tables.
+            let (function, parameter) = match (text("function_id"), text("value_str")) {
+                (function, parameter) if !parameter.is_empty() => (function, parameter),
+                (function, _) => match function.rsplit_once('/') {
+                    Some((library, case)) => (library.to_owned(), case.to_owned()),
+                    None => (function, String::new()),
+                },
+            };
             // Run order, so tables list libraries as the bench files do.
             let modified = std::fs::metadata(dir.join("estimates.json"))
                 .and_then(|meta| meta.modified())
                 .ok()
                 .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |duration| duration.as_nanos());
-            rows.entry((text("group_id"), text("value_str")))
+            rows.entry((text("group_id"), parameter))
                 .or_default()
                 .push((
                     modified,
                     Row {
-                        function: text("function_id"),
+                        function,
                         median,
+                        low,
+                        high,
                     },
                 ));
         }
@@ -343,10 +477,13 @@ impl Results {
     }
 
     fn median(&self, group: &str, parameter: &str, function: &str) -> Option<f64> {
+        self.row(group, parameter, function).map(|row| row.median)
+    }
+
+    fn row(&self, group: &str, parameter: &str, function: &str) -> Option<&Row> {
         self.get(group, parameter)
             .iter()
             .find(|row| row.function == function)
-            .map(|row| row.median)
     }
 
     fn best_peer(&self, group: &str, parameter: &str) -> Option<&Row> {
@@ -441,7 +578,7 @@ enum Extra {
     SlowdownVsAlone,
 }
 
-const GROUPS: [GroupInfo; 9] = [
+const GROUPS: [GroupInfo; 18] = [
     GroupInfo {
         id: "counter_inc",
         title: "Counter increment (per increment; 2 threads: until both threads did one more)",
@@ -455,6 +592,11 @@ const GROUPS: [GroupInfo; 9] = [
     GroupInfo {
         id: "histogram_observe",
         title: "Histogram observe (11 buckets)",
+        extra: Extra::None,
+    },
+    GroupInfo {
+        id: "native_observe",
+        title: "Native histogram observe (and classic, for reference), 1 and 2 threads",
         extra: Extra::None,
     },
     GroupInfo {
@@ -473,6 +615,11 @@ const GROUPS: [GroupInfo; 9] = [
         extra: Extra::PerSeries,
     },
     GroupInfo {
+        id: "scrape_protobuf",
+        title: "Scrape encode, protobuf (N counter families)",
+        extra: Extra::PerSeries,
+    },
+    GroupInfo {
         id: "http_get_metrics",
         title: "HTTP round trip: `GET /metrics`, 1,000 series, keep-alive loopback",
         extra: Extra::RequestsPerSecond,
@@ -487,15 +634,55 @@ const GROUPS: [GroupInfo; 9] = [
         title: "Writer: one thread incrementing a scraped counter, with and without a scraper",
         extra: Extra::SlowdownVsAlone,
     },
+    GroupInfo {
+        id: "facade_macro",
+        title: "`metrics` facade: the macros through promstatic's recorder and metrics-exporter-prometheus",
+        extra: Extra::None,
+    },
+    GroupInfo {
+        id: "facade_scrape_1k",
+        title: "`metrics` facade: text scrape of 1,000 facade counters",
+        extra: Extra::None,
+    },
+    GroupInfo {
+        id: "dynamic_hit",
+        title: "Dynamic label families: hit path `with(…).inc()`, 1, 2, 3 string labels (case = label count)",
+        extra: Extra::None,
+    },
+    GroupInfo {
+        id: "dynamic_cached",
+        title: "Dynamic label families: a cached series against a plain counter",
+        extra: Extra::None,
+    },
+    GroupInfo {
+        id: "dynamic_insert",
+        title: "Dynamic label families: inserting a new label set",
+        extra: Extra::None,
+    },
+    GroupInfo {
+        id: "dynamic_scrape_1024_series",
+        title: "Dynamic label families: scrape of 1,024 series against a typed family of 1,024",
+        extra: Extra::None,
+    },
+    GroupInfo {
+        id: "exemplars",
+        title: "Exemplars: update cost with and without exemplar slots (promstatic only)",
+        extra: Extra::None,
+    },
 ];
 
 fn render_markdown(
     results: &Results,
     allocation_rows: &[allocations::Row],
-    machine: &Machine,
-    mode: &Mode,
-    elapsed: Option<std::time::Duration>,
+    memory_rows: &[memory::Row],
+    run: &Run<'_>,
 ) -> String {
+    let Run {
+        machine,
+        mode,
+        elapsed,
+        ..
+    } = *run;
     let mut out = String::new();
     let _ = writeln!(out, "# promstatic against its peers\n");
     let _ = writeln!(
@@ -509,13 +696,16 @@ fn render_markdown(
     );
     let _ = writeln!(
         out,
-        "* machine: {} core(s), {}; load average before the run {}, after {}\n\
-         * {}; criterion {} mode: warm-up {} s, measurement {} s, {} samples per benchmark{}\n\
+        "* commit: {}\n\
+         * machine: {} core(s), {}; load average before the run {}, after {}\n\
+         * {}; criterion {} mode: warm-up {} s, measurement {} s, {} samples per benchmark \
+         ({} samples over {} s for the writer rows){}\n\
          * versions: prometheus 0.14.0, prometheus-client 0.25.2, metrics 0.24.6 + \
          metrics-exporter-prometheus 0.18.3, measured 0.0.25 (the newest that builds: 0.1.0 needs \
          Rust 1.98)\n\
          * medians of criterion's estimates; \"vs best peer\" divides by the fastest peer in the \
          same row group, \"vs floor\" by the floor (lower is better)\n",
+        machine.commit,
         machine.cores,
         machine.cpu,
         machine.load_before,
@@ -525,14 +715,24 @@ fn render_markdown(
         mode.warm_up,
         mode.measurement,
         mode.samples,
+        mode.precise_samples,
+        mode.precise_measurement,
         elapsed.map_or_else(String::new, |elapsed| format!(
             "; the suite ran in {:.0} s",
             elapsed.as_secs_f64()
         )),
     );
 
+    if !run.failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "**Benches that failed in this run** (their rows read \"not measured\"; see the \
+             run's output): {}\n",
+            run.failed.join(", ")
+        );
+    }
     let _ = writeln!(out, "## Targets\n");
-    out.push_str(&targets(results, allocation_rows));
+    out.push_str(&targets(results, allocation_rows, memory_rows));
 
     for group in GROUPS {
         let parameters = results.parameters(group.id);
@@ -591,6 +791,8 @@ fn render_markdown(
 
     let _ = writeln!(out, "\n## Allocations per scrape\n");
     out.push_str(&allocations::markdown(allocation_rows, SERIES.len()));
+    let _ = writeln!(out, "\n## Memory per series\n");
+    out.push_str(&memory_markdown(memory_rows));
     let _ = writeln!(
         out,
         "\n## Plot\n\n![ns per series against series count](scrape.svg)"
@@ -598,8 +800,42 @@ fn render_markdown(
     out
 }
 
+/// The memory rows as a table; 100,000-series rows come from the `scrape_100k` bench.
+fn memory_markdown(rows: &[memory::Row]) -> String {
+    let mut out = String::from(
+        "| library | series | heap per series | static per series | total per series |\n\
+         |---|---:|---:|---:|---:|\n",
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1} B | {:.1} B | {:.1} B |",
+            row.library,
+            row.series,
+            row.heap_per_series,
+            row.static_per_series,
+            row.heap_per_series + row.static_per_series
+        );
+    }
+    if !rows.iter().any(|row| row.series == 100_000) {
+        out.push_str(
+            "| 100,000 series | – | not measured (the `scrape_100k` bench did not run) | | |\n",
+        );
+    }
+    out.push_str(
+        "\nHeap: bytes still allocated after set-up and one scrape per format (buffers and \
+         indexes included), counted by the global allocator. Static (promstatic): the table \
+         entry and the counter, plus the name and HELP bytes they point to.\n",
+    );
+    out
+}
+
 /// One target of the issue: its statement and the measured verdict.
-fn targets(results: &Results, allocation_rows: &[allocations::Row]) -> String {
+fn targets(
+    results: &Results,
+    allocation_rows: &[allocations::Row],
+    memory_rows: &[memory::Row],
+) -> String {
     let mut out = String::from("| target | measured | verdict |\n|---|---|---|\n");
     let mut line = |target: &str, measured: String, verdict: String| {
         let _ = writeln!(out, "| {target} | {measured} | {verdict} |");
@@ -830,9 +1066,9 @@ fn targets(results: &Results, allocation_rows: &[allocations::Row]) -> String {
         }
     }
 
-    // writer slowdown <= 5%
+    // writer slowdown <= 5%, with the confidence intervals, so noise is told from an effect
     let group = "writer_inc";
-    let alone = results.median(group, "alone", "promstatic");
+    let alone = results.row(group, "alone", "promstatic");
     let floor_alone = results.median(group, "alone", "floor: fetch_add");
     // The floor's slowdown next to `parameter`, as context for ours.
     let floor_slowdown = |parameter: &str| -> String {
@@ -846,25 +1082,27 @@ fn targets(results: &Results, allocation_rows: &[allocations::Row]) -> String {
     };
     for parameter in ["HTTP scraper", "in-process scraper"] {
         let target = format!("writer slowdown under continuous scraping ≤ 5% ({parameter})");
-        match (alone, results.median(group, parameter, "promstatic")) {
+        match (alone, results.row(group, parameter, "promstatic")) {
             (Some(alone), Some(scraped)) => {
-                let slowdown = scraped / alone - 1.0;
+                let slowdown = scraped.median / alone.median - 1.0;
+                // The widest and narrowest slowdowns the two medians' intervals allow.
+                let least = scraped.low / alone.high - 1.0;
+                let most = scraped.high / alone.low - 1.0;
                 line(
                     &target,
                     format!(
-                        "{} alone, {} scraped: {:+.1}% (the floor's writer: {} next to the \
-                         same kind of scraper, {} next to an arithmetic-only thread)",
-                        duration(alone),
-                        duration(scraped),
+                        "{} alone, {} scraped: {:+.1}% (95% interval of the medians: {:+.1}% \
+                         to {:+.1}%; the floor's writer: {} next to the same kind of scraper, \
+                         {} next to an arithmetic-only thread)",
+                        duration(alone.median),
+                        duration(scraped.median),
                         slowdown * 100.0,
+                        least * 100.0,
+                        most * 100.0,
                         floor_slowdown(parameter),
                         floor_slowdown("arithmetic-only thread"),
                     ),
-                    if slowdown <= 0.05 {
-                        "met".to_owned()
-                    } else {
-                        format!("missed by {:.1} points", (slowdown - 0.05) * 100.0)
-                    },
+                    interval_verdict(least, slowdown, most, 0.05),
                 );
             }
             _ => {
@@ -873,7 +1111,297 @@ fn targets(results: &Results, allocation_rows: &[allocations::Row]) -> String {
             }
         }
     }
+
+    // HTTP <= 1.3x the pre-rendered std-socket floor (#14)
+    let http = |prefix: &str| {
+        http_parameter.as_deref().and_then(|parameter| {
+            results
+                .get("http_get_metrics", parameter)
+                .iter()
+                .find(|row| row.function.starts_with(prefix))
+                .map(|row| row.median)
+        })
+    };
+    ratio_line(
+        &mut line,
+        "HTTP `GET /metrics` ≤ 1.3× the pre-rendered std-socket floor",
+        http("promstatic").zip(http("floor")),
+        1.3,
+    );
+
+    // scale: per-series cost from 1,000 to 100,000 series grows <= 1.5x (#14)
+    for (group, format) in [
+        ("scrape_text", "text"),
+        ("scrape_openmetrics", "OpenMetrics"),
+    ] {
+        let per_series = |series: &str, count: f64| {
+            results
+                .median(group, series, "promstatic")
+                .map(|median| median / count)
+        };
+        let small = per_series("1000", 1_000.0);
+        let large = per_series("100000", 100_000.0);
+        let target = format!("scrape {format}: per-series cost at 100,000 ≤ 1.5× at 1,000");
+        match small.zip(large) {
+            Some((small, large)) => line(
+                &target,
+                format!(
+                    "{} → {} per series = {:.2}×",
+                    duration(small),
+                    duration(large),
+                    large / small
+                ),
+                verdict_at_most(large / small, 1.5, 0.0),
+            ),
+            None => {
+                let (measured, verdict) = missing("promstatic 1,000 or 100,000-series scrape");
+                line(&target, measured, verdict)
+            }
+        }
+    }
+    let memory_of = |series: usize| {
+        memory_rows
+            .iter()
+            .find(|row| row.library == "promstatic" && row.series == series)
+            .map(|row| row.heap_per_series + row.static_per_series)
+    };
+    line(
+        "memory per series (reported; no bound)",
+        format!(
+            "promstatic: {} at 1,000 series, {} at 100,000 (heap + static; the table below \
+             has the peers)",
+            memory_of(1_000).map_or_else(|| "not measured".to_owned(), |b| format!("{b:.0} B")),
+            memory_of(100_000).map_or_else(|| "not measured".to_owned(), |b| format!("{b:.0} B")),
+        ),
+        "reported".to_owned(),
+    );
+
+    // dynamic label families (#13)
+    let group = "dynamic_hit";
+    for arity in ["1", "2", "3"] {
+        ratio_line(
+            &mut line,
+            &format!("dynamic family hit path, {arity} label(s), ≤ 0.5× the best peer"),
+            results
+                .median(group, arity, "promstatic")
+                .zip(results.best_peer(group, arity).map(|row| row.median)),
+            0.5,
+        );
+    }
+    ratio_line(
+        &mut line,
+        "cached dynamic series `inc` ≤ 1.2× a plain `Counter::inc`",
+        results
+            .median(
+                "dynamic_cached",
+                "",
+                "promstatic: cached dynamic series inc",
+            )
+            .zip(results.median("dynamic_cached", "", "promstatic: plain Counter::inc")),
+        1.2,
+    );
+    for format in ["Text", "OpenMetrics"] {
+        let group = "dynamic_scrape_1024_series";
+        ratio_line(
+            &mut line,
+            &format!("dynamic family scrape per series ({format}) ≤ 1.5× a typed family's"),
+            results
+                .median(group, format, "dynamic family")
+                .zip(results.median(group, format, "typed family")),
+            1.5,
+        );
+    }
+    let insert = results
+        .get("dynamic_insert", "")
+        .first()
+        .map(|row| format!("{}: {}", row.function, duration(row.median)));
+    line(
+        "dynamic family insert (reported; no bound)",
+        insert
+            .clone()
+            .unwrap_or_else(|| "no insert row in this run".to_owned()),
+        if insert.is_some() {
+            "reported"
+        } else {
+            "not measured"
+        }
+        .to_owned(),
+    );
+
+    // exemplars: the plain paths cost the same with a slot (#16). Every "…, no slot(s)" row
+    // is paired with its "…, with slot(s)" row.
+    let group = "exemplars";
+    let mut pairs = 0;
+    for plain in results.get(group, "") {
+        let Some((what, slots)) = plain
+            .function
+            .rsplit_once(", no ")
+            .filter(|(_, slots)| slots.starts_with("slot"))
+        else {
+            continue;
+        };
+        let Some(slotted) = results.row(group, "", &format!("{what}, with {slots}")) else {
+            continue;
+        };
+        pairs += 1;
+        let ratio = slotted.median / plain.median;
+        line(
+            &format!("`{what}` with exemplar {slots} ≤ 1.0× without (within noise)"),
+            format!(
+                "{} vs {} = {:.2}× (95% interval: {:.2}× to {:.2}×)",
+                duration(slotted.median),
+                duration(plain.median),
+                ratio,
+                slotted.low / plain.high,
+                slotted.high / plain.low
+            ),
+            no_cost_verdict(slotted.low / plain.high - 1.0),
+        );
+    }
+    if pairs == 0 {
+        let (measured, verdict) = missing("exemplar");
+        line(
+            "updates with exemplar slots ≤ 1.0× without (within noise)",
+            measured,
+            verdict,
+        );
+    }
+    let with_exemplar: Vec<String> = results
+        .get(group, "")
+        .iter()
+        .filter(|row| row.function.contains("with_exemplar"))
+        .map(|row| format!("{} {}", row.function, duration(row.median)))
+        .collect();
+    line(
+        "cost of an update with an exemplar (reported; no bound)",
+        if with_exemplar.is_empty() {
+            "no exemplar row in this run".to_owned()
+        } else {
+            with_exemplar.join("; ")
+        },
+        if with_exemplar.is_empty() {
+            "not measured"
+        } else {
+            "reported"
+        }
+        .to_owned(),
+    );
+
+    // the `metrics` facade (#17)
+    for case in [
+        "counter, 0 labels",
+        "counter, 1 label",
+        "counter, 2 labels",
+        "histogram record",
+    ] {
+        let group = "facade_macro";
+        ratio_line(
+            &mut line,
+            &format!("facade `{case}` ≤ 0.3× metrics-exporter-prometheus"),
+            results
+                .median(group, case, "promstatic facade")
+                .zip(results.median(group, case, "metrics-exporter-prometheus")),
+            0.3,
+        );
+    }
+    let group = "facade_scrape_1k";
+    ratio_line(
+        &mut line,
+        "facade scrape of 1,000 series ≤ 0.25× metrics-exporter-prometheus's render",
+        results
+            .median(group, "text", "promstatic facade")
+            .zip(results.median(group, "text", "metrics-exporter-prometheus")),
+        0.25,
+    );
+
+    // native histograms: reported against prometheus-client's
+    for threads in ["1 thread", "2 threads"] {
+        let group = "native_observe";
+        let ours = results.median(group, threads, "promstatic native");
+        let theirs = results.median(group, threads, "prometheus-client native");
+        line(
+            &format!("native histogram observe, {threads} (reported; no bound)"),
+            match ours.zip(theirs) {
+                Some((ours, theirs)) => format!(
+                    "{} vs prometheus-client {} = {:.2}×",
+                    duration(ours),
+                    duration(theirs),
+                    ours / theirs
+                ),
+                None => "no native row in this run".to_owned(),
+            },
+            if ours.zip(theirs).is_some() {
+                "reported"
+            } else {
+                "not measured"
+            }
+            .to_owned(),
+        );
+    }
     out
+}
+
+/// A "ours ≤ bound × reference" target: `pair` is (ours, reference), `None` when either row
+/// is missing from the run.
+fn ratio_line(
+    line: &mut impl FnMut(&str, String, String),
+    target: &str,
+    pair: Option<(f64, f64)>,
+    bound: f64,
+) {
+    match pair {
+        Some((ours, reference)) => line(
+            target,
+            format!(
+                "{} vs {} = {:.2}×",
+                duration(ours),
+                duration(reference),
+                ours / reference
+            ),
+            verdict_at_most(ours / reference, bound, 0.0),
+        ),
+        None => line(
+            target,
+            "a row is missing from this run".to_owned(),
+            "not measured".to_owned(),
+        ),
+    }
+}
+
+/// For "costs nothing" targets: `least` is the smallest slowdown the intervals allow; met
+/// when no slowdown (or a speed-up) is within them.
+fn no_cost_verdict(least: f64) -> String {
+    if least <= 0.0 {
+        "met (no difference beyond the intervals)".to_owned()
+    } else {
+        format!(
+            "missed: at least {:+.1}% even at the intervals' ends",
+            least * 100.0
+        )
+    }
+}
+
+/// A relative change against `bound`, read with its interval (`least` ≤ `median` ≤ `most`):
+/// met only when even the worst case is within the bound.
+fn interval_verdict(least: f64, median: f64, most: f64, bound: f64) -> String {
+    if most <= bound {
+        "met (the whole interval is within the bound)".to_owned()
+    } else if median <= bound {
+        format!(
+            "met at the median; the interval reaches {:+.1}%, so not proven",
+            most * 100.0
+        )
+    } else if least <= bound {
+        format!(
+            "missed at the median ({:+.1}%) but within the interval: not separable from noise",
+            median * 100.0
+        )
+    } else {
+        format!(
+            "missed: even the interval's low end is {:+.1}%",
+            least * 100.0
+        )
+    }
 }
 
 /// "met" when `value <= bound` (within `noise`, relative), else by how much it missed.
