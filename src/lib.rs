@@ -79,7 +79,7 @@
 //!   [limits](crate::exporter#limits), [who may scrape](crate::exporter#who-may-scrape),
 //!   [failure never takes the host down](crate::exporter#failure-never-takes-the-host-down));
 //! * `facade` (feature `facade`): a `metrics` 0.24 recorder whose series the exporter serves;
-//! * [`tower`] (feature `tower`): a tower `Layer` recording the OpenTelemetry HTTP server
+//! * `tower` (feature `tower`): a tower `Layer` recording the OpenTelemetry HTTP server
 //!   metrics (requests, duration to the end of the body, in flight) by method, route, status;
 //! * [`testing`]: reading a metric's value, deltas for tests that share a static
 //!   ([which tests a delta isolates](crate::testing#which-tests-a-delta-isolates)), and the
