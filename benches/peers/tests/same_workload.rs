@@ -41,8 +41,7 @@ fn promstatic_writes_exactly_the_floor_bytes() {
     let mut encoder = scrape::PromstaticEncoder::new(SERIES.len());
     for format in [Format::Text, Format::OpenMetrics] {
         let expected = String::from_utf8(floor.scrape(format).to_vec()).unwrap();
-        let from_statics =
-            workload_families(&String::from_utf8(statics.scrape(format).to_vec()).unwrap());
+        let from_statics = workload_families(core::str::from_utf8(statics.scrape(format)).unwrap());
         let from_encoder = String::from_utf8(encoder.scrape(format).to_vec()).unwrap();
         assert_eq!(from_statics, expected, "{format:?}");
         assert_eq!(from_encoder, expected, "{format:?}");
