@@ -7,7 +7,7 @@
 //! and its counter, plus the name and HELP bytes the entry points to.
 //!
 //! The scrape benches with the most series write their rows to a file in criterion's
-//! directory ([`write`]); the report reads them back ([`read`]) next to the rows it measures
+//! directory ([`write()`]); the report reads them back ([`read`]) next to the rows it measures
 //! itself at 1,000 series.
 
 use std::path::{Path, PathBuf};
@@ -102,7 +102,7 @@ pub fn write(criterion_dir: &Path, rows: &[Row]) -> std::io::Result<()> {
     std::fs::write(path(criterion_dir, series), text)
 }
 
-/// The rows [`write`] wrote for `series`, or an empty list if there are none (not measured).
+/// The rows [`write()`] wrote for `series`, or an empty list if there are none (not measured).
 pub fn read(criterion_dir: &Path, series: usize) -> Vec<Row> {
     let text = std::fs::read_to_string(path(criterion_dir, series)).unwrap_or_default();
     text.lines()
