@@ -89,6 +89,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::counter::Counter;
+use crate::encode::plan::{OverflowCounts, PlanBuilder, ValueCell};
 use crate::encode::{Encoder, EscapedLabelValue, Family, Help, Kind, Label, Suffix, Text, Value};
 use crate::exemplar::NoExemplars;
 use crate::family::Series;
@@ -403,6 +404,13 @@ where
     fn overflows(&self) -> Option<Overflows> {
         Some(DynFamily::overflows(self))
     }
+
+    fn plan(&'static self, descriptor: &Descriptor, plan: &mut PlanBuilder<'_, '_>) -> bool {
+        // The family's series appear at run time: it is encoded at every scrape. Its overflow
+        // counters are cells, which the self-metric's plan reads.
+        plan.overflow_counts(descriptor.name(), &self.overflowed);
+        false
+    }
 }
 
 /// The self-metric's name; see the [module docs](self#overflow-never-loss).
@@ -410,6 +418,35 @@ pub const OVERFLOWS_METRIC: &str = "promstatic_label_overflows_total";
 
 /// Writes `promstatic_label_overflows_total` for the dynamic families among `metrics`, or
 /// nothing if there are none.
+/// The family of `promstatic_label_overflows_total`.
+const OVERFLOWS_FAMILY: Family<'static> = Family::prevalidated(
+    OVERFLOWS_METRIC,
+    Kind::Counter,
+    Help::Raw(
+        "Lookups of dynamic label families that found no series and landed in the \
+         overflow series, by family and reason.",
+    ),
+);
+
+/// Plans `promstatic_label_overflows_total` for the dynamic families `counts` (names and
+/// overflow counters, in exposition order): the same lines as [`encode_overflows`] writes,
+/// each value read from its counter at scrape time.
+pub(crate) fn plan_overflows(plan: &mut PlanBuilder<'_, '_>, counts: &[OverflowCounts]) {
+    plan.family_of(&OVERFLOWS_FAMILY, |family| {
+        for &(name, cells) in counts {
+            for reason in Reason::ALL {
+                let labels = [
+                    prepared_label("metric", name),
+                    prepared_label("reason", reason.label()),
+                ];
+                if let Some(cell) = cells.get(reason as usize) {
+                    family.sample(&labels, ValueCell::Unsigned(cell));
+                }
+            }
+        }
+    });
+}
+
 pub(crate) fn encode_overflows<'m>(
     encoder: &mut Encoder<'_>,
     metrics: impl Iterator<Item = (&'m Descriptor, &'m dyn Metric)>,
@@ -419,15 +456,7 @@ pub(crate) fn encode_overflows<'m>(
     let Some(first) = dynamic.next() else {
         return;
     };
-    let family = Family::prevalidated(
-        OVERFLOWS_METRIC,
-        Kind::Counter,
-        Help::Raw(
-            "Lookups of dynamic label families that found no series and landed in the \
-             overflow series, by family and reason.",
-        ),
-    );
-    let mut writer = encoder.family_trusted(&family);
+    let mut writer = encoder.family_trusted(&OVERFLOWS_FAMILY);
     for (descriptor, overflows) in std::iter::once(first).chain(dynamic) {
         for reason in Reason::ALL {
             let count = match reason {

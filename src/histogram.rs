@@ -88,7 +88,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::encode::{Encoder, FamilyEncoder, Format, Label, Suffix, Value};
+use crate::encode::{Encoder, FamilyEncoder, Format, Label, SeriesLabels, Suffix, Value};
 use crate::exemplar::{
     EncodedLabels, ExemplarError, ExemplarLabelName, ExemplarSlot, ExemplarStorage, NoExemplars,
     Snapshot, Stored,
@@ -466,17 +466,21 @@ pub(crate) fn write_series(
     sum: impl FnOnce() -> (f64, bool),
 ) {
     let mut cumulative = 0u64;
+    // The label list is written (and escaped) once, by the first bucket's line.
+    let mut series = SeriesLabels::default();
     let les = bounds.iter().chain(std::iter::once(&f64::INFINITY));
     for (index, (count, &le)) in counts.into_iter().zip(les).enumerate() {
         cumulative = cumulative.wrapping_add(count);
         // `+ 0.0` turns a `-0.0` bound into `0.0` (IEEE 754), so the `le` label is `0`
         // in both formats rather than `-0` and `-0.0`: another series to Prometheus.
-        writer.bucket_trusted_with_exemplar(labels, le + 0.0, cumulative, exemplar(index).as_ref());
+        let exemplar = exemplar(index);
+        writer.bucket_in_series(labels, le + 0.0, cumulative, exemplar.as_ref(), &mut series);
     }
     let (sum, sum_is_counter) = sum();
     if writer.format() == Format::Text || sum_is_counter {
-        writer.sample_trusted(Suffix::Sum, labels, Value::Float(sum));
-        writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
+        writer.sample_in_series(Suffix::Sum, labels, Value::Float(sum), &mut series);
+        let count = Value::Unsigned(cumulative);
+        writer.sample_in_series(Suffix::Count, labels, count, &mut series);
     }
 }
 

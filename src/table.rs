@@ -441,17 +441,26 @@ impl Table {
     /// its namespace and constant labels).
     pub fn render_into_planned(&'static self, encoder: &mut Encoder<'_>, plans: &PlanCache) {
         match plans.get(encoder, || self.exported_metrics()) {
-            Some(plan) => plan.write(encoder),
-            None => self.encode_each(encoder),
+            Some(plan) => {
+                plan.write(encoder);
+                if !plan.writes_overflows() {
+                    self.render_overflows(encoder);
+                }
+            }
+            None => {
+                self.encode_each(encoder);
+                self.render_overflows(encoder);
+            }
         }
-        self.render_after_table(encoder);
+        self.render_facade(encoder);
     }
 
     /// [`Table::render_into`] without a plan: every metric encoded one by one, as the plan's
     /// bytes are checked against (tests compare the two).
     pub fn render_into_unplanned(&'static self, encoder: &mut Encoder<'_>) {
         self.encode_each(encoder);
-        self.render_after_table(encoder);
+        self.render_overflows(encoder);
+        self.render_facade(encoder);
     }
 
     /// The exported metrics in exposition order.
@@ -472,10 +481,10 @@ impl Table {
         }
     }
 
-    /// What follows the table's own families in every exposition.
-    fn render_after_table(&'static self, encoder: &mut Encoder<'_>) {
-        // After the table: the self-metric of dynamic families (written only if there is one),
-        // from the list of them found once (not a walk over every metric per scrape).
+    /// What follows the table's own families in every exposition: the self-metric of dynamic
+    /// families (written only if there is one), from the list of them found once (not a walk
+    /// over every metric per scrape); a plan writes it itself.
+    fn render_overflows(&'static self, encoder: &mut Encoder<'_>) {
         let entries = self.entries();
         let dynamic = self
             .order()
@@ -484,9 +493,15 @@ impl Table {
             .filter_map(|&index| entries.get(index as usize))
             .map(|entry| (&entry.descriptor, entry.metric));
         crate::dynamic::encode_overflows(encoder, dynamic);
-        // Then the `metrics` facade's families, once it is installed.
+    }
+
+    /// After the dynamic families' self-metric: the `metrics` facade's families, once it is
+    /// installed.
+    fn render_facade(&'static self, encoder: &mut Encoder<'_>) {
         #[cfg(all(feature = "facade", not(promstatic_loom)))]
         crate::facade::encode(encoder);
+        #[cfg(not(all(feature = "facade", not(promstatic_loom))))]
+        let _ = encoder;
     }
 
     /// The collisions among the declarations; see [`check`].

@@ -252,6 +252,31 @@ fn dynamic_series_added_after_the_plan_appear_in_every_format() {
 }
 
 #[test]
+fn overflow_counts_after_the_plan_appear_in_every_format() {
+    let _guard = one_at_a_time();
+    for format in FORMATS {
+        planned(format);
+    }
+    // The overflow series' own label set is reserved: the lookup counts as an overflow.
+    PLAN_PATHS_TOTAL.with(("__overflow__",)).inc();
+    let reserved = PLAN_PATHS_TOTAL.overflows().reserved;
+    assert!(reserved > 0);
+    let line = format!(
+        "promstatic_label_overflows_total{{metric=\"plan_paths_total\",reason=\"reserved\"}} {reserved}\n"
+    );
+    let text = String::from_utf8(planned(Format::Text)).unwrap();
+    assert!(text.contains(&line), "{text}");
+    for format in FORMATS {
+        assert_same(
+            format,
+            &planned(format),
+            &unplanned(format),
+            "after an overflow",
+        );
+    }
+}
+
+#[test]
 fn a_namespace_and_constant_labels_are_planned_and_a_different_encoder_is_not_misserved() {
     let _guard = one_at_a_time();
     let cache = PlanCache::new();

@@ -98,23 +98,28 @@ impl ShortDecimal {
             return None;
         }
         let negative = value.is_sign_negative();
-        if magnitude.fract() == 0.0 {
+        // Conversions to `u64` truncate in one instruction (`f64::round` and `trunc` are
+        // calls into libm on x86-64 without SSE 4.1); below 10^15 every integer is exact in
+        // both types. Adding a half rounds the positive product to the nearest integer, with
+        // a rounding error of at most 1/16 there, inside the margin above.
+        let whole = magnitude as u64;
+        if whole as f64 == magnitude {
             return Some(ShortDecimal {
                 negative,
-                digits: magnitude as u64,
+                digits: whole,
                 fraction_digits: 0,
             });
         }
         for (fraction_digits, &power) in (1..).zip(&POWERS_OF_TEN[1..]) {
-            let scaled = (magnitude * power).round();
+            let scaled = magnitude * power + 0.5;
             if scaled >= MAX_SHORT_DIGITS {
                 return None;
             }
-            if scaled / power == magnitude {
+            let digits = scaled as u64;
+            if digits as f64 / power == magnitude {
                 return Some(ShortDecimal {
                     negative,
-                    // Below 10^15: exact in an `f64` and in a `u64`.
-                    digits: scaled as u64,
+                    digits,
                     fraction_digits,
                 });
             }

@@ -148,6 +148,9 @@ pub(crate) struct Plan {
     encoded: Box<[(&'static Descriptor, &'static dyn Metric)]>,
     /// Where the bytes after the last step start.
     tail: u32,
+    /// Whether the steps also write `promstatic_label_overflows_total` (the dynamic
+    /// families' self-metric that follows the table), so the caller does not.
+    overflows_planned: bool,
 }
 
 impl std::fmt::Debug for Plan {
@@ -171,44 +174,57 @@ impl Plan {
         let mut steps = Vec::new();
         let mut encoded = Vec::new();
         let mut covered = 0;
+        let mut overflow_counts = Vec::new();
+        let mut dynamic_families = 0;
+        let overflows_planned;
         {
             let mut planner = Encoder::new(&mut bytes, encoder.format)
                 .with_namespace(encoder.namespace)
                 .with_const_labels(encoder.const_labels);
             for (descriptor, metric) in metrics {
+                dynamic_families += usize::from(metric.overflows().is_some());
                 let mut builder = PlanBuilder {
                     encoder: &mut planner,
                     cells: Vec::new(),
                     refused: false,
+                    overflow_counts: &mut overflow_counts,
                 };
                 let start = builder.encoder.out.len();
                 let planned = metric.plan(descriptor, &mut builder) && !builder.refused;
                 let cells = builder.cells;
-                // A family is complete (protobuf: its length stored) before its values are found.
-                planner.protobuf.finish(planner.out);
-                let positions = if planned {
-                    value_positions(planner.format, &planner.out[start..], cells.len())
-                } else {
-                    None
-                };
-                match positions {
-                    Some(positions) => {
-                        for ((end, skip), cell) in positions.into_iter().zip(cells) {
-                            let end = start + end;
-                            steps.push(step(covered, end, Action::Value(cell)));
-                            covered = end + skip;
-                        }
-                    }
-                    None => {
-                        // Not plannable (or not as expected): the metric writes itself.
-                        planner.out.truncate(start);
-                        let index = u32::try_from(encoded.len()).unwrap_or(u32::MAX);
-                        encoded.push((descriptor, metric));
-                        steps.push(step(covered, start, Action::Metric(index)));
-                        covered = start;
-                    }
+                if !add_values(
+                    &mut planner,
+                    &mut steps,
+                    &mut covered,
+                    start,
+                    cells,
+                    planned,
+                ) {
+                    // Not plannable (or not as expected): the metric writes itself.
+                    let index = u32::try_from(encoded.len()).unwrap_or(u32::MAX);
+                    encoded.push((descriptor, metric));
+                    steps.push(step(covered, start, Action::Metric(index)));
+                    covered = start;
                 }
             }
+            // The dynamic families' self-metric, whose values are their overflow counters;
+            // left to the caller if a family did not give its counters (none does not).
+            overflows_planned =
+                if overflow_counts.is_empty() || dynamic_families != overflow_counts.len() {
+                    dynamic_families == 0
+                } else {
+                    let counts = std::mem::take(&mut overflow_counts);
+                    let mut builder = PlanBuilder {
+                        encoder: &mut planner,
+                        cells: Vec::new(),
+                        refused: false,
+                        overflow_counts: &mut overflow_counts,
+                    };
+                    let start = builder.encoder.out.len();
+                    crate::dynamic::plan_overflows(&mut builder, &counts);
+                    let cells = builder.cells;
+                    add_values(&mut planner, &mut steps, &mut covered, start, cells, true)
+                };
         }
         let format = encoder.format;
         mark_runs(&mut steps, format, bytes.len());
@@ -219,7 +235,14 @@ impl Plan {
             steps: steps.into_boxed_slice(),
             encoded: encoded.into_boxed_slice(),
             tail: u32::try_from(covered).unwrap_or(u32::MAX),
+            overflows_planned,
         }
+    }
+
+    /// Whether [`Plan::write`] also writes the dynamic families' self-metric (always, but
+    /// for a table whose dynamic families' counters could not be planned).
+    pub(crate) fn writes_overflows(&self) -> bool {
+        self.overflows_planned
     }
 
     /// Whether this plan writes what `encoder` would.
@@ -282,6 +305,35 @@ impl Plan {
         let tail = bytes.get(self.tail as usize..).unwrap_or_default();
         encoder.out.extend_from_slice(tail);
     }
+}
+
+/// Turns what a builder wrote since `start` into value steps; `false`, with those bytes
+/// removed, if it is not `planned` or its values are not where expected.
+fn add_values(
+    planner: &mut Encoder<'_>,
+    steps: &mut Vec<Step>,
+    covered: &mut usize,
+    start: usize,
+    cells: Vec<ValueCell>,
+    planned: bool,
+) -> bool {
+    // A family is complete (protobuf: its length stored) before its values are found.
+    planner.protobuf.finish(planner.out);
+    let positions = if planned {
+        value_positions(planner.format, &planner.out[start..], cells.len())
+    } else {
+        None
+    };
+    let Some(positions) = positions else {
+        planner.out.truncate(start);
+        return false;
+    };
+    for ((end, skip), cell) in positions.into_iter().zip(cells) {
+        let end = start + end;
+        steps.push(step(*covered, end, Action::Value(cell)));
+        *covered = end + skip;
+    }
+    true
 }
 
 fn step(start: usize, end: usize, action: Action) -> Step {
@@ -385,7 +437,13 @@ pub struct PlanBuilder<'p, 'a> {
     cells: Vec<ValueCell>,
     /// Set when a metric's plan cannot be used after all (the metric is encoded at scrape).
     refused: bool,
+    /// The dynamic families' names and overflow counters, in exposition order, for the
+    /// self-metric planned after the table.
+    overflow_counts: &'p mut Vec<OverflowCounts>,
 }
+
+/// A dynamic family's name and its overflow counters by reason (see `crate::dynamic`).
+pub(crate) type OverflowCounts = (&'static str, &'static [AtomicU64; 4]);
 
 impl std::fmt::Debug for PlanBuilder<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -407,9 +465,23 @@ impl PlanBuilder<'_, '_> {
         descriptor: &Descriptor,
         series: impl FnOnce(&mut PlanFamily<'_, '_, '_>),
     ) {
-        let family = descriptor.family();
+        self.family_of(&descriptor.family(), series);
+    }
+
+    /// Gives a dynamic family's overflow counters to the self-metric's plan (the family
+    /// itself is encoded at every scrape).
+    pub(crate) fn overflow_counts(&mut self, name: &'static str, counts: &'static [AtomicU64; 4]) {
+        self.overflow_counts.push((name, counts));
+    }
+
+    /// [`PlanBuilder::family`] of a family the crate writes itself.
+    pub(crate) fn family_of(
+        &mut self,
+        family: &super::Family<'_>,
+        series: impl FnOnce(&mut PlanFamily<'_, '_, '_>),
+    ) {
         let mut writer = PlanFamily {
-            writer: self.encoder.family_trusted(&family),
+            writer: self.encoder.family_trusted(family),
             cells: &mut self.cells,
         };
         series(&mut writer);
@@ -430,7 +502,7 @@ impl PlanFamily<'_, '_, '_> {
             self.writer
                 .sample_trusted(Suffix::Bare, labels, Value::Float(0.0));
         } else {
-            self.writer.write_prefix("", labels, None);
+            self.writer.write_prefix("", labels, None, None);
             self.writer.encoder.out.push(b'\n');
         }
         self.cells.push(cell);
