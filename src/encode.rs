@@ -785,14 +785,7 @@ impl FamilyEncoder<'_, '_> {
         exemplar: Option<&Snapshot>,
         series: &mut SeriesLabels,
     ) {
-        self.write_sample(
-            "_bucket",
-            labels,
-            Some(Extra::Le(le)),
-            Value::Unsigned(cumulative_count),
-            exemplar,
-            Some(series),
-        );
+        self.bucket_line(labels, le, cumulative_count, exemplar, Some(series));
     }
 
     /// [`FamilyEncoder::bucket`] without the checks (bounds checked at compile time).
@@ -821,14 +814,20 @@ impl FamilyEncoder<'_, '_> {
         cumulative_count: u64,
         exemplar: Option<&Snapshot>,
     ) {
-        self.write_sample(
-            "_bucket",
-            labels,
-            Some(Extra::Le(le)),
-            Value::Unsigned(cumulative_count),
-            exemplar,
-            None,
-        );
+        self.bucket_line(labels, le, cumulative_count, exemplar, None);
+    }
+
+    fn bucket_line(
+        &mut self,
+        labels: &[Label<'_>],
+        le: f64,
+        cumulative_count: u64,
+        exemplar: Option<&Snapshot>,
+        series: Option<&mut SeriesLabels>,
+    ) {
+        let value = Value::Unsigned(cumulative_count);
+        let le = Some(Extra::Le(le));
+        self.write_sample("_bucket", labels, le, value, exemplar, series);
     }
 
     fn write_sample(

@@ -183,15 +183,10 @@ impl Plan {
                 .with_const_labels(encoder.const_labels);
             for (descriptor, metric) in metrics {
                 dynamic_families += usize::from(metric.overflows().is_some());
-                let mut builder = PlanBuilder {
-                    encoder: &mut planner,
-                    cells: Vec::new(),
-                    refused: false,
-                    overflow_counts: &mut overflow_counts,
-                };
-                let start = builder.encoder.out.len();
-                let planned = metric.plan(descriptor, &mut builder) && !builder.refused;
-                let cells = builder.cells;
+                let (start, cells, planned) =
+                    run_builder(&mut planner, &mut overflow_counts, |builder| {
+                        metric.plan(descriptor, builder)
+                    });
                 if !add_values(
                     &mut planner,
                     &mut steps,
@@ -214,15 +209,11 @@ impl Plan {
                     dynamic_families == 0
                 } else {
                     let counts = std::mem::take(&mut overflow_counts);
-                    let mut builder = PlanBuilder {
-                        encoder: &mut planner,
-                        cells: Vec::new(),
-                        refused: false,
-                        overflow_counts: &mut overflow_counts,
-                    };
-                    let start = builder.encoder.out.len();
-                    crate::dynamic::plan_overflows(&mut builder, &counts);
-                    let cells = builder.cells;
+                    let (start, cells, _) =
+                        run_builder(&mut planner, &mut overflow_counts, |builder| {
+                            crate::dynamic::plan_overflows(builder, &counts);
+                            true
+                        });
                     add_values(&mut planner, &mut steps, &mut covered, start, cells, true)
                 };
         }
@@ -305,6 +296,24 @@ impl Plan {
         let tail = bytes.get(self.tail as usize..).unwrap_or_default();
         encoder.out.extend_from_slice(tail);
     }
+}
+
+/// Runs `plan` with a builder writing into `planner`: where its bytes start, the value cells
+/// it found, and whether its plan can be used.
+fn run_builder(
+    planner: &mut Encoder<'_>,
+    overflow_counts: &mut Vec<OverflowCounts>,
+    plan: impl FnOnce(&mut PlanBuilder<'_, '_>) -> bool,
+) -> (usize, Vec<ValueCell>, bool) {
+    let mut builder = PlanBuilder {
+        encoder: planner,
+        cells: Vec::new(),
+        refused: false,
+        overflow_counts,
+    };
+    let start = builder.encoder.out.len();
+    let planned = plan(&mut builder) && !builder.refused;
+    (start, builder.cells, planned)
 }
 
 /// Turns what a builder wrote since `start` into value steps; `false`, with those bytes
