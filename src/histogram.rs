@@ -88,6 +88,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::encode::plan::{HistogramCells, PlanBuilder, PlanFamily};
 use crate::encode::{Encoder, FamilyEncoder, Format, Label, SeriesLabels, Suffix, Value};
 use crate::exemplar::{
     EncodedLabels, ExemplarError, ExemplarLabelName, ExemplarSlot, ExemplarStorage, NoExemplars,
@@ -490,6 +491,40 @@ impl<const B: usize, X: ExemplarStorage> Metric for Histogram<B, X> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
         let mut writer = encoder.family_trusted(&descriptor.family());
         self.encode_series(&mut writer, &[]);
+    }
+
+    fn plan(&'static self, descriptor: &Descriptor, plan: &mut PlanBuilder<'_, '_>) -> bool {
+        let mut planned = false;
+        plan.family(descriptor, |family| planned = self.plan_series(family, &[]));
+        planned
+    }
+}
+
+impl<const B: usize, X: ExemplarStorage> Histogram<B, X> {
+    /// Writes this series into an exposition plan (see `encode::plan`): every line up to
+    /// its value, the values read from one snapshot per scrape; `false` where exemplars
+    /// would be written (OpenMetrics and protobuf with exemplar slots) or in protobuf.
+    pub(crate) fn plan_series(
+        &'static self,
+        family: &mut PlanFamily<'_, '_, '_>,
+        labels: &[Label<'_>],
+    ) -> bool {
+        let without_exemplars = std::mem::size_of::<X>() == 0 || family.format() == Format::Text;
+        without_exemplars && family.histogram(labels, self.bounds, self)
+    }
+}
+
+impl<const B: usize, X: ExemplarStorage> HistogramCells for Histogram<B, X> {
+    fn snapshot(&self, format: Format, cumulative: &mut [u64]) -> Option<f64> {
+        // The same loads, in the same order, as `encode_series`: each cell once, then the sum.
+        let mut running = 0u64;
+        for (slot, count) in cumulative.iter_mut().zip(self.cell_counts()) {
+            running = running.wrapping_add(count);
+            *slot = running;
+        }
+        // Acquire pairs with the observers' release: see the module docs.
+        let sum = self.sum.load(Ordering::Acquire);
+        (format == Format::Text || self.sum_is_counter()).then_some(sum)
     }
 }
 

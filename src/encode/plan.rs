@@ -22,7 +22,10 @@
 //! unplanned path does: histograms (their consistent snapshot: `+Inf == _count`, nothing
 //! backwards), native histograms, exemplar-carrying counters in OpenMetrics and protobuf,
 //! sharded counters, and dynamic families, whose series appear at run time and are therefore
-//! always current. The order is the table's (sorted by name, then declaration site; duplicates
+//! always current. The dynamic families' self-metric, `promstatic_label_overflows_total`,
+//! which follows the table, is planned too: its lines are fixed by the families and its
+//! values are their overflow counters, which the families hand over while the plan is built
+//! (`PlanBuilder::overflow_counts`). The order is the table's (sorted by name, then declaration site; duplicates
 //! left out), so a planned scrape writes the same bytes as the unplanned one; the tests compare
 //! them byte for byte in every format.
 //!
@@ -72,11 +75,36 @@ impl ValueCell {
     }
 }
 
+/// The most buckets (the `+Inf` one included) of a histogram series a plan writes; a
+/// histogram with more is encoded at every scrape.
+const MAX_PLANNED_BUCKETS: usize = 64;
+
+/// A classic histogram series as a plan reads it: one consistent snapshot per scrape.
+pub(crate) trait HistogramCells: Sync {
+    /// Loads the bucket counts once each, in bound order, and stores their running sums in
+    /// `cumulative` (one per bucket, `+Inf` last); then loads the sum. `None` if `format`
+    /// leaves `_sum` and `_count` out for what was observed (OpenMetrics, once the sum may
+    /// have decreased); the same rules as the histogram's own encoder.
+    fn snapshot(&self, format: Format, cumulative: &mut [u64]) -> Option<f64>;
+}
+
+/// A histogram series a plan writes: its cells and its number of buckets (`+Inf` included).
+#[derive(Clone, Copy)]
+struct PlannedHistogram {
+    series: &'static dyn HistogramCells,
+    buckets: u32,
+}
+
 /// What a step does after copying its static bytes.
 #[derive(Clone, Copy)]
 enum Action {
     /// Writes one value.
     Value(ValueCell),
+    /// Writes line `line` of the histogram series [`Plan::histograms`]`[series]`: its
+    /// buckets, then `_sum` and `_count`. The first line takes the series' snapshot; the
+    /// `_sum` and `_count` steps write nothing (not even their bytes) when the snapshot
+    /// leaves them out, and the `\n` that followed `_count` ends the `+Inf` line instead.
+    HistogramLine { series: u32, line: u32 },
     /// Calls the metric's own encoder (what cannot be planned): an index into
     /// [`Plan::encoded`], which keeps the steps small.
     Metric(u32),
@@ -146,6 +174,8 @@ pub(crate) struct Plan {
     steps: Box<[Step]>,
     /// The metrics encoded at every scrape, in the order of their steps.
     encoded: Box<[(&'static Descriptor, &'static dyn Metric)]>,
+    /// The histogram series the steps write.
+    histograms: Box<[PlannedHistogram]>,
     /// Where the bytes after the last step start.
     tail: u32,
     /// Whether the steps also write `promstatic_label_overflows_total` (the dynamic
@@ -175,6 +205,7 @@ impl Plan {
         let mut encoded = Vec::new();
         let mut covered = 0;
         let mut overflow_counts = Vec::new();
+        let mut histograms = Vec::new();
         let mut dynamic_families = 0;
         let overflows_planned;
         {
@@ -183,10 +214,10 @@ impl Plan {
                 .with_const_labels(encoder.const_labels);
             for (descriptor, metric) in metrics {
                 dynamic_families += usize::from(metric.overflows().is_some());
-                let (start, cells, planned) =
-                    run_builder(&mut planner, &mut overflow_counts, |builder| {
-                        metric.plan(descriptor, builder)
-                    });
+                let shared = (&mut overflow_counts, &mut histograms);
+                let (start, cells, planned) = run_builder(&mut planner, shared, |builder| {
+                    metric.plan(descriptor, builder)
+                });
                 if !add_values(
                     &mut planner,
                     &mut steps,
@@ -209,11 +240,11 @@ impl Plan {
                     dynamic_families == 0
                 } else {
                     let counts = std::mem::take(&mut overflow_counts);
-                    let (start, cells, _) =
-                        run_builder(&mut planner, &mut overflow_counts, |builder| {
-                            crate::dynamic::plan_overflows(builder, &counts);
-                            true
-                        });
+                    let shared = (&mut overflow_counts, &mut histograms);
+                    let (start, cells, _) = run_builder(&mut planner, shared, |builder| {
+                        crate::dynamic::plan_overflows(builder, &counts);
+                        true
+                    });
                     add_values(&mut planner, &mut steps, &mut covered, start, cells, true)
                 };
         }
@@ -225,6 +256,7 @@ impl Plan {
             bytes: bytes.into_boxed_slice(),
             steps: steps.into_boxed_slice(),
             encoded: encoded.into_boxed_slice(),
+            histograms: histograms.into_boxed_slice(),
             tail: u32::try_from(covered).unwrap_or(u32::MAX),
             overflows_planned,
         }
@@ -247,6 +279,9 @@ impl Plan {
         encoder.protobuf.finish(encoder.out);
         let bytes = &self.bytes[..];
         let mut digits = itoa::Buffer::new();
+        // The histogram series being written: its cumulative counts and sum.
+        let mut cumulative = [0u64; MAX_PLANNED_BUCKETS];
+        let mut sum = None;
         for step in &self.steps {
             let prefix = bytes
                 .get(step.start as usize..step.end as usize)
@@ -284,6 +319,33 @@ impl Plan {
                         number::write_f64(out, value);
                     }
                 }
+                (Action::HistogramLine { series, line }, _) => {
+                    let Some(histogram) = self.histograms.get(series as usize) else {
+                        continue;
+                    };
+                    let buckets = (histogram.buckets as usize).min(MAX_PLANNED_BUCKETS);
+                    let line = line as usize;
+                    if line == 0 {
+                        sum = histogram
+                            .series
+                            .snapshot(self.format, &mut cumulative[..buckets]);
+                    }
+                    let count = cumulative.get(line.min(buckets - 1)).copied();
+                    match (line.cmp(&buckets), sum, count) {
+                        (std::cmp::Ordering::Less, _, Some(count)) => {
+                            append(out, prefix, digits.format(count).as_bytes());
+                        }
+                        (std::cmp::Ordering::Equal, Some(sum), _) => {
+                            out.extend_from_slice(prefix);
+                            number::write_f64(out, sum);
+                        }
+                        (std::cmp::Ordering::Greater, Some(_), Some(count)) => {
+                            append(out, prefix, digits.format(count).as_bytes());
+                        }
+                        // `_sum` and `_count` left out: neither their bytes nor a value.
+                        _ => {}
+                    }
+                }
                 (Action::Metric(index), _) => {
                     out.extend_from_slice(prefix);
                     if let Some((descriptor, metric)) = self.encoded.get(index as usize) {
@@ -302,14 +364,15 @@ impl Plan {
 /// it found, and whether its plan can be used.
 fn run_builder(
     planner: &mut Encoder<'_>,
-    overflow_counts: &mut Vec<OverflowCounts>,
+    (overflow_counts, histograms): (&mut Vec<OverflowCounts>, &mut Vec<PlannedHistogram>),
     plan: impl FnOnce(&mut PlanBuilder<'_, '_>) -> bool,
-) -> (usize, Vec<ValueCell>, bool) {
+) -> (usize, Vec<Action>, bool) {
     let mut builder = PlanBuilder {
         encoder: planner,
         cells: Vec::new(),
         refused: false,
         overflow_counts,
+        histograms,
     };
     let start = builder.encoder.out.len();
     let planned = plan(&mut builder) && !builder.refused;
@@ -323,7 +386,7 @@ fn add_values(
     steps: &mut Vec<Step>,
     covered: &mut usize,
     start: usize,
-    cells: Vec<ValueCell>,
+    cells: Vec<Action>,
     planned: bool,
 ) -> bool {
     // A family is complete (protobuf: its length stored) before its values are found.
@@ -339,7 +402,7 @@ fn add_values(
     };
     for ((end, skip), cell) in positions.into_iter().zip(cells) {
         let end = start + end;
-        steps.push(step(*covered, end, Action::Value(cell)));
+        steps.push(step(*covered, end, cell));
         *covered = end + skip;
     }
     true
@@ -443,12 +506,15 @@ fn value_positions(format: Format, written: &[u8], expected: usize) -> Option<Ve
 /// What [`Metric::plan`](crate::table::Metric::plan) writes a metric's plan with.
 pub struct PlanBuilder<'p, 'a> {
     encoder: &'p mut Encoder<'a>,
-    cells: Vec<ValueCell>,
+    /// What each value position written so far does, in order.
+    cells: Vec<Action>,
     /// Set when a metric's plan cannot be used after all (the metric is encoded at scrape).
     refused: bool,
     /// The dynamic families' names and overflow counters, in exposition order, for the
     /// self-metric planned after the table.
     overflow_counts: &'p mut Vec<OverflowCounts>,
+    /// The histogram series planned so far (of every metric: the steps index into it).
+    histograms: &'p mut Vec<PlannedHistogram>,
 }
 
 /// A dynamic family's name and its overflow counters by reason (see `crate::dynamic`).
@@ -492,18 +558,75 @@ impl PlanBuilder<'_, '_> {
         let mut writer = PlanFamily {
             writer: self.encoder.family_trusted(family),
             cells: &mut self.cells,
+            histograms: &mut *self.histograms,
         };
         series(&mut writer);
     }
 }
 
 /// The samples of one planned family.
-pub(crate) struct PlanFamily<'w, 'e, 'a> {
+pub struct PlanFamily<'w, 'e, 'a> {
     writer: super::FamilyEncoder<'e, 'a>,
-    cells: &'w mut Vec<ValueCell>,
+    cells: &'w mut Vec<Action>,
+    histograms: &'w mut Vec<PlannedHistogram>,
+}
+
+impl std::fmt::Debug for PlanFamily<'_, '_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanFamily").finish_non_exhaustive()
+    }
 }
 
 impl PlanFamily<'_, '_, '_> {
+    /// The format being planned.
+    pub(crate) fn format(&self) -> Format {
+        self.writer.format()
+    }
+
+    /// One classic histogram series with `labels` and `bounds` (its finite ones), whose
+    /// values `series` snapshots at scrape time: every line its encoder writes, `_sum` and
+    /// `_count` included (skipped at scrape when the snapshot leaves them out). `false`,
+    /// writing nothing, in protobuf (its messages hold the counts as varints) or for more
+    /// than [`MAX_PLANNED_BUCKETS`] buckets.
+    pub(crate) fn histogram(
+        &mut self,
+        labels: &[Label<'_>],
+        bounds: &[f64],
+        series: &'static dyn HistogramCells,
+    ) -> bool {
+        let buckets = bounds.len() + 1;
+        if self.writer.format() == Format::Protobuf || buckets > MAX_PLANNED_BUCKETS {
+            return false;
+        }
+        let index = u32::try_from(self.histograms.len()).unwrap_or(u32::MAX);
+        self.histograms.push(PlannedHistogram {
+            series,
+            buckets: buckets as u32,
+        });
+        let mut shared = super::SeriesLabels::default();
+        let les = bounds.iter().chain(std::iter::once(&f64::INFINITY));
+        for &le in les {
+            // `+ 0.0`: a `-0.0` bound is written `0`, as the histogram's encoder does.
+            let le = Some(super::Extra::Le(le + 0.0));
+            self.writer
+                .write_prefix("_bucket", labels, le, Some(&mut shared));
+            self.writer.encoder.out.push(b'\n');
+        }
+        for suffix in [Suffix::Sum, Suffix::Count] {
+            let suffix = suffix.as_str();
+            self.writer
+                .write_prefix(suffix, labels, None, Some(&mut shared));
+            self.writer.encoder.out.push(b'\n');
+        }
+        for line in 0..buckets as u32 + 2 {
+            self.cells.push(Action::HistogramLine {
+                series: index,
+                line,
+            });
+        }
+        true
+    }
+
     /// One sample (no suffix) whose value `cell` holds.
     pub(crate) fn sample(&mut self, labels: &[Label<'_>], cell: ValueCell) {
         if self.writer.format() == Format::Protobuf {
@@ -514,7 +637,7 @@ impl PlanFamily<'_, '_, '_> {
             self.writer.write_prefix("", labels, None, None);
             self.writer.encoder.out.push(b'\n');
         }
-        self.cells.push(cell);
+        self.cells.push(Action::Value(cell));
     }
 }
 
@@ -644,30 +767,78 @@ mod tests {
         ])
     }
 
+    /// One exposition of `table` through `cache`'s plan and one without a plan.
+    fn planned_and_unplanned(
+        table: &'static Table,
+        cache: &PlanCache,
+        format: Format,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut planned = Vec::new();
+        let mut encoder = Encoder::new(&mut planned, format);
+        table.render_into_planned(&mut encoder, cache);
+        encoder.finish();
+        let mut unplanned = Vec::new();
+        let mut encoder = Encoder::new(&mut unplanned, format);
+        table.render_into_unplanned(&mut encoder);
+        encoder.finish();
+        (planned, unplanned)
+    }
+
     #[test]
     fn values_are_planned_and_histograms_encoded_with_the_same_bytes() {
         let table = table();
         for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
             let cache = PlanCache::new();
-            let mut planned = Vec::new();
-            let mut encoder = Encoder::new(&mut planned, format);
-            table.render_into_planned(&mut encoder, &cache);
-            encoder.finish();
-            let mut unplanned = Vec::new();
-            let mut encoder = Encoder::new(&mut unplanned, format);
-            table.render_into_unplanned(&mut encoder);
-            encoder.finish();
+            let (mut planned, unplanned) = planned_and_unplanned(table, &cache, format);
             assert_eq!(planned, unplanned, "{format:?}");
-            // The plan is the one that wrote it: three value steps, the histogram encoded.
+            // The plan is the one that wrote it: three value steps; the histogram's five
+            // lines (two bounds, `+Inf`, `_sum`, `_count`) planned in text and OpenMetrics,
+            // encoded in protobuf (its counts are varints there).
             let encoder = Encoder::new(&mut planned, format);
             let plan = cache.get(&encoder, std::iter::empty).unwrap();
-            let values = plan
-                .steps
-                .iter()
-                .filter(|step| matches!(step.action, Action::Value(_)))
-                .count();
-            assert_eq!((values, plan.encoded.len()), (3, 1), "{format:?}");
-            assert_eq!(plan.encoded[0].0.name(), "h");
+            let count = |wanted: fn(&Action) -> bool| {
+                plan.steps
+                    .iter()
+                    .filter(|step| wanted(&step.action))
+                    .count()
+            };
+            let values = count(|action| matches!(action, Action::Value(_)));
+            let lines = count(|action| matches!(action, Action::HistogramLine { .. }));
+            if format == Format::Protobuf {
+                assert_eq!((values, lines, plan.encoded.len()), (3, 0, 1));
+                assert_eq!(plan.encoded[0].0.name(), "h");
+            } else {
+                assert_eq!((values, lines, plan.encoded.len()), (3, 5, 0), "{format:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_planned_histogram_leaves_out_what_its_encoder_leaves_out() {
+        // A negative observation: `_sum` may decrease, so OpenMetrics drops `_sum` and
+        // `_count` from this scrape on; text 0.0.4 keeps them.
+        let histogram: &'static Histogram<2> =
+            Box::leak(Box::new(Histogram::with_bounds(&[0.5, 1.0])));
+        histogram.observe(0.25);
+        let table = Table::leak(vec![Entry::new(
+            Descriptor::new("n", Kind::Histogram, "x", "x", &[], "tests", "plan.rs", 2),
+            histogram,
+        )]);
+        let cache = PlanCache::new();
+        for negative in [false, true] {
+            if negative {
+                histogram.observe(-3.0);
+            }
+            for format in [Format::Text, Format::OpenMetrics] {
+                let (planned, unplanned) = planned_and_unplanned(table, &cache, format);
+                assert_eq!(
+                    String::from_utf8_lossy(&planned),
+                    String::from_utf8_lossy(&unplanned),
+                    "{format:?}"
+                );
+                let has_sum = planned.windows(6).any(|window| window == b"n_sum ");
+                assert_eq!(has_sum, format == Format::Text || !negative, "{format:?}");
+            }
         }
     }
 
@@ -679,12 +850,13 @@ mod tests {
         let mut encoder = Encoder::new(&mut out, Format::Text);
         table.render_into_planned(&mut encoder, &cache);
         let plan = cache.get(&encoder, std::iter::empty).unwrap();
-        // In name order: `c_total`, `f`, `g`, `h`. The counter is a run of its own (the float
-        // gauge ends it), the gauge another (the histogram ends it); each reserves its prefix,
-        // 20 bytes for the value and the prefix of the step that ends it.
-        let [counter, float, gauge, histogram] = &plan.steps[..] else {
-            panic!("four steps expected: {plan:?}");
+        // In name order: `c_total`, `f`, `g`, `h` (five lines). The counter is a run of its
+        // own (the float gauge ends it), the gauge another (the histogram ends it); each
+        // reserves its prefix, 20 bytes for the value and the prefix of the step that ends it.
+        let [counter, float, gauge, histogram, ..] = &plan.steps[..] else {
+            panic!("eight steps expected: {plan:?}");
         };
+        assert_eq!(plan.steps.len(), 8);
         let length = |step: &Step| (step.end - step.start) as usize;
         assert_eq!(
             counter.reserve as usize,
