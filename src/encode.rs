@@ -534,6 +534,21 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// A writer for more samples of `family`, whose HELP and TYPE lines are already in the
+    /// output (an exposition plan's static bytes), in text 0.0.4 or OpenMetrics: nothing is
+    /// written here. Protobuf frames each family as one message, so a plan never splits
+    /// one there; this writer would append samples to whatever message is open.
+    pub(crate) fn family_continued<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
+        let base = self.base_name(family);
+        let counter_total = family.kind == Kind::Counter && self.format == Format::OpenMetrics;
+        FamilyEncoder {
+            encoder: self,
+            base,
+            kind: family.kind,
+            counter_total,
+        }
+    }
+
     /// Completes the families written so far without ending the exposition (no `# EOF`), so
     /// that another encoder can continue in the same buffer. Only protobuf needs it (the last
     /// family's length is stored here); in the text formats it does nothing.

@@ -98,6 +98,12 @@ pub trait Metric: Sync + crate::sealed::Sealed {
     fn plan(&'static self, _descriptor: &Descriptor, _plan: &mut PlanBuilder<'_, '_>) -> bool {
         false
     }
+
+    /// For a metric whose plan holds its HELP and TYPE but not all its series (a dynamic
+    /// family, whose series appear at run time): writes those series, after the HELP and
+    /// TYPE the plan copied. Nothing for every other metric.
+    #[doc(hidden)]
+    fn encode_runtime_series(&self, _descriptor: &Descriptor, _encoder: &mut Encoder<'_>) {}
 }
 
 /// What `#[metric]` records about a declaration, prepared at compile time.

@@ -12,9 +12,9 @@ use promstatic::encode::{Encoder, Label};
 use promstatic::exemplar::ExemplarSlot;
 use promstatic::table::{PlanCache, Table};
 use promstatic::{
-    Counter, CounterFamily, DynCounterFamily, DynGaugeFamily, FloatGauge, FloatGaugeFamily, Format,
-    Gauge, GaugeFamily, Histogram, HistogramFamily, LabelValue, NativeHistogram, ShardedCounter,
-    metric,
+    Counter, CounterFamily, DynCounterFamily, DynGaugeFamily, DynHistogramFamily, FloatGauge,
+    FloatGaugeFamily, Format, Gauge, GaugeFamily, Histogram, HistogramFamily, LabelValue,
+    NativeHistogram, ShardedCounter, metric,
 };
 
 const FORMATS: [Format; 3] = [Format::Text, Format::OpenMetrics, Format::Protobuf];
@@ -83,6 +83,10 @@ static PLAN_PATHS_TOTAL: DynCounterFamily = DynCounterFamily::new();
 /// Sessions by user, known at run time.
 #[metric(labels(user: &str, shard: u16), capacity = 4)]
 static PLAN_SESSIONS: DynGaugeFamily = DynGaugeFamily::new();
+
+/// Latency by upstream, known at run time (its overflow series is a planned histogram).
+#[metric(labels(upstream: &str), capacity = 4, buckets = [0.1, 1.0])]
+static PLAN_UPSTREAM_SECONDS: DynHistogramFamily = DynHistogramFamily::new();
 
 /// A counter every thread hits.
 #[metric]
@@ -185,12 +189,18 @@ fn apply(values: &Values) {
         PLAN_LATENCY_SECONDS.observe(observation);
         PLAN_ROUTE_SECONDS.with(Route::Api).observe(observation);
         PLAN_NATIVE_SECONDS.observe(observation);
+        PLAN_UPSTREAM_SECONDS
+            .with(("__overflow__",))
+            .observe(observation);
     }
     for (shard, path) in values.paths.iter().enumerate() {
         PLAN_PATHS_TOTAL.with((path.as_str(),)).inc();
         PLAN_SESSIONS
             .with((path.as_str(), shard as u16))
             .set(values.gauges[0]);
+        PLAN_UPSTREAM_SECONDS
+            .with((path.as_str(),))
+            .observe(values.floats[0]);
     }
     PLAN_HOT_TOTAL.inc_by(values.counters[0] % 7);
 }

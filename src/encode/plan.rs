@@ -108,6 +108,10 @@ enum Action {
     /// Calls the metric's own encoder (what cannot be planned): an index into
     /// [`Plan::encoded`], which keeps the steps small.
     Metric(u32),
+    /// Calls the metric's encoder of its run-time series (a dynamic family's series, between
+    /// the HELP and TYPE and the overflow series the plan holds): an index into
+    /// [`Plan::encoded`].
+    RuntimeSeries(u32),
 }
 
 /// One step: copy `bytes[start..end]`, then act.
@@ -215,17 +219,24 @@ impl Plan {
             for (descriptor, metric) in metrics {
                 dynamic_families += usize::from(metric.overflows().is_some());
                 let shared = (&mut overflow_counts, &mut histograms);
-                let (start, cells, planned) = run_builder(&mut planner, shared, |builder| {
-                    metric.plan(descriptor, builder)
-                });
-                if !add_values(
-                    &mut planner,
-                    &mut steps,
-                    &mut covered,
-                    start,
-                    cells,
-                    planned,
-                ) {
+                let (start, cells, mut inserts, planned) =
+                    run_builder(&mut planner, shared, |builder| {
+                        metric.plan(descriptor, builder)
+                    });
+                // A run-time series step calls this metric: it joins `encoded`.
+                let index = u32::try_from(encoded.len()).unwrap_or(u32::MAX);
+                for (_, action) in &mut inserts {
+                    if let Action::RuntimeSeries(slot) = action {
+                        *slot = index;
+                    }
+                }
+                let runtime = !inserts.is_empty();
+                let written = (start, cells, inserts);
+                if add_values(&mut planner, &mut steps, &mut covered, written, planned) {
+                    if runtime {
+                        encoded.push((descriptor, metric));
+                    }
+                } else {
                     // Not plannable (or not as expected): the metric writes itself.
                     let index = u32::try_from(encoded.len()).unwrap_or(u32::MAX);
                     encoded.push((descriptor, metric));
@@ -241,11 +252,12 @@ impl Plan {
                 } else {
                     let counts = std::mem::take(&mut overflow_counts);
                     let shared = (&mut overflow_counts, &mut histograms);
-                    let (start, cells, _) = run_builder(&mut planner, shared, |builder| {
+                    let (start, cells, inserts, _) = run_builder(&mut planner, shared, |builder| {
                         crate::dynamic::plan_overflows(builder, &counts);
                         true
                     });
-                    add_values(&mut planner, &mut steps, &mut covered, start, cells, true)
+                    let written = (start, cells, inserts);
+                    add_values(&mut planner, &mut steps, &mut covered, written, true)
                 };
         }
         let format = encoder.format;
@@ -346,6 +358,12 @@ impl Plan {
                         _ => {}
                     }
                 }
+                (Action::RuntimeSeries(index), _) => {
+                    out.extend_from_slice(prefix);
+                    if let Some((descriptor, metric)) = self.encoded.get(index as usize) {
+                        metric.encode_runtime_series(descriptor, encoder);
+                    }
+                }
                 (Action::Metric(index), _) => {
                     out.extend_from_slice(prefix);
                     if let Some((descriptor, metric)) = self.encoded.get(index as usize) {
@@ -360,33 +378,34 @@ impl Plan {
     }
 }
 
-/// Runs `plan` with a builder writing into `planner`: where its bytes start, the value cells
-/// it found, and whether its plan can be used.
+/// Runs `plan` with a builder writing into `planner`: where its bytes start, the action of
+/// each value position, the actions at given offsets, and whether its plan can be used.
 fn run_builder(
     planner: &mut Encoder<'_>,
     (overflow_counts, histograms): (&mut Vec<OverflowCounts>, &mut Vec<PlannedHistogram>),
     plan: impl FnOnce(&mut PlanBuilder<'_, '_>) -> bool,
-) -> (usize, Vec<Action>, bool) {
+) -> (usize, Vec<Action>, Vec<(usize, Action)>, bool) {
     let mut builder = PlanBuilder {
         encoder: planner,
         cells: Vec::new(),
+        inserts: Vec::new(),
         refused: false,
         overflow_counts,
         histograms,
     };
     let start = builder.encoder.out.len();
     let planned = plan(&mut builder) && !builder.refused;
-    (start, builder.cells, planned)
+    (start, builder.cells, builder.inserts, planned)
 }
 
-/// Turns what a builder wrote since `start` into value steps; `false`, with those bytes
-/// removed, if it is not `planned` or its values are not where expected.
+/// Turns what a builder wrote since `start` into steps: one per value position (`cells`, in
+/// order) and one per insert (an action at an offset of the output, in order); `false`,
+/// with those bytes removed, if it is not `planned` or its values are not where expected.
 fn add_values(
     planner: &mut Encoder<'_>,
     steps: &mut Vec<Step>,
     covered: &mut usize,
-    start: usize,
-    cells: Vec<Action>,
+    (start, cells, inserts): (usize, Vec<Action>, Vec<(usize, Action)>),
     planned: bool,
 ) -> bool {
     // A family is complete (protobuf: its length stored) before its values are found.
@@ -400,10 +419,19 @@ fn add_values(
         planner.out.truncate(start);
         return false;
     };
+    let mut inserts = inserts.into_iter().peekable();
     for ((end, skip), cell) in positions.into_iter().zip(cells) {
         let end = start + end;
+        while let Some((at, action)) = inserts.next_if(|&(at, _)| at <= end) {
+            steps.push(step(*covered, at, action));
+            *covered = at;
+        }
         steps.push(step(*covered, end, cell));
         *covered = end + skip;
+    }
+    for (at, action) in inserts {
+        steps.push(step(*covered, at, action));
+        *covered = at;
     }
     true
 }
@@ -508,6 +536,8 @@ pub struct PlanBuilder<'p, 'a> {
     encoder: &'p mut Encoder<'a>,
     /// What each value position written so far does, in order.
     cells: Vec<Action>,
+    /// Actions at offsets of the output (not at a value), in order.
+    inserts: Vec<(usize, Action)>,
     /// Set when a metric's plan cannot be used after all (the metric is encoded at scrape).
     refused: bool,
     /// The dynamic families' names and overflow counters, in exposition order, for the
@@ -558,6 +588,7 @@ impl PlanBuilder<'_, '_> {
         let mut writer = PlanFamily {
             writer: self.encoder.family_trusted(family),
             cells: &mut self.cells,
+            inserts: &mut self.inserts,
             histograms: &mut *self.histograms,
         };
         series(&mut writer);
@@ -568,6 +599,7 @@ impl PlanBuilder<'_, '_> {
 pub struct PlanFamily<'w, 'e, 'a> {
     writer: super::FamilyEncoder<'e, 'a>,
     cells: &'w mut Vec<Action>,
+    inserts: &'w mut Vec<(usize, Action)>,
     histograms: &'w mut Vec<PlannedHistogram>,
 }
 
@@ -581,6 +613,14 @@ impl PlanFamily<'_, '_, '_> {
     /// The format being planned.
     pub(crate) fn format(&self) -> Format {
         self.writer.format()
+    }
+
+    /// A step, here, that calls the metric's
+    /// [`encode_runtime_series`](crate::table::Metric::encode_runtime_series) at every scrape.
+    pub(crate) fn runtime_series(&mut self) {
+        let at = self.writer.encoder.out.len();
+        // The metric's index in `Plan::encoded` is set when the plan takes the metric's steps.
+        self.inserts.push((at, Action::RuntimeSeries(u32::MAX)));
     }
 
     /// One classic histogram series with `labels` and `bounds` (its finite ones), whose
