@@ -45,10 +45,11 @@
 //! `encode::plan` module): every series' bytes up to its value, rendered once in this order,
 //! and the cells that hold the values, so that a warm scrape copies a prefix and writes a
 //! number per series. It is published like the order (one compare-exchange, nobody waits)
-//! and is the one allocation a render makes after the first one in its format. Metrics whose
-//! output is not fixed (histograms, native histograms, dynamic families, exemplars outside
-//! text 0.0.4, sharded counters) are encoded in their place at every render, so new dynamic
-//! series appear at once; the bytes are the same as encoding each metric in turn.
+//! and is the one allocation a render makes after the first one in its format. What is not
+//! fixed is encoded in its place at every render: a dynamic family's series (its HELP, TYPE
+//! and overflow series are planned in the text formats), so new series appear at once, and
+//! native histograms, exemplars outside text 0.0.4, sharded counters, and histograms and
+//! dynamic families in protobuf; the bytes are the same as encoding each metric in turn.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -92,8 +93,8 @@ pub trait Metric: Sync + crate::sealed::Sealed {
 
     /// Writes this metric into an exposition plan (see `encode::plan`): its HELP and TYPE and
     /// each sample up to the value, with the cell that holds the value; `false`, planning
-    /// nothing, for a metric whose bytes are not fixed (histograms, dynamic families…), which
-    /// the plan then encodes the ordinary way at every scrape.
+    /// nothing, for a metric whose bytes are not fixed (native histograms, sharded counters,
+    /// histograms in protobuf…), which the plan then encodes the ordinary way at every scrape.
     #[doc(hidden)]
     fn plan(&'static self, _descriptor: &Descriptor, _plan: &mut PlanBuilder<'_, '_>) -> bool {
         false

@@ -17,17 +17,25 @@
 //!
 //! A metric takes part through [`Metric::plan`](crate::table::Metric::plan): counters (without
 //! exemplars, or in text 0.0.4, which never shows them), integer and float gauges, and typed
-//! families of those, whose series are fixed at compile time. Everything whose bytes are not
-//! fixed is a step that calls the metric's own encoder at scrape time, exactly as the
-//! unplanned path does: histograms (their consistent snapshot: `+Inf == _count`, nothing
-//! backwards), native histograms, exemplar-carrying counters in OpenMetrics and protobuf,
-//! sharded counters, and dynamic families, whose series appear at run time and are therefore
-//! always current. The dynamic families' self-metric, `promstatic_label_overflows_total`,
-//! which follows the table, is planned too: its lines are fixed by the families and its
-//! values are their overflow counters, which the families hand over while the plan is built
-//! (`PlanBuilder::overflow_counts`). The order is the table's (sorted by name, then declaration site; duplicates
-//! left out), so a planned scrape writes the same bytes as the unplanned one; the tests compare
-//! them byte for byte in every format.
+//! families of those, whose series are fixed at compile time; in text 0.0.4 and OpenMetrics
+//! also classic histograms (without exemplar slots, or in text) and their typed families.
+//! A histogram series' lines are planned whole (buckets, `_sum`, `_count`); at scrape the
+//! first line's step takes the series' snapshot with the loads its own encoder makes (each
+//! bucket once, then the sum: `+Inf == _count`, nothing backwards), and the `_sum` and
+//! `_count` steps write nothing, their bytes included, when OpenMetrics leaves them out
+//! (see [`crate::histogram`]). Dynamic families, in those two formats, are planned up to
+//! what appears at run time: their HELP and TYPE and their overflow series are static
+//! bytes and cells, and between them a step calls the family to write the series created
+//! so far, so they are always current. The dynamic families' self-metric,
+//! `promstatic_label_overflows_total`, which follows the table, is planned too: its lines
+//! are fixed by the families and its values are their overflow counters, which the
+//! families hand over while the plan is built (`PlanBuilder::overflow_counts`). Everything
+//! else is a step that calls the metric's own encoder at scrape time, exactly as the
+//! unplanned path does: native histograms, exemplar-carrying counters and histograms in
+//! OpenMetrics and protobuf, histograms and dynamic families in protobuf, and sharded
+//! counters. The order is the table's (sorted by name, then declaration site; duplicates
+//! left out), so a planned scrape writes the same bytes as the unplanned one; the tests
+//! compare them byte for byte in every format.
 //!
 //! In protobuf every planned value is a fixed-width `double`, so a plan step copies the
 //! message bytes up to the value and writes its eight bytes: message lengths never change.
@@ -291,9 +299,10 @@ impl Plan {
         encoder.protobuf.finish(encoder.out);
         let bytes = &self.bytes[..];
         let mut digits = itoa::Buffer::new();
-        // The histogram series being written: its cumulative counts and sum.
-        let mut cumulative = [0u64; MAX_PLANNED_BUCKETS];
-        let mut sum = None;
+        let mut histogram = HistogramSnapshot {
+            cumulative: [0; MAX_PLANNED_BUCKETS],
+            sum: None,
+        };
         for step in &self.steps {
             let prefix = bytes
                 .get(step.start as usize..step.end as usize)
@@ -325,56 +334,81 @@ impl Plan {
                         digits.format(cell.load(Ordering::Relaxed)).as_bytes(),
                     );
                 }
-                (Action::Value(cell @ ValueCell::FloatBits(_)), _) => {
-                    out.extend_from_slice(prefix);
-                    if let Value::Float(value) = cell.value() {
-                        number::write_f64(out, value);
-                    }
-                }
-                (Action::HistogramLine { series, line }, _) => {
-                    let Some(histogram) = self.histograms.get(series as usize) else {
-                        continue;
-                    };
-                    let buckets = (histogram.buckets as usize).min(MAX_PLANNED_BUCKETS);
-                    let line = line as usize;
-                    if line == 0 {
-                        sum = histogram
-                            .series
-                            .snapshot(self.format, &mut cumulative[..buckets]);
-                    }
-                    let count = cumulative.get(line.min(buckets - 1)).copied();
-                    match (line.cmp(&buckets), sum, count) {
-                        (std::cmp::Ordering::Less, _, Some(count)) => {
-                            append(out, prefix, digits.format(count).as_bytes());
-                        }
-                        (std::cmp::Ordering::Equal, Some(sum), _) => {
-                            out.extend_from_slice(prefix);
-                            number::write_f64(out, sum);
-                        }
-                        (std::cmp::Ordering::Greater, Some(_), Some(count)) => {
-                            append(out, prefix, digits.format(count).as_bytes());
-                        }
-                        // `_sum` and `_count` left out: neither their bytes nor a value.
-                        _ => {}
-                    }
-                }
-                (Action::RuntimeSeries(index), _) => {
-                    out.extend_from_slice(prefix);
-                    if let Some((descriptor, metric)) = self.encoded.get(index as usize) {
-                        metric.encode_runtime_series(descriptor, encoder);
-                    }
-                }
-                (Action::Metric(index), _) => {
-                    out.extend_from_slice(prefix);
-                    if let Some((descriptor, metric)) = self.encoded.get(index as usize) {
-                        metric.encode(descriptor, encoder);
-                    }
-                    encoder.protobuf.finish(encoder.out);
-                }
+                // The rest, out of line, so the loop over plain values stays small.
+                (action, _) => self.write_other(encoder, prefix, action, &mut histogram),
             }
         }
         let tail = bytes.get(self.tail as usize..).unwrap_or_default();
         encoder.out.extend_from_slice(tail);
+    }
+}
+
+/// The histogram series a plan is writing: its cumulative counts and its sum (`None`: its
+/// `_sum` and `_count` are left out of this scrape).
+struct HistogramSnapshot {
+    cumulative: [u64; MAX_PLANNED_BUCKETS],
+    sum: Option<f64>,
+}
+
+impl Plan {
+    /// A step that is not an integer value: a float, a histogram line, or a call into a
+    /// metric's encoder.
+    #[cold]
+    #[inline(never)]
+    fn write_other(
+        &self,
+        encoder: &mut Encoder<'_>,
+        prefix: &[u8],
+        action: Action,
+        histogram: &mut HistogramSnapshot,
+    ) {
+        let out = &mut *encoder.out;
+        match action {
+            Action::Value(cell) => {
+                out.extend_from_slice(prefix);
+                match cell.value() {
+                    Value::Float(value) => number::write_f64(out, value),
+                    Value::Unsigned(value) => number::write_u64(out, value),
+                    Value::Signed(value) => number::write_i64(out, value),
+                }
+            }
+            Action::HistogramLine { series, line } => {
+                let Some(planned) = self.histograms.get(series as usize) else {
+                    return;
+                };
+                let buckets = (planned.buckets as usize).clamp(1, MAX_PLANNED_BUCKETS);
+                let line = line as usize;
+                if line == 0 {
+                    let cumulative = &mut histogram.cumulative[..buckets];
+                    histogram.sum = planned.series.snapshot(self.format, cumulative);
+                }
+                let count = histogram.cumulative[line.min(buckets - 1)];
+                match (line.cmp(&buckets), histogram.sum) {
+                    (std::cmp::Ordering::Less, _) | (std::cmp::Ordering::Greater, Some(_)) => {
+                        append(out, prefix, itoa::Buffer::new().format(count).as_bytes());
+                    }
+                    (std::cmp::Ordering::Equal, Some(sum)) => {
+                        out.extend_from_slice(prefix);
+                        number::write_f64(out, sum);
+                    }
+                    // `_sum` and `_count` left out: neither their bytes nor a value.
+                    _ => {}
+                }
+            }
+            Action::RuntimeSeries(index) => {
+                out.extend_from_slice(prefix);
+                if let Some((descriptor, metric)) = self.encoded.get(index as usize) {
+                    metric.encode_runtime_series(descriptor, encoder);
+                }
+            }
+            Action::Metric(index) => {
+                out.extend_from_slice(prefix);
+                if let Some((descriptor, metric)) = self.encoded.get(index as usize) {
+                    metric.encode(descriptor, encoder);
+                }
+                encoder.protobuf.finish(encoder.out);
+            }
+        }
     }
 }
 
