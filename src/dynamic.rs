@@ -89,7 +89,11 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::counter::Counter;
-use crate::encode::{Encoder, EscapedLabelValue, Family, Help, Kind, Label, Suffix, Text, Value};
+use crate::encode::plan::{OverflowCounts, PlanBuilder, ValueCell};
+use crate::encode::{
+    Encoder, EscapedLabelValue, Family, FamilyEncoder, Format, Help, Kind, Label, Suffix, Text,
+    Value,
+};
 use crate::exemplar::NoExemplars;
 use crate::family::Series;
 use crate::gauge::{FloatGauge, Gauge};
@@ -378,11 +382,54 @@ where
     M: Series,
 {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
-        let names = descriptor.labels();
-        let arity = names.len().min(L::ARITY).min(MAX_LABELS);
         // The descriptor was validated by `#[metric]`, and the table's duplicate check already
         // ran over every name, so the trusted path applies (as for typed families).
         let mut writer = encoder.family_trusted(&descriptor.family());
+        self.encode_created(descriptor, &mut writer);
+        self.overflow
+            .encode_series(&mut writer, &self.overflow_labels(descriptor));
+    }
+
+    fn encode_runtime_series(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
+        self.encode_created(
+            descriptor,
+            &mut encoder.family_continued(&descriptor.family()),
+        );
+    }
+
+    fn plan(&'static self, descriptor: &Descriptor, plan: &mut PlanBuilder<'_, '_>) -> bool {
+        // The overflow counters are cells, which the self-metric's plan reads.
+        plan.overflow_counts(descriptor.name(), &self.overflowed);
+        // The series appear at run time: the plan holds the HELP and TYPE, a step that writes
+        // the series created by then, and the overflow series, which always exists.
+        if plan.format() == Format::Protobuf {
+            return false;
+        }
+        let mut planned = false;
+        plan.family(descriptor, |family| {
+            family.runtime_series();
+            planned = self
+                .overflow
+                .plan_series(family, &self.overflow_labels(descriptor));
+        });
+        planned
+    }
+
+    fn overflows(&self) -> Option<Overflows> {
+        Some(DynFamily::overflows(self))
+    }
+}
+
+impl<L, M, const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
+    DynFamily<L, M, CAPACITY, TABLE, BYTES>
+where
+    L: DynLabelSet,
+    M: Series,
+{
+    /// Writes the series created so far (not the overflow series), in exposition order.
+    fn encode_created(&self, descriptor: &Descriptor, writer: &mut FamilyEncoder<'_, '_>) {
+        let names = descriptor.labels();
+        let arity = names.len().min(L::ARITY).min(MAX_LABELS);
         self.index.for_each(|series, parts| {
             let Some(cell) = self.cells.get(series) else {
                 return;
@@ -391,22 +438,69 @@ where
             for ((slot, name), value) in labels.iter_mut().zip(names).zip(parts) {
                 *slot = prepared_label(name, value);
             }
-            cell.encode_series(&mut writer, &labels[..arity]);
+            cell.encode_series(writer, &labels[..arity]);
         });
+    }
+
+    /// The overflow series' labels: every one `__overflow__` (`arity` of them are used).
+    fn overflow_labels(&self, descriptor: &Descriptor) -> OverflowLabels {
+        let names = descriptor.labels();
         let mut labels = [prepared_label("", ""); MAX_LABELS];
         for (slot, name) in labels.iter_mut().zip(names) {
             *slot = prepared_label(name, OVERFLOW_VALUE);
         }
-        self.overflow.encode_series(&mut writer, &labels[..arity]);
+        OverflowLabels {
+            labels,
+            arity: names.len().min(L::ARITY).min(MAX_LABELS),
+        }
     }
+}
 
-    fn overflows(&self) -> Option<Overflows> {
-        Some(DynFamily::overflows(self))
+/// A dynamic family's overflow labels, as a slice through `Deref`.
+struct OverflowLabels {
+    labels: [Label<'static>; MAX_LABELS],
+    arity: usize,
+}
+
+impl std::ops::Deref for OverflowLabels {
+    type Target = [Label<'static>];
+
+    fn deref(&self) -> &[Label<'static>] {
+        self.labels.get(..self.arity).unwrap_or_default()
     }
 }
 
 /// The self-metric's name; see the [module docs](self#overflow-never-loss).
 pub const OVERFLOWS_METRIC: &str = "promstatic_label_overflows_total";
+
+/// The family of `promstatic_label_overflows_total`.
+const OVERFLOWS_FAMILY: Family<'static> = Family::prevalidated(
+    OVERFLOWS_METRIC,
+    Kind::Counter,
+    Help::Raw(
+        "Lookups of dynamic label families that found no series and landed in the \
+         overflow series, by family and reason.",
+    ),
+);
+
+/// Plans `promstatic_label_overflows_total` for the dynamic families `counts` (names and
+/// overflow counters, in exposition order): the same lines as [`encode_overflows`] writes,
+/// each value read from its counter at scrape time.
+pub(crate) fn plan_overflows(plan: &mut PlanBuilder<'_, '_>, counts: &[OverflowCounts]) {
+    plan.family_of(&OVERFLOWS_FAMILY, |family| {
+        for &(name, cells) in counts {
+            for reason in Reason::ALL {
+                let labels = [
+                    prepared_label("metric", name),
+                    prepared_label("reason", reason.label()),
+                ];
+                if let Some(cell) = cells.get(reason as usize) {
+                    family.sample(&labels, ValueCell::Unsigned(cell));
+                }
+            }
+        }
+    });
+}
 
 /// Writes `promstatic_label_overflows_total` for the dynamic families among `metrics`, or
 /// nothing if there are none.
@@ -419,15 +513,7 @@ pub(crate) fn encode_overflows<'m>(
     let Some(first) = dynamic.next() else {
         return;
     };
-    let family = Family::prevalidated(
-        OVERFLOWS_METRIC,
-        Kind::Counter,
-        Help::Raw(
-            "Lookups of dynamic label families that found no series and landed in the \
-             overflow series, by family and reason.",
-        ),
-    );
-    let mut writer = encoder.family_trusted(&family);
+    let mut writer = encoder.family_trusted(&OVERFLOWS_FAMILY);
     for (descriptor, overflows) in std::iter::once(first).chain(dynamic) {
         for reason in Reason::ALL {
             let count = match reason {

@@ -534,6 +534,21 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// A writer for more samples of `family`, whose HELP and TYPE lines are already in the
+    /// output (an exposition plan's static bytes), in text 0.0.4 or OpenMetrics: nothing is
+    /// written here. Protobuf frames each family as one message, so a plan never splits
+    /// one there; this writer would append samples to whatever message is open.
+    pub(crate) fn family_continued<'e>(&'e mut self, family: &Family<'e>) -> FamilyEncoder<'e, 'a> {
+        let base = self.base_name(family);
+        let counter_total = family.kind == Kind::Counter && self.format == Format::OpenMetrics;
+        FamilyEncoder {
+            encoder: self,
+            base,
+            kind: family.kind,
+            counter_total,
+        }
+    }
+
     /// Completes the families written so far without ending the exposition (no `# EOF`), so
     /// that another encoder can continue in the same buffer. Only protobuf needs it (the last
     /// family's length is stored here); in the text formats it does nothing.
@@ -759,7 +774,33 @@ impl FamilyEncoder<'_, '_> {
     /// [`FamilyEncoder::sample`] without the checks, for the crate's own metrics (whose
     /// labels the macro checked) on the scrape path.
     pub(crate) fn sample_trusted(&mut self, suffix: Suffix, labels: &[Label<'_>], value: Value) {
-        self.write_sample(suffix.as_str(), labels, None, value, None);
+        self.write_sample(suffix.as_str(), labels, None, value, None, None);
+    }
+
+    /// [`sample_trusted`](Self::sample_trusted) for a line of a series whose other lines
+    /// share `series` (the same `labels`): the label list is copied from the series' first
+    /// line rather than written again.
+    pub(crate) fn sample_in_series(
+        &mut self,
+        suffix: Suffix,
+        labels: &[Label<'_>],
+        value: Value,
+        series: &mut SeriesLabels,
+    ) {
+        self.write_sample(suffix.as_str(), labels, None, value, None, Some(series));
+    }
+
+    /// [`bucket_trusted_with_exemplar`](Self::bucket_trusted_with_exemplar) for a line of a
+    /// series whose other lines share `series`; see [`sample_in_series`](Self::sample_in_series).
+    pub(crate) fn bucket_in_series(
+        &mut self,
+        labels: &[Label<'_>],
+        le: f64,
+        cumulative_count: u64,
+        exemplar: Option<&Snapshot>,
+        series: &mut SeriesLabels,
+    ) {
+        self.bucket_line(labels, le, cumulative_count, exemplar, Some(series));
     }
 
     /// [`FamilyEncoder::bucket`] without the checks (bounds checked at compile time).
@@ -776,7 +817,7 @@ impl FamilyEncoder<'_, '_> {
         value: u64,
         exemplar: Option<&Snapshot>,
     ) {
-        self.write_sample("", labels, None, Value::Unsigned(value), exemplar);
+        self.write_sample("", labels, None, Value::Unsigned(value), exemplar, None);
     }
 
     /// [`bucket_trusted`](Self::bucket_trusted) followed by an exemplar where the format has
@@ -788,13 +829,20 @@ impl FamilyEncoder<'_, '_> {
         cumulative_count: u64,
         exemplar: Option<&Snapshot>,
     ) {
-        self.write_sample(
-            "_bucket",
-            labels,
-            Some(Extra::Le(le)),
-            Value::Unsigned(cumulative_count),
-            exemplar,
-        );
+        self.bucket_line(labels, le, cumulative_count, exemplar, None);
+    }
+
+    fn bucket_line(
+        &mut self,
+        labels: &[Label<'_>],
+        le: f64,
+        cumulative_count: u64,
+        exemplar: Option<&Snapshot>,
+        series: Option<&mut SeriesLabels>,
+    ) {
+        let value = Value::Unsigned(cumulative_count);
+        let le = Some(Extra::Le(le));
+        self.write_sample("_bucket", labels, le, value, exemplar, series);
     }
 
     fn write_sample(
@@ -804,6 +852,7 @@ impl FamilyEncoder<'_, '_> {
         extra: Option<Extra>,
         value: Value,
         exemplar: Option<&Snapshot>,
+        series: Option<&mut SeriesLabels>,
     ) {
         let format = self.encoder.format;
         if format == Format::Protobuf {
@@ -819,7 +868,7 @@ impl FamilyEncoder<'_, '_> {
             );
             return;
         }
-        self.write_prefix(suffix, labels, extra);
+        self.write_prefix(suffix, labels, extra, series);
         let out = &mut *self.encoder.out;
         match value {
             Value::Unsigned(value) => number::write_u64(out, value),
@@ -834,10 +883,27 @@ impl FamilyEncoder<'_, '_> {
 
     /// A text sample's line up to its value: name, suffix, labels, the space. The exposition
     /// plan (`encode::plan`) keeps these bytes and writes only the value per scrape.
-    fn write_prefix(&mut self, suffix: &str, labels: &[Label<'_>], extra: Option<Extra>) {
+    fn write_prefix(
+        &mut self,
+        suffix: &str,
+        labels: &[Label<'_>],
+        extra: Option<Extra>,
+        mut series: Option<&mut SeriesLabels>,
+    ) {
         let format = self.encoder.format;
         let encoder = &mut *self.encoder;
         let out = &mut *encoder.out;
+        let line_start = out.len();
+        let bucket_head = series
+            .as_ref()
+            .and_then(|series| series.bucket_head.clone());
+        if let (Some(head), Some(Extra::Le(bound))) = (bucket_head, &extra) {
+            // Every bucket line of a series starts the same, up to `le="`: copy the first's.
+            out.extend_from_within(head);
+            write_bound(out, format, *bound);
+            out.extend_from_slice(b"\"} ");
+            return;
+        }
         out.extend_from_slice(encoder.namespace.as_bytes());
         out.extend_from_slice(self.base.as_bytes());
         if self.counter_total {
@@ -845,20 +911,36 @@ impl FamilyEncoder<'_, '_> {
         }
         out.extend_from_slice(suffix.as_bytes());
         let mut first = true;
-        for label in encoder.const_labels.iter().chain(labels) {
-            out.push(if first { b'{' } else { b',' });
-            first = false;
-            write_label(out, label);
+        match series.as_ref().and_then(|series| series.written.clone()) {
+            // The series' first line wrote the list: copy it (the output only grew since).
+            Some(written) => {
+                if !written.is_empty() {
+                    out.push(b'{');
+                    out.extend_from_within(written);
+                    first = false;
+                }
+            }
+            None => {
+                let start = out.len() + 1;
+                for label in encoder.const_labels.iter().chain(labels) {
+                    out.push(if first { b'{' } else { b',' });
+                    first = false;
+                    write_label(out, label);
+                }
+                if let Some(series) = series.as_mut() {
+                    series.written = Some(if first { 0..0 } else { start..out.len() });
+                }
+            }
         }
         match extra {
             None => {}
             Some(Extra::Le(bound)) => {
                 out.extend_from_slice(if first { b"{le=\"" } else { b",le=\"" });
                 first = false;
-                match format {
-                    Format::Text | Format::Protobuf => number::write_f64(out, bound),
-                    Format::OpenMetrics => number::write_f64_canonical(out, bound),
+                if let Some(series) = series {
+                    series.bucket_head = Some(line_start..out.len());
                 }
+                write_bound(out, format, bound);
                 out.push(b'"');
             }
         }
@@ -866,6 +948,26 @@ impl FamilyEncoder<'_, '_> {
             out.push(b'}');
         }
         out.push(b' ');
+    }
+}
+
+/// Where a series' label list (constant labels, then its own, comma-separated, without the
+/// braces) lies in the output once the series' first line wrote it, so that its other lines
+/// (a histogram's buckets, sum and count) copy those bytes instead of writing and escaping
+/// every label again. Positions stay valid because the output only grows while one series
+/// is written; a new series starts with a new `SeriesLabels`.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesLabels {
+    written: Option<std::ops::Range<usize>>,
+    /// The first bucket line up to `le="`, which every bucket line of the series repeats.
+    bucket_head: Option<std::ops::Range<usize>>,
+}
+
+/// A bucket's `le` value as the format spells it.
+fn write_bound(out: &mut Vec<u8>, format: Format, bound: f64) {
+    match format {
+        Format::Text | Format::Protobuf => number::write_f64(out, bound),
+        Format::OpenMetrics => number::write_f64_canonical(out, bound),
     }
 }
 

@@ -37,7 +37,7 @@
 use std::marker::PhantomData;
 
 use crate::counter::Counter;
-use crate::encode::plan::{PlanBuilder, ValueCell};
+use crate::encode::plan::{PlanBuilder, PlanFamily, ValueCell};
 use crate::encode::{
     Encoder, EscapedLabelValue, FamilyEncoder, Format, Label, Suffix, Text, Value,
 };
@@ -169,6 +169,23 @@ pub trait Series: Sync + crate::sealed::Sealed {
     fn plan_cell(&'static self, _format: Format) -> Option<ValueCell> {
         None
     }
+
+    /// Writes this series with `labels` into an exposition plan (see `encode::plan`);
+    /// `false` if it cannot be planned in the family's format.
+    #[doc(hidden)]
+    fn plan_series(
+        &'static self,
+        family: &mut PlanFamily<'_, '_, '_>,
+        labels: &[Label<'_>],
+    ) -> bool {
+        match self.plan_cell(family.format()) {
+            Some(cell) => {
+                family.sample(labels, cell);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl<X: ExemplarStorage> Series for Counter<X> {
@@ -205,6 +222,14 @@ impl<const B: usize, X: ExemplarStorage> Series for Histogram<B, X> {
     fn encode_series(&self, writer: &mut FamilyEncoder<'_, '_>, labels: &[Label<'_>]) {
         Histogram::encode_series(self, writer, labels);
     }
+
+    fn plan_series(
+        &'static self,
+        family: &mut PlanFamily<'_, '_, '_>,
+        labels: &[Label<'_>],
+    ) -> bool {
+        Histogram::plan_series(self, family, labels)
+    }
 }
 
 impl<const S: i8, const N: usize, const C: usize, X: ExemplarStorage> Series
@@ -238,23 +263,15 @@ impl<L: LabelSet, M: Series, const N: usize> Metric for MetricFamily<L, M, N> {
     }
 
     fn plan(&'static self, descriptor: &Descriptor, plan: &mut PlanBuilder<'_, '_>) -> bool {
-        let format = plan.format();
-        // Every cell has the same type: the first says whether the family can be planned.
-        if self
-            .cells
-            .iter()
-            .any(|cell| cell.plan_cell(format).is_none())
-        {
-            return false;
-        }
+        // Every cell has the same type: the first one refused ends the planning (what was
+        // written is dropped, and the family encoded at every scrape).
+        let mut planned = true;
         plan.family(descriptor, |family| {
             self.each_series(descriptor, |cell, labels| {
-                if let Some(value) = cell.plan_cell(format) {
-                    family.sample(labels, value);
-                }
+                planned = planned && cell.plan_series(family, labels);
             });
         });
-        true
+        planned
     }
 }
 

@@ -88,7 +88,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::encode::{Encoder, FamilyEncoder, Format, Label, Suffix, Value};
+use crate::encode::plan::{HistogramCells, PlanBuilder, PlanFamily};
+use crate::encode::{Encoder, FamilyEncoder, Format, Label, SeriesLabels, Suffix, Value};
 use crate::exemplar::{
     EncodedLabels, ExemplarError, ExemplarLabelName, ExemplarSlot, ExemplarStorage, NoExemplars,
     Snapshot, Stored,
@@ -466,17 +467,21 @@ pub(crate) fn write_series(
     sum: impl FnOnce() -> (f64, bool),
 ) {
     let mut cumulative = 0u64;
+    // The label list is written (and escaped) once, by the first bucket's line.
+    let mut series = SeriesLabels::default();
     let les = bounds.iter().chain(std::iter::once(&f64::INFINITY));
     for (index, (count, &le)) in counts.into_iter().zip(les).enumerate() {
         cumulative = cumulative.wrapping_add(count);
         // `+ 0.0` turns a `-0.0` bound into `0.0` (IEEE 754), so the `le` label is `0`
         // in both formats rather than `-0` and `-0.0`: another series to Prometheus.
-        writer.bucket_trusted_with_exemplar(labels, le + 0.0, cumulative, exemplar(index).as_ref());
+        let exemplar = exemplar(index);
+        writer.bucket_in_series(labels, le + 0.0, cumulative, exemplar.as_ref(), &mut series);
     }
     let (sum, sum_is_counter) = sum();
     if writer.format() == Format::Text || sum_is_counter {
-        writer.sample_trusted(Suffix::Sum, labels, Value::Float(sum));
-        writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
+        writer.sample_in_series(Suffix::Sum, labels, Value::Float(sum), &mut series);
+        let count = Value::Unsigned(cumulative);
+        writer.sample_in_series(Suffix::Count, labels, count, &mut series);
     }
 }
 
@@ -486,6 +491,40 @@ impl<const B: usize, X: ExemplarStorage> Metric for Histogram<B, X> {
     fn encode(&self, descriptor: &Descriptor, encoder: &mut Encoder<'_>) {
         let mut writer = encoder.family_trusted(&descriptor.family());
         self.encode_series(&mut writer, &[]);
+    }
+
+    fn plan(&'static self, descriptor: &Descriptor, plan: &mut PlanBuilder<'_, '_>) -> bool {
+        let mut planned = false;
+        plan.family(descriptor, |family| planned = self.plan_series(family, &[]));
+        planned
+    }
+}
+
+impl<const B: usize, X: ExemplarStorage> Histogram<B, X> {
+    /// Writes this series into an exposition plan (see `encode::plan`): every line up to
+    /// its value, the values read from one snapshot per scrape; `false` where exemplars
+    /// would be written (OpenMetrics and protobuf with exemplar slots) or in protobuf.
+    pub(crate) fn plan_series(
+        &'static self,
+        family: &mut PlanFamily<'_, '_, '_>,
+        labels: &[Label<'_>],
+    ) -> bool {
+        let without_exemplars = std::mem::size_of::<X>() == 0 || family.format() == Format::Text;
+        without_exemplars && family.histogram(labels, self.bounds, self)
+    }
+}
+
+impl<const B: usize, X: ExemplarStorage> HistogramCells for Histogram<B, X> {
+    fn snapshot(&self, format: Format, cumulative: &mut [u64]) -> Option<f64> {
+        // The same loads, in the same order, as `encode_series`: each cell once, then the sum.
+        let mut running = 0u64;
+        for (slot, count) in cumulative.iter_mut().zip(self.cell_counts()) {
+            running = running.wrapping_add(count);
+            *slot = running;
+        }
+        // Acquire pairs with the observers' release: see the module docs.
+        let sum = self.sum.load(Ordering::Acquire);
+        (format == Format::Text || self.sum_is_counter()).then_some(sum)
     }
 }
 

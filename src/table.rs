@@ -45,10 +45,11 @@
 //! `encode::plan` module): every series' bytes up to its value, rendered once in this order,
 //! and the cells that hold the values, so that a warm scrape copies a prefix and writes a
 //! number per series. It is published like the order (one compare-exchange, nobody waits)
-//! and is the one allocation a render makes after the first one in its format. Metrics whose
-//! output is not fixed (histograms, native histograms, dynamic families, exemplars outside
-//! text 0.0.4, sharded counters) are encoded in their place at every render, so new dynamic
-//! series appear at once; the bytes are the same as encoding each metric in turn.
+//! and is the one allocation a render makes after the first one in its format. What is not
+//! fixed is encoded in its place at every render: a dynamic family's series (its HELP, TYPE
+//! and overflow series are planned in the text formats), so new series appear at once, and
+//! native histograms, exemplars outside text 0.0.4, sharded counters, and histograms and
+//! dynamic families in protobuf; the bytes are the same as encoding each metric in turn.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -92,12 +93,18 @@ pub trait Metric: Sync + crate::sealed::Sealed {
 
     /// Writes this metric into an exposition plan (see `encode::plan`): its HELP and TYPE and
     /// each sample up to the value, with the cell that holds the value; `false`, planning
-    /// nothing, for a metric whose bytes are not fixed (histograms, dynamic families…), which
-    /// the plan then encodes the ordinary way at every scrape.
+    /// nothing, for a metric whose bytes are not fixed (native histograms, sharded counters,
+    /// histograms in protobuf…), which the plan then encodes the ordinary way at every scrape.
     #[doc(hidden)]
     fn plan(&'static self, _descriptor: &Descriptor, _plan: &mut PlanBuilder<'_, '_>) -> bool {
         false
     }
+
+    /// For a metric whose plan holds its HELP and TYPE but not all its series (a dynamic
+    /// family, whose series appear at run time): writes those series, after the HELP and
+    /// TYPE the plan copied. Nothing for every other metric.
+    #[doc(hidden)]
+    fn encode_runtime_series(&self, _descriptor: &Descriptor, _encoder: &mut Encoder<'_>) {}
 }
 
 /// What `#[metric]` records about a declaration, prepared at compile time.
@@ -441,17 +448,26 @@ impl Table {
     /// its namespace and constant labels).
     pub fn render_into_planned(&'static self, encoder: &mut Encoder<'_>, plans: &PlanCache) {
         match plans.get(encoder, || self.exported_metrics()) {
-            Some(plan) => plan.write(encoder),
-            None => self.encode_each(encoder),
+            Some(plan) => {
+                plan.write(encoder);
+                if !plan.writes_overflows() {
+                    self.render_overflows(encoder);
+                }
+            }
+            None => {
+                self.encode_each(encoder);
+                self.render_overflows(encoder);
+            }
         }
-        self.render_after_table(encoder);
+        self.render_facade(encoder);
     }
 
     /// [`Table::render_into`] without a plan: every metric encoded one by one, as the plan's
     /// bytes are checked against (tests compare the two).
     pub fn render_into_unplanned(&'static self, encoder: &mut Encoder<'_>) {
         self.encode_each(encoder);
-        self.render_after_table(encoder);
+        self.render_overflows(encoder);
+        self.render_facade(encoder);
     }
 
     /// The exported metrics in exposition order.
@@ -472,10 +488,10 @@ impl Table {
         }
     }
 
-    /// What follows the table's own families in every exposition.
-    fn render_after_table(&'static self, encoder: &mut Encoder<'_>) {
-        // After the table: the self-metric of dynamic families (written only if there is one),
-        // from the list of them found once (not a walk over every metric per scrape).
+    /// What follows the table's own families in every exposition: the self-metric of dynamic
+    /// families (written only if there is one), from the list of them found once (not a walk
+    /// over every metric per scrape); a plan writes it itself.
+    fn render_overflows(&'static self, encoder: &mut Encoder<'_>) {
         let entries = self.entries();
         let dynamic = self
             .order()
@@ -484,9 +500,15 @@ impl Table {
             .filter_map(|&index| entries.get(index as usize))
             .map(|entry| (&entry.descriptor, entry.metric));
         crate::dynamic::encode_overflows(encoder, dynamic);
-        // Then the `metrics` facade's families, once it is installed.
+    }
+
+    /// After the dynamic families' self-metric: the `metrics` facade's families, once it is
+    /// installed.
+    fn render_facade(&'static self, encoder: &mut Encoder<'_>) {
         #[cfg(all(feature = "facade", not(promstatic_loom)))]
         crate::facade::encode(encoder);
+        #[cfg(not(all(feature = "facade", not(promstatic_loom))))]
+        let _ = encoder;
     }
 
     /// The collisions among the declarations; see [`check`].

@@ -12,9 +12,9 @@ use promstatic::encode::{Encoder, Label};
 use promstatic::exemplar::ExemplarSlot;
 use promstatic::table::{PlanCache, Table};
 use promstatic::{
-    Counter, CounterFamily, DynCounterFamily, DynGaugeFamily, FloatGauge, FloatGaugeFamily, Format,
-    Gauge, GaugeFamily, Histogram, HistogramFamily, LabelValue, NativeHistogram, ShardedCounter,
-    metric,
+    Counter, CounterFamily, DynCounterFamily, DynGaugeFamily, DynHistogramFamily, FloatGauge,
+    FloatGaugeFamily, Format, Gauge, GaugeFamily, Histogram, HistogramFamily, LabelValue,
+    NativeHistogram, ShardedCounter, metric,
 };
 
 const FORMATS: [Format; 3] = [Format::Text, Format::OpenMetrics, Format::Protobuf];
@@ -83,6 +83,10 @@ static PLAN_PATHS_TOTAL: DynCounterFamily = DynCounterFamily::new();
 /// Sessions by user, known at run time.
 #[metric(labels(user: &str, shard: u16), capacity = 4)]
 static PLAN_SESSIONS: DynGaugeFamily = DynGaugeFamily::new();
+
+/// Latency by upstream, known at run time (its overflow series is a planned histogram).
+#[metric(labels(upstream: &str), capacity = 4, buckets = [0.1, 1.0])]
+static PLAN_UPSTREAM_SECONDS: DynHistogramFamily = DynHistogramFamily::new();
 
 /// A counter every thread hits.
 #[metric]
@@ -185,12 +189,18 @@ fn apply(values: &Values) {
         PLAN_LATENCY_SECONDS.observe(observation);
         PLAN_ROUTE_SECONDS.with(Route::Api).observe(observation);
         PLAN_NATIVE_SECONDS.observe(observation);
+        PLAN_UPSTREAM_SECONDS
+            .with(("__overflow__",))
+            .observe(observation);
     }
     for (shard, path) in values.paths.iter().enumerate() {
         PLAN_PATHS_TOTAL.with((path.as_str(),)).inc();
         PLAN_SESSIONS
             .with((path.as_str(), shard as u16))
             .set(values.gauges[0]);
+        PLAN_UPSTREAM_SECONDS
+            .with((path.as_str(),))
+            .observe(values.floats[0]);
     }
     PLAN_HOT_TOTAL.inc_by(values.counters[0] % 7);
 }
@@ -247,6 +257,31 @@ fn dynamic_series_added_after_the_plan_appear_in_every_format() {
             &planned(format),
             &unplanned(format),
             "after new series",
+        );
+    }
+}
+
+#[test]
+fn overflow_counts_after_the_plan_appear_in_every_format() {
+    let _guard = one_at_a_time();
+    for format in FORMATS {
+        planned(format);
+    }
+    // The overflow series' own label set is reserved: the lookup counts as an overflow.
+    PLAN_PATHS_TOTAL.with(("__overflow__",)).inc();
+    let reserved = PLAN_PATHS_TOTAL.overflows().reserved;
+    assert!(reserved > 0);
+    let line = format!(
+        "promstatic_label_overflows_total{{metric=\"plan_paths_total\",reason=\"reserved\"}} {reserved}\n"
+    );
+    let text = String::from_utf8(planned(Format::Text)).unwrap();
+    assert!(text.contains(&line), "{text}");
+    for format in FORMATS {
+        assert_same(
+            format,
+            &planned(format),
+            &unplanned(format),
+            "after an overflow",
         );
     }
 }

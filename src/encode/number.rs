@@ -35,12 +35,123 @@ pub fn write_f64(out: &mut Vec<u8>, value: f64) {
         out.extend_from_slice(b"-Inf");
     } else {
         let magnitude = value.abs();
-        // Writing into a `Vec<u8>` cannot fail; the result is ignored for that reason only.
-        let _ = if magnitude == 0.0 || (SMALL..LARGE).contains(&magnitude) {
-            write!(out, "{value}")
+        if (SMALL..LARGE).contains(&magnitude)
+            && let Some(decimal) = ShortDecimal::of(value)
+        {
+            return decimal.write(out, false);
+        }
+        write_f64_formatted(out, value);
+    }
+}
+
+/// [`write_f64`] of a finite value through `core::fmt` (any finite value; the fast path
+/// covers the short ones).
+fn write_f64_formatted(out: &mut Vec<u8>, value: f64) {
+    let magnitude = value.abs();
+    // Writing into a `Vec<u8>` cannot fail; the result is ignored for that reason only.
+    let _ = if magnitude == 0.0 || (SMALL..LARGE).contains(&magnitude) {
+        write!(out, "{value}")
+    } else {
+        write!(out, "{value:e}")
+    };
+}
+
+/// The powers of ten an `f64` holds exactly, `10^0..=10^MAX_FRACTION_DIGITS`.
+const POWERS_OF_TEN: [f64; MAX_FRACTION_DIGITS as usize + 1] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The most fraction digits [`ShortDecimal::of`] tries.
+const MAX_FRACTION_DIGITS: u32 = 15;
+
+/// Digits below this bound are unique in a float's rounding interval; see [`ShortDecimal::of`].
+const MAX_SHORT_DIGITS: f64 = 1e15;
+
+/// A float that is exactly the nearest `f64` to `digits / 10^fraction_digits`, with the
+/// fewest fraction digits: the common values (counts held in a float, `_sum` of whole
+/// observations, bucket bounds like `0.005` or `2.5`), which are written with `itoa` instead
+/// of `core::fmt` (about a tenth of the instructions).
+///
+/// Why it writes what `Display` writes (the shortest digits that read back, positional for
+/// the magnitudes it is used for): below `10^15` the decimals with a given number of fraction
+/// digits are spaced wider than a float's rounding interval (its relative width is at most
+/// `2^-52`), so at most one of them reads back as `value`, and rounding `value × 10^k`
+/// finds it (the product's error is below 0.2 where the digits are below `10^15`). With
+/// the integer part fixed, fewer fraction digits is fewer significant digits, so the first
+/// `k` that works is the shortest. Division by an exact power of ten is correctly rounded,
+/// so `digits / 10^k == value` is exactly "the decimal reads back as `value`". The unit and
+/// property tests compare it with `core::fmt` over arbitrary and decimal-like values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ShortDecimal {
+    negative: bool,
+    digits: u64,
+    fraction_digits: u32,
+}
+
+impl ShortDecimal {
+    /// `value` as a short decimal, if it is one (finite, nonzero, at most 15 significant
+    /// digits below `10^15`).
+    #[inline]
+    fn of(value: f64) -> Option<ShortDecimal> {
+        let magnitude = value.abs();
+        if !(magnitude > 0.0 && magnitude < MAX_SHORT_DIGITS) {
+            return None;
+        }
+        let negative = value.is_sign_negative();
+        // Conversions to `u64` truncate in one instruction (`f64::round` and `trunc` are
+        // calls into libm on x86-64 without SSE 4.1); below 10^15 every integer is exact in
+        // both types. Adding a half rounds the positive product to the nearest integer, with
+        // a rounding error of at most 1/16 there, inside the margin above.
+        let whole = magnitude as u64;
+        if whole as f64 == magnitude {
+            return Some(ShortDecimal {
+                negative,
+                digits: whole,
+                fraction_digits: 0,
+            });
+        }
+        for (fraction_digits, &power) in (1..).zip(&POWERS_OF_TEN[1..]) {
+            let scaled = magnitude * power + 0.5;
+            if scaled >= MAX_SHORT_DIGITS {
+                return None;
+            }
+            let digits = scaled as u64;
+            if digits as f64 / power == magnitude {
+                return Some(ShortDecimal {
+                    negative,
+                    digits,
+                    fraction_digits,
+                });
+            }
+        }
+        None
+    }
+
+    /// Appends the decimal positionally; `point_zero` adds `.0` to a whole number
+    /// (OpenMetrics' canonical form).
+    #[inline]
+    fn write(self, out: &mut Vec<u8>, point_zero: bool) {
+        if self.negative {
+            out.push(b'-');
+        }
+        let mut buffer = itoa::Buffer::new();
+        let digits = buffer.format(self.digits).as_bytes();
+        let fraction = self.fraction_digits as usize;
+        if fraction == 0 {
+            out.extend_from_slice(digits);
+            if point_zero {
+                out.extend_from_slice(b".0");
+            }
+        } else if digits.len() > fraction {
+            let (whole, part) = digits.split_at(digits.len() - fraction);
+            out.extend_from_slice(whole);
+            out.push(b'.');
+            out.extend_from_slice(part);
         } else {
-            write!(out, "{value:e}")
-        };
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', fraction - digits.len()));
+            out.extend_from_slice(digits);
+        }
     }
 }
 
@@ -60,6 +171,18 @@ pub fn write_f64_canonical(out: &mut Vec<u8>, value: f64) {
         };
         return out.extend_from_slice(zero);
     }
+    // Positional in Go's `%g` (decimal exponent -4 to 5) and short: the same digits without
+    // `core::fmt`.
+    if (1e-4..1e6).contains(&value.abs())
+        && let Some(decimal) = ShortDecimal::of(value)
+    {
+        return decimal.write(out, true);
+    }
+    write_f64_canonical_formatted(out, value);
+}
+
+/// [`write_f64_canonical`] of a finite nonzero value through `core::fmt`.
+fn write_f64_canonical_formatted(out: &mut Vec<u8>, value: f64) {
     // Rust's `LowerExp` gives the shortest round-trip digits and the decimal exponent
     // (`1.2345e-7`); they are copied to the stack and laid out again the way Go does.
     let start = out.len();
@@ -217,6 +340,68 @@ mod tests {
             let read: f64 = written.parse().unwrap();
             assert_eq!(read.to_bits(), value.to_bits(), "{written}");
         }
+    }
+
+    /// Values the short path takes and values next to them: whole numbers, decimals with
+    /// up to 17 significant digits, their neighbours one ulp away, arbitrary bit patterns.
+    fn decimal_like(state: &mut u64) -> f64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        let bits = *state;
+        let digits = (bits >> 8) % 10u64.pow((bits % 18) as u32 + 1);
+        let value = digits as f64 / 10f64.powi(((bits >> 5) % 20) as i32);
+        let value = if bits & 1 == 1 { -value } else { value };
+        match (bits >> 1) % 4 {
+            0 => f64::from_bits(value.to_bits().wrapping_add(1)),
+            1 => f64::from_bits(value.to_bits().wrapping_sub(1)),
+            2 => f64::from_bits(bits),
+            _ => value,
+        }
+    }
+
+    #[test]
+    fn the_short_path_writes_what_core_fmt_writes() {
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut short = 0;
+        for _ in 0..400_000 {
+            let value = decimal_like(&mut state);
+            if !value.is_finite() || value == 0.0 {
+                continue;
+            }
+            short += usize::from(ShortDecimal::of(value).is_some());
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            write_f64(&mut fast, value);
+            write_f64_formatted(&mut slow, value);
+            assert_eq!(fast, slow, "{value:e} in text");
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            write_f64_canonical(&mut fast, value);
+            write_f64_canonical_formatted(&mut slow, value);
+            assert_eq!(fast, slow, "{value:e} in OpenMetrics");
+        }
+        // A good share took the short path (about 69,000 of the 400,000): not vacuous.
+        assert!(short > 50_000, "{short}");
+    }
+
+    #[test]
+    fn short_decimals() {
+        assert_eq!(text(0.005), "0.005");
+        assert_eq!(text(7.5), "7.5");
+        assert_eq!(text(-12345.0), "-12345");
+        assert_eq!(text(1e-6), "0.000001");
+        assert_eq!(text(999_999_999_999_999.0), "999999999999999");
+        assert_eq!(canonical(0.005), "0.005");
+        assert_eq!(canonical(10.0), "10.0");
+        assert_eq!(canonical(-0.25), "-0.25");
+        assert_eq!(ShortDecimal::of(0.1 + 0.2), None);
+        assert_eq!(
+            ShortDecimal::of(0.075),
+            Some(ShortDecimal {
+                negative: false,
+                digits: 75,
+                fraction_digits: 3
+            })
+        );
     }
 
     #[test]
