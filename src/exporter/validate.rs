@@ -11,8 +11,9 @@
 //! * **Constant labels.** A constant label goes on every sample, so its name may not be one
 //!   another label of some sample already has: `le` (every histogram bucket), `quantile`
 //!   (reserved for summaries, as `#[metric]` reserves it), the build-info gauge's `version`
-//!   and `promstatic_version`, or a label of any declared family. Each is refused, naming
-//!   the collision, rather than left to write `le="x",le="0.1"`.
+//!   and `promstatic_version`, the labels of the exporter's other own families (`metric`,
+//!   `reason`, `histogram`, `promstatic_overflow`), or a label of any declared family. Each
+//!   is refused, naming the collision, rather than left to write `le="x",le="0.1"`.
 //! * **Limits.** A limit under which no scrape can ever be served — no connection allowed,
 //!   a request head cap below the shortest request for `/metrics`, no time to read a request
 //!   head or to send a response — is refused rather than reported as `Bound`.
@@ -139,11 +140,34 @@ pub(super) fn limits(config: &Config) -> Result<(), ConfigError> {
 
 /// Label names that some sample of the exposition carries besides the constant labels, and
 /// why; a constant label may use none of them.
-pub(crate) const RESERVED_LABELS: [(&str, &str); 4] = [
+///
+/// The exporter's own families are written whether or not their labels are known when the
+/// exporter is built (a dynamic family's overflow counter, a native histogram's out-of-range
+/// counter, the `metrics` facade's families, installed at any time), so their labels are
+/// reserved outright rather than only when such a family is declared.
+pub(crate) const RESERVED_LABELS: [(&str, &str); 8] = [
     ("le", "the bucket bound label of every histogram bucket"),
     ("quantile", "reserved for summaries' quantiles"),
     ("version", "a label of the build-info gauge"),
     ("promstatic_version", "a label of the build-info gauge"),
+    (
+        "metric",
+        "a label of the exporter's `promstatic_label_overflows_total` (dynamic families)",
+    ),
+    (
+        "reason",
+        "a label of the exporter's self-metrics that count by reason \
+         (`promstatic_label_overflows_total`, `promstatic_native_observations_out_of_range_total`, \
+         `promstatic_facade_refused_total`)",
+    ),
+    (
+        "histogram",
+        "a label of the exporter's `promstatic_native_observations_out_of_range_total`",
+    ),
+    (
+        "promstatic_overflow",
+        "the label of the `metrics` facade's overflow series",
+    ),
 ];
 
 /// Refuses a constant label whose name another label of some sample already has.
