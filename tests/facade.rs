@@ -541,3 +541,72 @@ fn counters_gauges_and_histograms_decode_from_the_protobuf_exposition() {
         }
     }
 }
+
+/// The facade's histograms follow the static histograms' rules (see `promstatic::histogram`):
+/// `NaN` and the infinities are counted but not summed, so one `NaN` cannot poison `_sum`;
+/// a series that observed a value below zero has no `_sum`/`_count` in OpenMetrics, where
+/// `_sum` is a counter. Before, `_sum` became `NaN` for good and a negative sum was written
+/// in OpenMetrics, and either made every OpenMetrics scrape invalid.
+#[test]
+fn histogram_sums_skip_nan_and_infinities_and_leave_openmetrics_when_negative() {
+    facade();
+    let odd = metrics::histogram!("facade_odd_bytes");
+    for value in [f64::NAN, f64::INFINITY, 50.0] {
+        odd.record(value);
+    }
+    odd.record_many(f64::NEG_INFINITY, 0);
+    assert_eq!(
+        family(&render(Format::Text), "facade_odd_bytes"),
+        format!(
+            "# HELP facade_odd_bytes {DEFAULT_HELP}\n\
+             # TYPE facade_odd_bytes histogram\n\
+             facade_odd_bytes_bucket{{le=\"100\"}} 1\n\
+             facade_odd_bytes_bucket{{le=\"1000\"}} 1\n\
+             facade_odd_bytes_bucket{{le=\"+Inf\"}} 3\n\
+             facade_odd_bytes_sum 50\n\
+             facade_odd_bytes_count 3\n"
+        )
+    );
+    assert_eq!(
+        family(&render(Format::OpenMetrics), "facade_odd_bytes"),
+        format!(
+            "# HELP facade_odd_bytes {DEFAULT_HELP}\n\
+             # TYPE facade_odd_bytes histogram\n\
+             facade_odd_bytes_bucket{{le=\"100.0\"}} 1\n\
+             facade_odd_bytes_bucket{{le=\"1000.0\"}} 1\n\
+             facade_odd_bytes_bucket{{le=\"+Inf\"}} 3\n\
+             facade_odd_bytes_sum 50\n\
+             facade_odd_bytes_count 3\n"
+        )
+    );
+
+    let signed = metrics::histogram!("facade_signed_bytes");
+    signed.record(-5.0);
+    signed.record(500.0);
+    assert_eq!(
+        family(&render(Format::Text), "facade_signed_bytes"),
+        format!(
+            "# HELP facade_signed_bytes {DEFAULT_HELP}\n\
+             # TYPE facade_signed_bytes histogram\n\
+             facade_signed_bytes_bucket{{le=\"100\"}} 1\n\
+             facade_signed_bytes_bucket{{le=\"1000\"}} 2\n\
+             facade_signed_bytes_bucket{{le=\"+Inf\"}} 2\n\
+             facade_signed_bytes_sum 495\n\
+             facade_signed_bytes_count 2\n"
+        )
+    );
+    assert_eq!(
+        family(&render(Format::OpenMetrics), "facade_signed_bytes"),
+        format!(
+            "# HELP facade_signed_bytes {DEFAULT_HELP}\n\
+             # TYPE facade_signed_bytes histogram\n\
+             facade_signed_bytes_bucket{{le=\"100.0\"}} 1\n\
+             facade_signed_bytes_bucket{{le=\"1000.0\"}} 2\n\
+             facade_signed_bytes_bucket{{le=\"+Inf\"}} 2\n"
+        )
+    );
+    let text = render(Format::OpenMetrics);
+    if let Err(error) = oracle::parse(text.as_bytes(), Dialect::OpenMetrics) {
+        panic!("{error} in\n{text}");
+    }
+}
