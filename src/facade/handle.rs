@@ -7,8 +7,8 @@
 //! histogram a binary search over the bounds, one `fetch_add` on the bucket and a
 //! compare-exchange loop on the sum. Nothing here locks, allocates or panics.
 //!
-//! A histogram follows the rules of the `#[metric]` histograms
-//! ([`crate::histogram`#nan-infinities-and-negative-values]): `NaN` and the infinities are
+//! A histogram follows [the rules of the `#[metric]`
+//! histograms](crate::histogram#nan-infinities-and-negative-values): `NaN` and the infinities are
 //! counted but not summed, and a value below zero sets the series' flag (before the sum
 //! changes, with `Release`) that keeps `_sum`/`_count` out of OpenMetrics.
 
