@@ -365,6 +365,10 @@ pub fn check() -> Result<(), DuplicateMetricNames> {
     Err(DuplicateMetricNames { collisions })
 }
 
+/// Which `metrics` facade names a render writes: called with a name's slot, type and
+/// exported name; `None` writes every one.
+pub(crate) type FacadeFilter<'f> = Option<&'f dyn Fn(usize, Kind, &str) -> bool>;
+
 /// A table of metrics: the one the linker gathered ([`METRICS`]), or one built at run time
 /// (tests generate declarations with [`Table::leak`]). Everything the exporter renders comes
 /// from a `Table`.
@@ -440,18 +444,29 @@ impl Table {
     /// [`Table::render_into`] with the plans kept in `plans` (an exporter keeps its own, for
     /// its namespace and constant labels).
     pub fn render_into_planned(&'static self, encoder: &mut Encoder<'_>, plans: &PlanCache) {
+        self.render_for_exporter(encoder, plans, None);
+    }
+
+    /// [`Table::render_into_planned`], with `facade` deciding which `metrics` facade names
+    /// are written (an exporter leaves out those that collide with its own families).
+    pub(crate) fn render_for_exporter(
+        &'static self,
+        encoder: &mut Encoder<'_>,
+        plans: &PlanCache,
+        facade: FacadeFilter<'_>,
+    ) {
         match plans.get(encoder, || self.exported_metrics()) {
             Some(plan) => plan.write(encoder),
             None => self.encode_each(encoder),
         }
-        self.render_after_table(encoder);
+        self.render_after_table(encoder, facade);
     }
 
     /// [`Table::render_into`] without a plan: every metric encoded one by one, as the plan's
     /// bytes are checked against (tests compare the two).
     pub fn render_into_unplanned(&'static self, encoder: &mut Encoder<'_>) {
         self.encode_each(encoder);
-        self.render_after_table(encoder);
+        self.render_after_table(encoder, None);
     }
 
     /// The exported metrics in exposition order.
@@ -473,7 +488,7 @@ impl Table {
     }
 
     /// What follows the table's own families in every exposition.
-    fn render_after_table(&'static self, encoder: &mut Encoder<'_>) {
+    fn render_after_table(&'static self, encoder: &mut Encoder<'_>, facade: FacadeFilter<'_>) {
         // After the table: the self-metric of dynamic families (written only if there is one),
         // from the list of them found once (not a walk over every metric per scrape).
         let entries = self.entries();
@@ -486,7 +501,9 @@ impl Table {
         crate::dynamic::encode_overflows(encoder, dynamic);
         // Then the `metrics` facade's families, once it is installed.
         #[cfg(all(feature = "facade", not(promstatic_loom)))]
-        crate::facade::encode(encoder);
+        crate::facade::encode(encoder, facade);
+        #[cfg(not(all(feature = "facade", not(promstatic_loom))))]
+        let _ = facade;
     }
 
     /// The collisions among the declarations; see [`check`].

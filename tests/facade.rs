@@ -610,3 +610,55 @@ fn histogram_sums_skip_nan_and_infinities_and_leave_openmetrics_when_negative() 
         panic!("{error} in\n{text}");
     }
 }
+
+/// A facade name that, with an exporter's namespace, would occupy a name of the exporter's
+/// own families (here the process metrics' `process_cpu_seconds_total`) is left out of that
+/// exporter's scrapes, with an error logged; an exporter without the clash (process metrics
+/// off, or a namespace) and `promstatic::render` keep it. Before, the scrape held two
+/// families of one name, which every parser refuses.
+#[test]
+fn a_facade_name_an_exporters_own_family_has_is_left_out_of_that_exporters_scrapes() {
+    facade();
+    metrics::counter!("process_cpu_seconds_total").increment(3);
+    let scrape = |service: &promstatic::exporter::MetricsService| {
+        // The kit parses the scrape strictly: two families of one name are an error.
+        let scraped = promstatic::conformance::scrape_service(service, Format::Text)
+            .unwrap_or_else(|error| panic!("{error}"));
+        String::from_utf8(scraped.body).unwrap()
+    };
+    let service = |exporter: Exporter| exporter.service().unwrap();
+    if cfg!(target_os = "linux") {
+        let clashing = service(Exporter::new());
+        for _ in 0..2 {
+            let text = scrape(&clashing);
+            assert_eq!(
+                text.matches("# TYPE process_cpu_seconds_total counter\n")
+                    .count(),
+                1,
+                "{text}"
+            );
+            assert!(!text.contains("\nprocess_cpu_seconds_total 3\n"), "{text}");
+        }
+        let logged = LOGS.lock().unwrap().iter().any(|line| {
+            line.starts_with(
+                "metric `process_cpu_seconds_total` recorded through the `metrics` facade would \
+                 occupy `process_cpu_seconds",
+            ) && line.contains(
+                ", as does `process_cpu_seconds_total` of the exporter's process metrics; the \
+                 exporter leaves the facade metric out of its scrapes",
+            )
+        });
+        assert!(logged, "{:#?}", LOGS.lock().unwrap());
+    }
+    let without_process = scrape(&service(Exporter::new().process_metrics(false)));
+    assert!(
+        without_process.contains("\nprocess_cpu_seconds_total 3\n"),
+        "{without_process}"
+    );
+    let namespaced = scrape(&service(Exporter::new().namespace("game_")));
+    assert!(
+        namespaced.contains("\ngame_process_cpu_seconds_total 3\n"),
+        "{namespaced}"
+    );
+    assert!(render(Format::Text).contains("\nprocess_cpu_seconds_total 3\n"));
+}

@@ -31,7 +31,11 @@ fn stored_label<'a>(name: &'a str, escaped_value: &'a str) -> Label<'a> {
 }
 
 /// Writes every exported facade family, then the facade's self-metric.
-pub(crate) fn encode(config: &'static Config, encoder: &mut Encoder<'_>) {
+pub(crate) fn encode(
+    config: &'static Config,
+    encoder: &mut Encoder<'_>,
+    keeps: crate::table::FacadeFilter<'_>,
+) {
     ARENA.names.for_each(|slot_index, mut parts| {
         let Some(slot) = ARENA.name_slots.get(slot_index) else {
             return;
@@ -48,6 +52,9 @@ pub(crate) fn encode(config: &'static Config, encoder: &mut Encoder<'_>) {
             "g" => SeriesKind::Gauge,
             _ => SeriesKind::Histogram,
         };
+        if keeps.is_some_and(|keeps| !keeps(slot_index, kind.kind(), exported)) {
+            return;
+        }
         encode_name(config, encoder, slot, kind, exported);
     });
     let family = Family::prevalidated(
