@@ -25,7 +25,7 @@ pub(crate) struct ExporterCore {
     pub(crate) plans: crate::table::PlanCache,
     /// Which `metrics` facade names this exporter leaves out, because with its namespace
     /// they would occupy a name of its own families.
-    #[cfg(feature = "facade")]
+    #[cfg(all(feature = "facade", not(promstatic_loom)))]
     pub(crate) facade_names: super::validate::FacadeNames,
 }
 
@@ -91,7 +91,7 @@ impl ExporterCore {
             shutdown: Shutdown::default(),
             access,
             plans: crate::table::PlanCache::new(),
-            #[cfg(feature = "facade")]
+            #[cfg(all(feature = "facade", not(promstatic_loom)))]
             facade_names: super::validate::FacadeNames::new(own_claims),
         })
     }

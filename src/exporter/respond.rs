@@ -206,14 +206,14 @@ impl MetricsService {
             .with_const_labels(labels);
         // The facade's names that would collide with this exporter's own families are left
         // out (see `validate::FacadeNames`).
-        #[cfg(feature = "facade")]
+        #[cfg(all(feature = "facade", not(promstatic_loom)))]
         let facade = |slot: usize, kind: Kind, exported: &str| {
             core.facade_names
                 .keeps(&core.config.namespace, slot, kind, exported)
         };
-        #[cfg(feature = "facade")]
+        #[cfg(all(feature = "facade", not(promstatic_loom)))]
         let facade: crate::table::FacadeFilter<'_> = Some(&facade);
-        #[cfg(not(feature = "facade"))]
+        #[cfg(not(all(feature = "facade", not(promstatic_loom))))]
         let facade = None;
         core.config
             .table

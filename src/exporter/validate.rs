@@ -110,7 +110,7 @@ pub(super) fn names(
 /// scrapes, with one error logged, so the exposition never holds two families of one name.
 /// Each name is checked once, at its first scrape, and its verdict kept in an atomic: later
 /// scrapes read it and allocate nothing.
-#[cfg(feature = "facade")]
+#[cfg(all(feature = "facade", not(promstatic_loom)))]
 #[derive(Debug)]
 pub(crate) struct FacadeNames {
     owners: OwnClaims,
@@ -118,7 +118,7 @@ pub(crate) struct FacadeNames {
     verdicts: Box<[std::sync::atomic::AtomicU8]>,
 }
 
-#[cfg(feature = "facade")]
+#[cfg(all(feature = "facade", not(promstatic_loom)))]
 impl FacadeNames {
     const UNCHECKED: u8 = 0;
     const KEPT: u8 = 1;
