@@ -293,7 +293,8 @@ pub enum ExemplarError {
         /// Their combined length in characters.
         chars: usize,
     },
-    /// The encoded labels exceed the slot's [`EXEMPLAR_CAPACITY`] bytes (non-ASCII text).
+    /// The encoded labels exceed the slot's [`EXEMPLAR_CAPACITY`] bytes (non-ASCII text), or
+    /// one name or value exceeds 255 bytes (possible only in a slot wider than a metric's).
     TooLarge {
         /// The bytes they would need.
         bytes: usize,
@@ -317,8 +318,9 @@ impl fmt::Display for ExemplarError {
             ),
             ExemplarError::TooLarge { bytes } => write!(
                 f,
-                "exemplar labels need {bytes} bytes, a slot holds {EXEMPLAR_CAPACITY}; the \
-                 exemplar was not stored"
+                "exemplar labels need {bytes} bytes, more than a slot holds ({EXEMPLAR_CAPACITY} \
+                 in a metric's, and at most 255 for one name or value); the exemplar was not \
+                 stored"
             ),
         }
     }
