@@ -293,7 +293,8 @@ pub enum ExemplarError {
         /// Their combined length in characters.
         chars: usize,
     },
-    /// The encoded labels exceed the slot's [`EXEMPLAR_CAPACITY`] bytes (non-ASCII text).
+    /// The encoded labels exceed the slot's [`EXEMPLAR_CAPACITY`] bytes (non-ASCII text), or
+    /// one name or value exceeds 255 bytes (possible only in a slot wider than a metric's).
     TooLarge {
         /// The bytes they would need.
         bytes: usize,
@@ -317,8 +318,9 @@ impl fmt::Display for ExemplarError {
             ),
             ExemplarError::TooLarge { bytes } => write!(
                 f,
-                "exemplar labels need {bytes} bytes, a slot holds {EXEMPLAR_CAPACITY}; the \
-                 exemplar was not stored"
+                "exemplar labels need {bytes} bytes, more than a slot holds ({EXEMPLAR_CAPACITY} \
+                 in a metric's, and at most 255 for one name or value); the exemplar was not \
+                 stored"
             ),
         }
     }
@@ -369,6 +371,9 @@ impl<const W: usize> EncodedLabels<W> {
     fn encode<N: ExemplarLabelName>(labels: &[(N, &str)]) -> Result<Self, ExemplarError> {
         let mut chars = 0usize;
         let mut bytes = 0usize;
+        // Each length is stored in one byte: a slot wider than the default (`W` above 32)
+        // holds more than 255 bytes, and 128 characters can take up to 512.
+        let mut longest = 0usize;
         for (index, (label, value)) in labels.iter().enumerate() {
             let label = label_check(index, label)?;
             if labels[..index]
@@ -379,11 +384,12 @@ impl<const W: usize> EncodedLabels<W> {
             }
             chars += label.chars().count() + value.chars().count();
             bytes += 2 + label.len() + value.len();
+            longest = longest.max(label.len()).max(value.len());
         }
         if chars > MAX_EXEMPLAR_CHARS {
             return Err(ExemplarError::TooLong { chars });
         }
-        if bytes > W * 8 {
+        if bytes > W * 8 || longest > usize::from(u8::MAX) {
             return Err(ExemplarError::TooLarge { bytes });
         }
         let mut encoded = EncodedLabels {
@@ -392,7 +398,7 @@ impl<const W: usize> EncodedLabels<W> {
         };
         for (label, value) in labels {
             let label = label.label_name();
-            // Both lengths are at most 128 (the character cap), so each fits a byte.
+            // Both lengths are at most 255 (checked above), so each fits a byte.
             encoded.push(label.len() as u8);
             encoded.push(value.len() as u8);
             label.bytes().for_each(|byte| encoded.push(byte));
@@ -839,6 +845,29 @@ mod tests {
         assert!(refused_total() >= before + 4);
         let message = ExemplarError::TooLong { chars: 129 }.to_string();
         assert!(message.contains("at most 128"), "{message}");
+    }
+
+    /// In a slot wider than the default, a name or value longer than 255 bytes (within the
+    /// character cap) is refused: its length would not fit the byte that stores it, and the
+    /// labels would decode as other text.
+    #[test]
+    fn a_length_that_does_not_fit_a_byte_is_refused_in_a_wide_slot() {
+        // 101 characters, 3 bytes each but one: 303 bytes, within the 512 of 64 words.
+        let wide = "€".repeat(100);
+        assert!(matches!(
+            EncodedLabels::<64>::new(&[("t", wide.as_str())]),
+            Err(ExemplarError::TooLarge { bytes: 303 })
+        ));
+        // 254 bytes (127 characters) still fit, and read back as given.
+        let widest = "é".repeat(127);
+        let slot: ExemplarSlot<64> = ExemplarSlot::new();
+        let encoded = EncodedLabels::<64>::new(&[("t", widest.as_str())]).unwrap();
+        assert_eq!(slot.store_at(1.0, 0, &encoded), Stored::Stored);
+        let snapshot = slot.read().unwrap();
+        assert_eq!(
+            snapshot.labels().collect::<Vec<_>>(),
+            [("t", widest.as_str())]
+        );
     }
 
     #[test]

@@ -62,7 +62,11 @@
 //! gauge and a histogram of one name) are decided by the first registration: the later name
 //! is left out, logged once, counted (`name_conflict`). A facade name that a `#[metric]`
 //! static also writes is left out (`static_duplicate`) and reported by
-//! [`crate::check()`] like any other duplicate.
+//! [`crate::check()`] like any other duplicate. A facade name that, with an exporter's
+//! namespace, would occupy a name of that exporter's own families (a counter
+//! `process_cpu_seconds_total` beside its process metrics, or a `promstatic_*` self-metric)
+//! is left out of that exporter's scrapes, with an error logged once per exporter; exporters
+//! without the clash, and [`crate::render`], still write it.
 //!
 //! # Storage
 //!
@@ -666,9 +670,10 @@ impl metrics::Recorder for FacadeRecorder {
 
 /// Writes the facade's families (nothing until it is installed); called by
 /// [`crate::render_into`] after the static table.
-pub(crate) fn encode(encoder: &mut Encoder<'_>) {
+/// `keeps` (an exporter's) leaves out names that collide with its own families.
+pub(crate) fn encode(encoder: &mut Encoder<'_>, keeps: crate::table::FacadeFilter<'_>) {
     if let Some(config) = CONFIG.get() {
-        expose::encode(config, encoder);
+        expose::encode(config, encoder, keeps);
     }
 }
 

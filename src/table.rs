@@ -372,6 +372,10 @@ pub fn check() -> Result<(), DuplicateMetricNames> {
     Err(DuplicateMetricNames { collisions })
 }
 
+/// Which `metrics` facade names a render writes: called with a name's slot, type and
+/// exported name; `None` writes every one.
+pub(crate) type FacadeFilter<'f> = Option<&'f dyn Fn(usize, Kind, &str) -> bool>;
+
 /// A table of metrics: the one the linker gathered ([`METRICS`]), or one built at run time
 /// (tests generate declarations with [`Table::leak`]). Everything the exporter renders comes
 /// from a `Table`.
@@ -447,6 +451,17 @@ impl Table {
     /// [`Table::render_into`] with the plans kept in `plans` (an exporter keeps its own, for
     /// its namespace and constant labels).
     pub fn render_into_planned(&'static self, encoder: &mut Encoder<'_>, plans: &PlanCache) {
+        self.render_for_exporter(encoder, plans, None);
+    }
+
+    /// [`Table::render_into_planned`], with `facade` deciding which `metrics` facade names
+    /// are written (an exporter leaves out those that collide with its own families).
+    pub(crate) fn render_for_exporter(
+        &'static self,
+        encoder: &mut Encoder<'_>,
+        plans: &PlanCache,
+        facade: FacadeFilter<'_>,
+    ) {
         match plans.get(encoder, || self.exported_metrics()) {
             Some(plan) => {
                 plan.write(encoder);
@@ -459,7 +474,7 @@ impl Table {
                 self.render_overflows(encoder);
             }
         }
-        self.render_facade(encoder);
+        self.render_facade(encoder, facade);
     }
 
     /// [`Table::render_into`] without a plan: every metric encoded one by one, as the plan's
@@ -467,7 +482,7 @@ impl Table {
     pub fn render_into_unplanned(&'static self, encoder: &mut Encoder<'_>) {
         self.encode_each(encoder);
         self.render_overflows(encoder);
-        self.render_facade(encoder);
+        self.render_facade(encoder, None);
     }
 
     /// The exported metrics in exposition order.
@@ -504,11 +519,11 @@ impl Table {
 
     /// After the dynamic families' self-metric: the `metrics` facade's families, once it is
     /// installed.
-    fn render_facade(&'static self, encoder: &mut Encoder<'_>) {
+    fn render_facade(&'static self, encoder: &mut Encoder<'_>, facade: FacadeFilter<'_>) {
         #[cfg(all(feature = "facade", not(promstatic_loom)))]
-        crate::facade::encode(encoder);
+        crate::facade::encode(encoder, facade);
         #[cfg(not(all(feature = "facade", not(promstatic_loom))))]
-        let _ = encoder;
+        let _ = (encoder, facade);
     }
 
     /// The collisions among the declarations; see [`check`].

@@ -541,3 +541,124 @@ fn counters_gauges_and_histograms_decode_from_the_protobuf_exposition() {
         }
     }
 }
+
+/// The facade's histograms follow the static histograms' rules (see `promstatic::histogram`):
+/// `NaN` and the infinities are counted but not summed, so one `NaN` cannot poison `_sum`;
+/// a series that observed a value below zero has no `_sum`/`_count` in OpenMetrics, where
+/// `_sum` is a counter. Before, `_sum` became `NaN` for good and a negative sum was written
+/// in OpenMetrics, and either made every OpenMetrics scrape invalid.
+#[test]
+fn histogram_sums_skip_nan_and_infinities_and_leave_openmetrics_when_negative() {
+    facade();
+    let odd = metrics::histogram!("facade_odd_bytes");
+    for value in [f64::NAN, f64::INFINITY, 50.0] {
+        odd.record(value);
+    }
+    odd.record_many(f64::NEG_INFINITY, 0);
+    assert_eq!(
+        family(&render(Format::Text), "facade_odd_bytes"),
+        format!(
+            "# HELP facade_odd_bytes {DEFAULT_HELP}\n\
+             # TYPE facade_odd_bytes histogram\n\
+             facade_odd_bytes_bucket{{le=\"100\"}} 1\n\
+             facade_odd_bytes_bucket{{le=\"1000\"}} 1\n\
+             facade_odd_bytes_bucket{{le=\"+Inf\"}} 3\n\
+             facade_odd_bytes_sum 50\n\
+             facade_odd_bytes_count 3\n"
+        )
+    );
+    assert_eq!(
+        family(&render(Format::OpenMetrics), "facade_odd_bytes"),
+        format!(
+            "# HELP facade_odd_bytes {DEFAULT_HELP}\n\
+             # TYPE facade_odd_bytes histogram\n\
+             facade_odd_bytes_bucket{{le=\"100.0\"}} 1\n\
+             facade_odd_bytes_bucket{{le=\"1000.0\"}} 1\n\
+             facade_odd_bytes_bucket{{le=\"+Inf\"}} 3\n\
+             facade_odd_bytes_sum 50\n\
+             facade_odd_bytes_count 3\n"
+        )
+    );
+
+    let signed = metrics::histogram!("facade_signed_bytes");
+    signed.record(-5.0);
+    signed.record(500.0);
+    assert_eq!(
+        family(&render(Format::Text), "facade_signed_bytes"),
+        format!(
+            "# HELP facade_signed_bytes {DEFAULT_HELP}\n\
+             # TYPE facade_signed_bytes histogram\n\
+             facade_signed_bytes_bucket{{le=\"100\"}} 1\n\
+             facade_signed_bytes_bucket{{le=\"1000\"}} 2\n\
+             facade_signed_bytes_bucket{{le=\"+Inf\"}} 2\n\
+             facade_signed_bytes_sum 495\n\
+             facade_signed_bytes_count 2\n"
+        )
+    );
+    assert_eq!(
+        family(&render(Format::OpenMetrics), "facade_signed_bytes"),
+        format!(
+            "# HELP facade_signed_bytes {DEFAULT_HELP}\n\
+             # TYPE facade_signed_bytes histogram\n\
+             facade_signed_bytes_bucket{{le=\"100.0\"}} 1\n\
+             facade_signed_bytes_bucket{{le=\"1000.0\"}} 2\n\
+             facade_signed_bytes_bucket{{le=\"+Inf\"}} 2\n"
+        )
+    );
+    let text = render(Format::OpenMetrics);
+    if let Err(error) = oracle::parse(text.as_bytes(), Dialect::OpenMetrics) {
+        panic!("{error} in\n{text}");
+    }
+}
+
+/// A facade name that, with an exporter's namespace, would occupy a name of the exporter's
+/// own families (here the process metrics' `process_cpu_seconds_total`) is left out of that
+/// exporter's scrapes, with an error logged; an exporter without the clash (process metrics
+/// off, or a namespace) and `promstatic::render` keep it. Before, the scrape held two
+/// families of one name, which every parser refuses.
+#[test]
+fn a_facade_name_an_exporters_own_family_has_is_left_out_of_that_exporters_scrapes() {
+    facade();
+    metrics::counter!("process_cpu_seconds_total").increment(3);
+    let scrape = |service: &promstatic::exporter::MetricsService| {
+        // The kit parses the scrape strictly: two families of one name are an error.
+        let scraped = promstatic::conformance::scrape_service(service, Format::Text)
+            .unwrap_or_else(|error| panic!("{error}"));
+        String::from_utf8(scraped.body).unwrap()
+    };
+    let service = |exporter: Exporter| exporter.service().unwrap();
+    if cfg!(target_os = "linux") {
+        let clashing = service(Exporter::new());
+        for _ in 0..2 {
+            let text = scrape(&clashing);
+            assert_eq!(
+                text.matches("# TYPE process_cpu_seconds_total counter\n")
+                    .count(),
+                1,
+                "{text}"
+            );
+            assert!(!text.contains("\nprocess_cpu_seconds_total 3\n"), "{text}");
+        }
+        let logged = LOGS.lock().unwrap().iter().any(|line| {
+            line.starts_with(
+                "metric `process_cpu_seconds_total` recorded through the `metrics` facade would \
+                 occupy `process_cpu_seconds",
+            ) && line.contains(
+                ", as does `process_cpu_seconds_total` of the exporter's process metrics; the \
+                 exporter leaves the facade metric out of its scrapes",
+            )
+        });
+        assert!(logged, "{:#?}", LOGS.lock().unwrap());
+    }
+    let without_process = scrape(&service(Exporter::new().process_metrics(false)));
+    assert!(
+        without_process.contains("\nprocess_cpu_seconds_total 3\n"),
+        "{without_process}"
+    );
+    let namespaced = scrape(&service(Exporter::new().namespace("game_")));
+    assert!(
+        namespaced.contains("\ngame_process_cpu_seconds_total 3\n"),
+        "{namespaced}"
+    );
+    assert!(render(Format::Text).contains("\nprocess_cpu_seconds_total 3\n"));
+}

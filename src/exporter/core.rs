@@ -23,6 +23,10 @@ pub(crate) struct ExporterCore {
     /// The exposition plans for this exporter's namespace and constant labels (see
     /// `encode::plan`), built by the first scrape in each format.
     pub(crate) plans: crate::table::PlanCache,
+    /// Which `metrics` facade names this exporter leaves out, because with its namespace
+    /// they would occupy a name of its own families.
+    #[cfg(all(feature = "facade", not(promstatic_loom)))]
+    pub(crate) facade_names: super::validate::FacadeNames,
 }
 
 impl HasPool for ExporterCore {
@@ -70,7 +74,8 @@ impl ExporterCore {
                 error,
             }
         })?;
-        super::validate::names(&config, config.table, &build_info_name)?;
+        let own_claims = super::validate::own_claims(&config, &build_info_name);
+        super::validate::names(&config, config.table, &own_claims)?;
         super::validate::const_labels(&config, config.table)?;
         super::validate::limits(&config)?;
         // Last: it reads the credential and TLS files.
@@ -86,6 +91,8 @@ impl ExporterCore {
             shutdown: Shutdown::default(),
             access,
             plans: crate::table::PlanCache::new(),
+            #[cfg(all(feature = "facade", not(promstatic_loom)))]
+            facade_names: super::validate::FacadeNames::new(own_claims),
         })
     }
 }

@@ -169,20 +169,7 @@ impl fmt::Display for ConfigError {
                 if !namespace.is_empty() {
                     write!(f, " with namespace `{namespace}`")?;
                 }
-                let (part, fix) = match owner {
-                    OwnFamily::Process => (
-                        "process metrics",
-                        "or turn them off with `process_metrics(false)`",
-                    ),
-                    OwnFamily::BuildInfo => (
-                        "build-info gauge",
-                        "or give `build_info` another application name",
-                    ),
-                    OwnFamily::SelfMetric => (
-                        "self-metrics",
-                        "(the `promstatic_` prefix is the exporter's own)",
-                    ),
-                };
+                let (part, fix) = owner.part_and_fix();
                 write!(
                     f,
                     " would occupy `{name}`, as does `{family}` of the exporter's {part}: every \
@@ -214,3 +201,25 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl OwnFamily {
+    /// What this part of the exporter is called in a message, and the fix a collision with
+    /// it allows besides renaming (both read after "rename the metric or change the
+    /// namespace, ").
+    pub(crate) fn part_and_fix(self) -> (&'static str, &'static str) {
+        match self {
+            OwnFamily::Process => (
+                "process metrics",
+                "or turn them off with `process_metrics(false)`",
+            ),
+            OwnFamily::BuildInfo => (
+                "build-info gauge",
+                "or give `build_info` another application name",
+            ),
+            OwnFamily::SelfMetric => (
+                "self-metrics",
+                "(the `promstatic_` prefix is the exporter's own)",
+            ),
+        }
+    }
+}

@@ -204,9 +204,20 @@ impl MetricsService {
         let mut encoder = Encoder::new(out, format)
             .with_namespace(&core.config.namespace)
             .with_const_labels(labels);
+        // The facade's names that would collide with this exporter's own families are left
+        // out (see `validate::FacadeNames`).
+        #[cfg(all(feature = "facade", not(promstatic_loom)))]
+        let facade = |slot: usize, kind: Kind, exported: &str| {
+            core.facade_names
+                .keeps(&core.config.namespace, slot, kind, exported)
+        };
+        #[cfg(all(feature = "facade", not(promstatic_loom)))]
+        let facade: crate::table::FacadeFilter<'_> = Some(&facade);
+        #[cfg(not(all(feature = "facade", not(promstatic_loom))))]
+        let facade = None;
         core.config
             .table
-            .render_into_planned(&mut encoder, &core.plans);
+            .render_for_exporter(&mut encoder, &core.plans, facade);
         // The namespaced part ends here (protobuf: its last family's length is written).
         encoder.end_part();
         // Standard names for the process, build-info and self metrics: no namespace.

@@ -11,8 +11,9 @@
 //! * **Constant labels.** A constant label goes on every sample, so its name may not be one
 //!   another label of some sample already has: `le` (every histogram bucket), `quantile`
 //!   (reserved for summaries, as `#[metric]` reserves it), the build-info gauge's `version`
-//!   and `promstatic_version`, or a label of any declared family. Each is refused, naming
-//!   the collision, rather than left to write `le="x",le="0.1"`.
+//!   and `promstatic_version`, the labels of the exporter's other own families (`metric`,
+//!   `reason`, `histogram`, `promstatic_overflow`), or a label of any declared family. Each
+//!   is refused, naming the collision, rather than left to write `le="x",le="0.1"`.
 //! * **Limits.** A limit under which no scrape can ever be served — no connection allowed,
 //!   a request head cap below the shortest request for `/metrics`, no time to read a request
 //!   head or to send a response — is refused rather than reported as `Bound`.
@@ -58,22 +59,33 @@ fn own_families<'c>(config: &Config, build_info_name: &'c str) -> Vec<(&'c str, 
     families
 }
 
+/// Every name the exporter's own families claim (in both formats), with the family and its
+/// part of the exporter.
+pub(crate) type OwnClaims = HashMap<String, (String, OwnFamily)>;
+
+/// The claims of the families the exporter itself writes under `config`.
+pub(super) fn own_claims(config: &Config, build_info_name: &str) -> OwnClaims {
+    let mut owners = OwnClaims::new();
+    for (name, kind, owner) in own_families(config, build_info_name) {
+        for claim in claim::claims("", name, kind) {
+            owners
+                .entry(claim)
+                .or_insert_with(|| (name.to_owned(), owner));
+        }
+    }
+    owners
+}
+
 /// Refuses a declaration of `table` that, with the namespace, claims a name one of the
 /// exporter's own families claims.
 pub(super) fn names(
     config: &Config,
     table: &'static Table,
-    build_info_name: &str,
+    owners: &OwnClaims,
 ) -> Result<(), ConfigError> {
-    let mut owners: HashMap<String, (&str, OwnFamily)> = HashMap::new();
-    for (name, kind, owner) in own_families(config, build_info_name) {
-        for claim in claim::claims("", name, kind) {
-            owners.entry(claim).or_insert((name, owner));
-        }
-    }
     for descriptor in table.exported() {
         let claims = claim::claims(&config.namespace, descriptor.name(), descriptor.kind());
-        if let Some((claim, &(family, owner))) = claims
+        if let Some((claim, (family, owner))) = claims
             .iter()
             .find_map(|claim| owners.get(claim).map(|owner| (claim, owner)))
         {
@@ -83,12 +95,84 @@ pub(super) fn names(
                 declared_at: format!("{} ({file}:{line})", descriptor.module_path()),
                 namespace: config.namespace.clone(),
                 name: claim.clone(),
-                family: family.to_owned(),
-                owner,
+                family: family.clone(),
+                owner: *owner,
             });
         }
     }
     Ok(())
+}
+
+/// The `metrics` facade's names, checked like the declarations but at scrape time (a facade
+/// name first appears when some code records it, long after `start()`): a name that, with
+/// the namespace, would occupy a name of the exporter's own families (a facade counter
+/// `process_cpu_seconds_total` beside the process metrics) is left out of this exporter's
+/// scrapes, with one error logged, so the exposition never holds two families of one name.
+/// Each name is checked once, at its first scrape, and its verdict kept in an atomic: later
+/// scrapes read it and allocate nothing.
+#[cfg(all(feature = "facade", not(promstatic_loom)))]
+#[derive(Debug)]
+pub(crate) struct FacadeNames {
+    owners: OwnClaims,
+    /// Per facade name slot: `UNCHECKED`, `KEPT` or `LEFT_OUT`.
+    verdicts: Box<[std::sync::atomic::AtomicU8]>,
+}
+
+#[cfg(all(feature = "facade", not(promstatic_loom)))]
+impl FacadeNames {
+    const UNCHECKED: u8 = 0;
+    const KEPT: u8 = 1;
+    const LEFT_OUT: u8 = 2;
+
+    pub(super) fn new(owners: OwnClaims) -> Self {
+        FacadeNames {
+            owners,
+            verdicts: (0..crate::facade::MAX_NAMES)
+                .map(|_| std::sync::atomic::AtomicU8::new(Self::UNCHECKED))
+                .collect(),
+        }
+    }
+
+    /// Whether the facade name in `slot`, exported as `exported`, goes into a scrape with
+    /// `namespace`.
+    pub(crate) fn keeps(&self, namespace: &str, slot: usize, kind: Kind, exported: &str) -> bool {
+        use std::sync::atomic::Ordering;
+        // A slot beyond the table cannot be: the facade has `MAX_NAMES` of them.
+        let Some(verdict) = self.verdicts.get(slot) else {
+            return true;
+        };
+        // Relaxed: the verdict is the whole message; a scrape that races the first one
+        // just checks again and comes to the same verdict.
+        match verdict.load(Ordering::Relaxed) {
+            Self::KEPT => return true,
+            Self::LEFT_OUT => return false,
+            _ => {}
+        }
+        let claims = claim::claims(namespace, exported, kind);
+        let Some((claim, (family, owner))) = claims
+            .iter()
+            .find_map(|claim| self.owners.get(claim).map(|owner| (claim, owner)))
+        else {
+            verdict.store(Self::KEPT, Ordering::Relaxed);
+            return true;
+        };
+        if verdict.swap(Self::LEFT_OUT, Ordering::Relaxed) != Self::LEFT_OUT {
+            let (part, fix) = owner.part_and_fix();
+            let namespaced = if namespace.is_empty() {
+                String::new()
+            } else {
+                format!(" with namespace `{namespace}`")
+            };
+            log::error!(
+                target: "promstatic",
+                "metric `{exported}` recorded through the `metrics` facade{namespaced} would \
+                 occupy `{claim}`, as does `{family}` of the exporter's {part}; the exporter \
+                 leaves the facade metric out of its scrapes so that no scrape holds two \
+                 families of one name: rename the metric or change the namespace, {fix}"
+            );
+        }
+        false
+    }
 }
 
 /// The shortest request head that asks for `/metrics`: `GET /metrics HTTP/1.0` and the blank
@@ -139,11 +223,34 @@ pub(super) fn limits(config: &Config) -> Result<(), ConfigError> {
 
 /// Label names that some sample of the exposition carries besides the constant labels, and
 /// why; a constant label may use none of them.
-pub(crate) const RESERVED_LABELS: [(&str, &str); 4] = [
+///
+/// The exporter's own families are written whether or not their labels are known when the
+/// exporter is built (a dynamic family's overflow counter, a native histogram's out-of-range
+/// counter, the `metrics` facade's families, installed at any time), so their labels are
+/// reserved outright rather than only when such a family is declared.
+pub(crate) const RESERVED_LABELS: [(&str, &str); 8] = [
     ("le", "the bucket bound label of every histogram bucket"),
     ("quantile", "reserved for summaries' quantiles"),
     ("version", "a label of the build-info gauge"),
     ("promstatic_version", "a label of the build-info gauge"),
+    (
+        "metric",
+        "a label of the exporter's `promstatic_label_overflows_total` (dynamic families)",
+    ),
+    (
+        "reason",
+        "a label of the exporter's self-metrics that count by reason \
+         (`promstatic_label_overflows_total`, `promstatic_native_observations_out_of_range_total`, \
+         `promstatic_facade_refused_total`)",
+    ),
+    (
+        "histogram",
+        "a label of the exporter's `promstatic_native_observations_out_of_range_total`",
+    ),
+    (
+        "promstatic_overflow",
+        "the label of the `metrics` facade's overflow series",
+    ),
 ];
 
 /// Refuses a constant label whose name another label of some sample already has.

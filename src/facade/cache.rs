@@ -208,7 +208,9 @@ mod tests {
         let buckets: &'static super::super::store::Buckets = Box::leak(Box::new(
             [const { std::sync::atomic::AtomicU64::new(0) }; _],
         ));
-        Arc::new(Handle::new(value, buckets, &[]))
+        let below_zero: &'static std::sync::atomic::AtomicBool =
+            Box::leak(Box::new(std::sync::atomic::AtomicBool::new(false)));
+        Arc::new(Handle::new(value, below_zero, buckets, &[]))
     }
 
     #[test]

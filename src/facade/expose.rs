@@ -31,7 +31,11 @@ fn stored_label<'a>(name: &'a str, escaped_value: &'a str) -> Label<'a> {
 }
 
 /// Writes every exported facade family, then the facade's self-metric.
-pub(crate) fn encode(config: &'static Config, encoder: &mut Encoder<'_>) {
+pub(crate) fn encode(
+    config: &'static Config,
+    encoder: &mut Encoder<'_>,
+    keeps: crate::table::FacadeFilter<'_>,
+) {
     ARENA.names.for_each(|slot_index, mut parts| {
         let Some(slot) = ARENA.name_slots.get(slot_index) else {
             return;
@@ -48,6 +52,9 @@ pub(crate) fn encode(config: &'static Config, encoder: &mut Encoder<'_>) {
             "g" => SeriesKind::Gauge,
             _ => SeriesKind::Histogram,
         };
+        if keeps.is_some_and(|keeps| !keeps(slot_index, kind.kind(), exported)) {
+            return;
+        }
         encode_name(config, encoder, slot, kind, exported);
     });
     let family = Family::prevalidated(
@@ -131,27 +138,38 @@ fn write_series(
     buckets: &Buckets,
     bounds: &[f64],
 ) {
-    let value = cell.value.load(Ordering::Relaxed);
     match kind {
-        SeriesKind::Counter => writer.sample_trusted(Suffix::Bare, labels, Value::Unsigned(value)),
-        SeriesKind::Gauge => {
-            writer.sample_trusted(Suffix::Bare, labels, Value::Float(f64::from_bits(value)))
-        }
-        SeriesKind::Histogram => {
-            // Each bucket is loaded once and `_count` is the running total of those loads,
-            // so `le="+Inf"` equals `_count` and no bucket decreases (see `histogram`).
-            let mut cumulative = 0u64;
-            for (cell, &bound) in buckets.iter().zip(bounds) {
-                cumulative = cumulative.wrapping_add(cell.load(Ordering::Relaxed));
-                writer.bucket_trusted(labels, bound, cumulative);
-            }
-            if let Some(past) = buckets.get(bounds.len()) {
-                cumulative = cumulative.wrapping_add(past.load(Ordering::Relaxed));
-            }
-            writer.bucket_trusted(labels, f64::INFINITY, cumulative);
-            writer.sample_trusted(Suffix::Sum, labels, Value::Float(f64::from_bits(value)));
-            writer.sample_trusted(Suffix::Count, labels, Value::Unsigned(cumulative));
-        }
+        SeriesKind::Counter => writer.sample_trusted(
+            Suffix::Bare,
+            labels,
+            Value::Unsigned(cell.value.load(Ordering::Relaxed)),
+        ),
+        SeriesKind::Gauge => writer.sample_trusted(
+            Suffix::Bare,
+            labels,
+            Value::Float(f64::from_bits(cell.value.load(Ordering::Relaxed))),
+        ),
+        // The `#[metric]` histograms' writer, so both follow one set of rules: each bucket
+        // loaded once, `_count` the `+Inf` bucket's total, and `_sum`/`_count` left out of
+        // OpenMetrics once the sum is no longer a counter (see `crate::histogram`).
+        SeriesKind::Histogram => crate::histogram::write_series(
+            writer,
+            labels,
+            bounds,
+            buckets
+                .iter()
+                .take(bounds.len() + 1)
+                .map(|bucket| bucket.load(Ordering::Relaxed)),
+            |_| None,
+            || {
+                // Acquire pairs with the observers' Release (`handle`): a sum lowered by a
+                // negative value comes with the flag set before it.
+                let sum = f64::from_bits(cell.value.load(Ordering::Acquire));
+                let counter = bounds.first().is_none_or(|&lowest| lowest >= 0.0)
+                    && !cell.below_zero.load(Ordering::Relaxed);
+                (sum, counter)
+            },
+        ),
     }
 }
 

@@ -6,8 +6,13 @@
 //! counter, a compare-exchange loop on the `f64` bits for a gauge's `increment`, and for a
 //! histogram a binary search over the bounds, one `fetch_add` on the bucket and a
 //! compare-exchange loop on the sum. Nothing here locks, allocates or panics.
+//!
+//! A histogram follows [the rules of the `#[metric]`
+//! histograms](crate::histogram#nan-infinities-and-negative-values): `NaN` and the infinities are
+//! counted but not summed, and a value below zero sets the series' flag (before the sum
+//! changes, with `Release`) that keeps `_sum`/`_count` out of OpenMetrics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::store::Buckets;
 
@@ -16,6 +21,7 @@ use super::store::Buckets;
 #[derive(Debug)]
 pub(crate) struct Handle {
     value: &'static AtomicU64,
+    below_zero: &'static AtomicBool,
     buckets: &'static Buckets,
     bounds: &'static [f64],
 }
@@ -23,28 +29,29 @@ pub(crate) struct Handle {
 impl Handle {
     pub(crate) fn new(
         value: &'static AtomicU64,
+        below_zero: &'static AtomicBool,
         buckets: &'static Buckets,
         bounds: &'static [f64],
     ) -> Self {
         Handle {
             value,
+            below_zero,
             buckets,
             bounds,
         }
     }
 
-    /// Adds `delta` to the `f64` stored as bits in `value`.
+    /// Adds `delta` to the `f64` stored as bits in `value`, the successful exchange with
+    /// `ordering`.
     #[inline]
-    fn add_f64(&self, delta: f64) {
+    fn add_f64(&self, delta: f64, ordering: Ordering) {
         let mut current = self.value.load(Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(current) + delta).to_bits();
-            match self.value.compare_exchange_weak(
-                current,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
+            match self
+                .value
+                .compare_exchange_weak(current, next, ordering, Ordering::Relaxed)
+            {
                 Ok(_) => return,
                 Err(now) => current = now,
             }
@@ -60,10 +67,23 @@ impl Handle {
         } else {
             self.bounds.partition_point(|&bound| bound < value)
         };
+        if count == 0 {
+            // Nothing observed: no bucket, no flag, and no `±Inf × 0` (`NaN`) in the sum.
+            return;
+        }
         if let Some(cell) = self.buckets.get(bucket) {
             cell.fetch_add(count, Ordering::Relaxed);
         }
-        self.add_f64(value * count as f64);
+        // The load first keeps a series that sees many negative values from writing the
+        // flag's cache line on every one of them.
+        if value < 0.0 && !self.below_zero.load(Ordering::Relaxed) {
+            self.below_zero.store(true, Ordering::Relaxed);
+        }
+        if value.is_finite() {
+            // Release orders the flag's store above before this change of the sum, for the
+            // scrape's Acquire load of the sum (`expose::write_series`).
+            self.add_f64(value * count as f64, Ordering::Release);
+        }
     }
 }
 
@@ -84,12 +104,12 @@ impl metrics::CounterFn for Handle {
 impl metrics::GaugeFn for Handle {
     #[inline]
     fn increment(&self, value: f64) {
-        self.add_f64(value);
+        self.add_f64(value, Ordering::Relaxed);
     }
 
     #[inline]
     fn decrement(&self, value: f64) {
-        self.add_f64(-value);
+        self.add_f64(-value, Ordering::Relaxed);
     }
 
     #[inline]

@@ -148,6 +148,9 @@ impl SeriesKind {
 pub(crate) struct Cell {
     /// A counter's total, a gauge's `f64` bits, or a histogram's sum as `f64` bits.
     pub(crate) value: AtomicU64,
+    /// A histogram's "observed a value below zero" flag: from then on its sum is no longer
+    /// a counter (see [`crate::histogram`]). Unused by counters and gauges.
+    pub(crate) below_zero: AtomicBool,
     /// The handle every registration clones, set once, never freed.
     handle: Published<Handle>,
 }
@@ -156,6 +159,7 @@ impl Cell {
     const fn new() -> Self {
         Cell {
             value: AtomicU64::new(0),
+            below_zero: AtomicBool::new(false),
             handle: Published::new(),
         }
     }
@@ -476,7 +480,7 @@ fn first_registration(
         name_slot.series.push(&ARENA.links, series);
     }
     let bounds = config.bounds_for(kind, name);
-    let built = Arc::new(Handle::new(&cell.value, buckets, bounds));
+    let built = Arc::new(Handle::new(&cell.value, &cell.below_zero, buckets, bounds));
     Registered::Handle(cell.handle.publish(built))
 }
 
@@ -515,6 +519,7 @@ fn overflow(
     let bounds = config.bounds_for(kind, name);
     let built = Arc::new(Handle::new(
         &slot.overflow.value,
+        &slot.overflow.below_zero,
         &slot.overflow_buckets,
         bounds,
     ));
