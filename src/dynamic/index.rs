@@ -207,7 +207,7 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
     /// [`find_or_insert`](Self::find_or_insert), with `admit` consulted before a new key
     /// claims storage (never on a hit): its error is returned instead of inserting. The
     /// owner's limits (per-value length, reserved keys) live there, off the hit path.
-    #[inline]
+    #[inline(always)]
     pub fn find_or_insert_checked(
         &self,
         parts: &[LabelText<'_>],
@@ -222,7 +222,7 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
     /// one whose compare-exchange published it), so an owner can do one-time set-up for a
     /// new series there without a flag of its own; other threads may already find the series
     /// before that set-up is done, and must not depend on it.
-    #[inline]
+    #[inline(always)]
     pub fn find_or_insert_reporting(
         &self,
         parts: &[LabelText<'_>],
@@ -246,18 +246,57 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         self.probe(key::finish(seed() ^ hash), parts, admit)
     }
 
-    /// The lookup and insert, from the key's final (seeded, mixed) hash.
-    #[inline]
+    /// The lookup, from the key's final (seeded, mixed) hash: the hit path, inlined into the
+    /// caller so that a key of known arity is hashed and compared without a loop over parts.
+    /// The first empty entry hands over to [`insert_from`](Self::insert_from), out of line.
+    #[inline(always)]
     fn probe(
         &self,
         hash: u64,
         parts: &[LabelText<'_>],
         admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
     ) -> Result<Found, Full> {
-        let mut admit = Some(admit);
         let tag = hash >> 32;
         let mask = TABLE - 1;
         let mut position = hash as usize & mask;
+        for _ in 0..TABLE {
+            let Some(entry) = self.entries.get(position) else {
+                break;
+            };
+            // Acquire: the entry's series has its key bytes and place written (see `publish`).
+            let current = entry.load(Ordering::Acquire);
+            if current == EMPTY {
+                return self.insert_from(position, tag, parts, admit);
+            }
+            if current >> 32 == tag {
+                let series = (current as u32 as usize).wrapping_sub(1);
+                if self.key_matches(series, parts) {
+                    return Ok(Found {
+                        series,
+                        inserted: false,
+                    });
+                }
+            }
+            position = (position + 1) & mask;
+        }
+        // Not reached: at most CAPACITY < TABLE entries are ever filled.
+        Err(Full::Capacity)
+    }
+
+    /// The insert: the probe met an empty entry at `position`, so the key was not in the
+    /// table when this thread looked. Claims storage, then publishes at the first empty entry
+    /// from `position` on, or finds the key there if another thread published it meanwhile.
+    #[cold]
+    #[inline(never)]
+    fn insert_from(
+        &self,
+        mut position: usize,
+        tag: u64,
+        parts: &[LabelText<'_>],
+        admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
+    ) -> Result<Found, Full> {
+        let mut admit = Some(admit);
+        let mask = TABLE - 1;
         // A claimed series with its key written, kept across probe steps after a lost race.
         let mut claim: Option<Claim> = None;
         for _ in 0..TABLE {
@@ -422,7 +461,7 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
     }
 
     /// Whether `series` (found in an entry loaded with Acquire) holds the key `parts`.
-    #[inline]
+    #[inline(always)]
     fn key_matches(&self, series: usize, parts: &[LabelText<'_>]) -> bool {
         let Some(slot) = self.series.get(series) else {
             return false;

@@ -70,18 +70,6 @@ impl LabelText<'_> {
             LabelText::Escaped(text) => text.len(),
         }
     }
-
-    /// Whether this part equals the stored escaped part `stored`; `changed` is its prefix
-    /// bit (escaping changed it).
-    #[inline]
-    fn matches(&self, stored: &[u8], changed: bool) -> bool {
-        match self {
-            // Unchanged by escaping, `stored` is its own raw text.
-            LabelText::Raw(text) if !changed => bytes_equal(text.as_bytes(), stored),
-            LabelText::Raw(text) => raw_matches_escaped(text.as_bytes(), stored),
-            LabelText::Escaped(text) => bytes_equal(text.as_bytes(), stored),
-        }
-    }
 }
 
 /// Whether escaping `raw` gives exactly `escaped`.
@@ -141,24 +129,67 @@ pub(crate) fn write_key(parts: &[LabelText<'_>], mut emit: impl FnMut(&[u8])) {
 }
 
 /// Whether the stored key `stored` holds exactly `parts`.
-#[inline]
+///
+/// One pass over the key, inlined into the lookup. A family's key has a length known where
+/// it is inlined, so the `match` leaves one arm of straight-line code: no loop over parts,
+/// no match on a part's kind (see [`part_matches`]).
+#[inline(always)]
 pub(crate) fn key_matches(stored: &[u8], parts: &[LabelText<'_>]) -> bool {
-    let mut rest = stored;
-    for part in parts {
-        let Some((prefix, after)) = rest.split_first_chunk::<PREFIX>() else {
-            return false;
-        };
-        let prefix = u16::from_le_bytes(*prefix);
-        let len = (prefix & LENGTH_MASK) as usize;
-        let Some((text, after)) = after.split_at_checked(len) else {
-            return false;
-        };
-        if !part.matches(text, prefix & CHANGED != 0) {
-            return false;
+    let mut at = 0;
+    let each = match parts {
+        [one] => part_matches(stored, &mut at, one),
+        [one, two] => part_matches(stored, &mut at, one) && part_matches(stored, &mut at, two),
+        [one, two, three] => {
+            part_matches(stored, &mut at, one)
+                && part_matches(stored, &mut at, two)
+                && part_matches(stored, &mut at, three)
         }
-        rest = after;
+        _ => parts.iter().all(|part| part_matches(stored, &mut at, part)),
+    };
+    each && at == stored.len()
+}
+
+/// Whether the stored part at `*at` is `part`; moves `*at` past it.
+///
+/// A stored prefix equal to the part's length (escaping did not change the stored text, the
+/// usual case) leaves the bytes to decide; anything else goes out of line to
+/// [`part_matches_changed`].
+#[inline(always)]
+fn part_matches(stored: &[u8], at: &mut usize, part: &LabelText<'_>) -> bool {
+    let (LabelText::Raw(text) | LabelText::Escaped(text)) = *part;
+    let Some(prefix) = stored.get(*at..).and_then(<[u8]>::first_chunk::<PREFIX>) else {
+        return false;
+    };
+    let prefix = u16::from_le_bytes(*prefix);
+    let start = *at + PREFIX;
+    if usize::from(prefix) != text.len() || prefix & CHANGED != 0 {
+        return part_matches_changed(stored, at, part, prefix);
     }
-    rest.is_empty()
+    let end = start + text.len();
+    let Some(stored_text) = stored.get(start..end) else {
+        return false;
+    };
+    *at = end;
+    bytes_equal(text.as_bytes(), stored_text)
+}
+
+/// [`part_matches`] when the stored prefix is not the part's plain length: another length,
+/// or text that escaping changed, which a raw part may still be the unescaped form of (and
+/// an escaped part the very bytes of).
+#[inline(never)]
+fn part_matches_changed(stored: &[u8], at: &mut usize, part: &LabelText<'_>, prefix: u16) -> bool {
+    let start = *at + PREFIX;
+    let end = start + usize::from(prefix & LENGTH_MASK);
+    let Some(stored_text) = stored.get(start..end) else {
+        return false;
+    };
+    *at = end;
+    match part {
+        LabelText::Raw(text) => {
+            prefix & CHANGED != 0 && raw_matches_escaped(text.as_bytes(), stored_text)
+        }
+        LabelText::Escaped(text) => bytes_equal(text.as_bytes(), stored_text),
+    }
 }
 
 /// The parts of a stored key, escaped, in order.
@@ -215,7 +246,7 @@ impl<'a> Iterator for StoredParts<'a> {
 /// seed (`seed` here: the address of a static, which address-space randomisation moves from
 /// run to run) makes values chosen to collide in one run unlikely to collide in the next; it
 /// is not a secret an attacker cannot learn, and it does not need to be.
-#[inline]
+#[inline(always)]
 pub(crate) fn hash(seed: u64, parts: &[LabelText<'_>]) -> u64 {
     let mut state = seed ^ SEED_MIX;
     for part in parts {
@@ -299,7 +330,7 @@ pub(crate) fn finish(state: u64) -> u64 {
 
 /// Whether two byte strings are equal; short ones (label names and values usually are)
 /// by a few overlapping word loads, without a call to `memcmp` or a byte loop.
-#[inline]
+#[inline(always)]
 fn bytes_equal(left: &[u8], right: &[u8]) -> bool {
     let len = left.len();
     if len != right.len() {
