@@ -259,6 +259,20 @@ impl<L: DynLabelSet, M, const CAPACITY: usize, const TABLE: usize, const BYTES: 
     /// The result lives as long as the family: keep it to skip the lookup next time.
     #[inline]
     pub fn with(&self, values: L::Values<'_>) -> &M {
+        // The hit path: hash, probe, compare, inlined here. Anything else (a new label set,
+        // an overflow) takes the out-of-line `insert`, which looks up once more itself.
+        let found = L::with_parts(&values, |parts| self.index.find(parts));
+        match found.and_then(|series| self.cells.get(series)) {
+            Some(cell) => cell,
+            None => self.insert(values),
+        }
+    }
+
+    /// [`with`](Self::with) for a label set that had no series at its lookup: inserts it, or
+    /// finds it if another thread just did, or lands in the overflow series.
+    #[cold]
+    #[inline(never)]
+    fn insert(&self, values: L::Values<'_>) -> &M {
         L::with_parts(&values, |parts| {
             match self
                 .index

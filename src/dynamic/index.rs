@@ -246,9 +246,16 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         self.probe(key::finish(seed() ^ hash), parts, admit)
     }
 
-    /// The lookup, from the key's final (seeded, mixed) hash: the hit path, inlined into the
-    /// caller so that a key of known arity is hashed and compared without a loop over parts.
-    /// The first empty entry hands over to [`insert_from`](Self::insert_from), out of line.
+    /// The series of `parts` if the index has it; never inserts, never claims. This is the
+    /// hit path of [`find_or_insert`](Self::find_or_insert), for owners that keep their
+    /// insert out of line (a dynamic family does). Never blocks, allocates or panics.
+    #[inline(always)]
+    pub fn find(&self, parts: &[LabelText<'_>]) -> Option<usize> {
+        self.lookup(key::hash(seed(), parts), parts).ok()
+    }
+
+    /// The lookup and insert, from the key's final (seeded, mixed) hash: the lookup inlined,
+    /// the insert out of line from the empty entry the lookup stopped at.
     #[inline(always)]
     fn probe(
         &self,
@@ -256,6 +263,21 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         parts: &[LabelText<'_>],
         admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
     ) -> Result<Found, Full> {
+        match self.lookup(hash, parts) {
+            Ok(series) => Ok(Found {
+                series,
+                inserted: false,
+            }),
+            Err(Some(empty)) => self.insert_from(empty, hash >> 32, parts, admit),
+            // Not reached: at most CAPACITY < TABLE entries are ever filled.
+            Err(None) => Err(Full::Capacity),
+        }
+    }
+
+    /// The hit path: the series of `parts`, or the position of the empty entry that ends
+    /// its probe (`None` if there was none, which the table's size rules out).
+    #[inline(always)]
+    fn lookup(&self, hash: u64, parts: &[LabelText<'_>]) -> Result<usize, Option<usize>> {
         let tag = hash >> 32;
         let mask = TABLE - 1;
         let mut position = hash as usize & mask;
@@ -266,21 +288,17 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
             // Acquire: the entry's series has its key bytes and place written (see `publish`).
             let current = entry.load(Ordering::Acquire);
             if current == EMPTY {
-                return self.insert_from(position, tag, parts, admit);
+                return Err(Some(position));
             }
             if current >> 32 == tag {
                 let series = (current as u32 as usize).wrapping_sub(1);
                 if self.key_matches(series, parts) {
-                    return Ok(Found {
-                        series,
-                        inserted: false,
-                    });
+                    return Ok(series);
                 }
             }
             position = (position + 1) & mask;
         }
-        // Not reached: at most CAPACITY < TABLE entries are ever filled.
-        Err(Full::Capacity)
+        Err(None)
     }
 
     /// The insert: the probe met an empty entry at `position`, so the key was not in the

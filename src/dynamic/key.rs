@@ -132,64 +132,59 @@ pub(crate) fn write_key(parts: &[LabelText<'_>], mut emit: impl FnMut(&[u8])) {
 ///
 /// One pass over the key, inlined into the lookup. A family's key has a length known where
 /// it is inlined, so the `match` leaves one arm of straight-line code: no loop over parts,
-/// no match on a part's kind (see [`part_matches`]).
+/// no match on a part's kind (see [`part_end`]).
 #[inline(always)]
 pub(crate) fn key_matches(stored: &[u8], parts: &[LabelText<'_>]) -> bool {
-    let mut at = 0;
-    let each = match parts {
-        [one] => part_matches(stored, &mut at, one),
-        [one, two] => part_matches(stored, &mut at, one) && part_matches(stored, &mut at, two),
-        [one, two, three] => {
-            part_matches(stored, &mut at, one)
-                && part_matches(stored, &mut at, two)
-                && part_matches(stored, &mut at, three)
-        }
-        _ => parts.iter().all(|part| part_matches(stored, &mut at, part)),
+    let end = match parts {
+        [one] => part_end(stored, 0, one),
+        [one, two] => part_end(stored, 0, one).and_then(|at| part_end(stored, at, two)),
+        [one, two, three] => part_end(stored, 0, one)
+            .and_then(|at| part_end(stored, at, two))
+            .and_then(|at| part_end(stored, at, three)),
+        _ => parts
+            .iter()
+            .try_fold(0, |at, part| part_end(stored, at, part)),
     };
-    each && at == stored.len()
+    end == Some(stored.len())
 }
 
-/// Whether the stored part at `*at` is `part`; moves `*at` past it.
+/// Where the stored part at `at` ends, if it is `part`.
 ///
 /// A stored prefix equal to the part's length (escaping did not change the stored text, the
-/// usual case) leaves the bytes to decide; anything else goes out of line to
-/// [`part_matches_changed`].
+/// usual case) leaves the bytes to decide, with one bounds check for prefix and text;
+/// anything else goes out of line to [`part_end_changed`].
 #[inline(always)]
-fn part_matches(stored: &[u8], at: &mut usize, part: &LabelText<'_>) -> bool {
+fn part_end(stored: &[u8], at: usize, part: &LabelText<'_>) -> Option<usize> {
     let (LabelText::Raw(text) | LabelText::Escaped(text)) = *part;
-    let Some(prefix) = stored.get(*at..).and_then(<[u8]>::first_chunk::<PREFIX>) else {
-        return false;
-    };
-    let prefix = u16::from_le_bytes(*prefix);
-    let start = *at + PREFIX;
-    if usize::from(prefix) != text.len() || prefix & CHANGED != 0 {
-        return part_matches_changed(stored, at, part, prefix);
+    // No overflow: `at` is at most `stored.len()`, which fits in 32 bits (`BYTES` does).
+    let end = at + PREFIX + text.len();
+    if let Some((prefix, stored_text)) = stored
+        .get(at..end)
+        .and_then(<[u8]>::split_first_chunk::<PREFIX>)
+    {
+        let prefix = u16::from_le_bytes(*prefix);
+        if usize::from(prefix) == text.len() && prefix & CHANGED == 0 {
+            return bytes_equal(text.as_bytes(), stored_text).then_some(end);
+        }
     }
-    let end = start + text.len();
-    let Some(stored_text) = stored.get(start..end) else {
-        return false;
-    };
-    *at = end;
-    bytes_equal(text.as_bytes(), stored_text)
+    part_end_changed(stored, at, text, matches!(part, LabelText::Escaped(_)))
 }
 
-/// [`part_matches`] when the stored prefix is not the part's plain length: another length,
-/// or text that escaping changed, which a raw part may still be the unescaped form of (and
-/// an escaped part the very bytes of).
+/// [`part_end`] when the stored part is not the part's plain text: another length, or text
+/// that escaping changed, which a raw part may still be the unescaped form of (and an
+/// escaped part the very bytes of).
 #[inline(never)]
-fn part_matches_changed(stored: &[u8], at: &mut usize, part: &LabelText<'_>, prefix: u16) -> bool {
-    let start = *at + PREFIX;
-    let end = start + usize::from(prefix & LENGTH_MASK);
-    let Some(stored_text) = stored.get(start..end) else {
-        return false;
+fn part_end_changed(stored: &[u8], at: usize, text: &str, escaped: bool) -> Option<usize> {
+    let (prefix, rest) = stored.get(at..)?.split_first_chunk::<PREFIX>()?;
+    let prefix = u16::from_le_bytes(*prefix);
+    let len = usize::from(prefix & LENGTH_MASK);
+    let stored_text = rest.get(..len)?;
+    let equal = if escaped {
+        bytes_equal(text.as_bytes(), stored_text)
+    } else {
+        prefix & CHANGED != 0 && raw_matches_escaped(text.as_bytes(), stored_text)
     };
-    *at = end;
-    match part {
-        LabelText::Raw(text) => {
-            prefix & CHANGED != 0 && raw_matches_escaped(text.as_bytes(), stored_text)
-        }
-        LabelText::Escaped(text) => bytes_equal(text.as_bytes(), stored_text),
-    }
+    equal.then_some(at + PREFIX + len)
 }
 
 /// The parts of a stored key, escaped, in order.
@@ -231,9 +226,14 @@ impl<'a> Iterator for StoredParts<'a> {
 ///
 /// Each part costs one 64×64→128-bit multiply, folded (the high half XORed into the low
 /// one), over two words read from the part: for a part of up to 16 bytes, two overlapping
-/// loads of its first and last bytes (the length is mixed in, so the overlap loses nothing);
+/// loads of its first and last bytes (its length is mixed in, so the overlap loses nothing);
 /// a longer part folds each 16-byte block the same way. No `memcpy`, no per-byte loop: label
 /// values are short, and the hash is most of the cost of a hit.
+///
+/// The parts are hashed independently, each with its position mixed in (so `("a", "b")` and
+/// `("b", "a")` differ), and their hashes XORed: the multiplies of a three-label key run side
+/// by side instead of one after another, which is what a hit waits for before it can probe.
+/// As for the comparison, the `match` leaves straight-line code for a key of known length.
 ///
 /// # Why not SipHash (HashDoS)
 ///
@@ -248,44 +248,72 @@ impl<'a> Iterator for StoredParts<'a> {
 /// is not a secret an attacker cannot learn, and it does not need to be.
 #[inline(always)]
 pub(crate) fn hash(seed: u64, parts: &[LabelText<'_>]) -> u64 {
-    let mut state = seed ^ SEED_MIX;
-    for part in parts {
-        let (LabelText::Raw(text) | LabelText::Escaped(text)) = part;
-        state = hash_part(state, text.as_bytes());
-    }
-    finish(state)
+    let seeds = Seeds {
+        low: seed ^ SEED_MIX,
+        high: seed.rotate_left(32) ^ BLOCK_MIX,
+    };
+    let combined = match parts {
+        [one] => seeds.part(0, one),
+        [one, two] => seeds.part(0, one) ^ seeds.part(1, two),
+        [one, two, three] => seeds.part(0, one) ^ seeds.part(1, two) ^ seeds.part(2, three),
+        _ => parts
+            .iter()
+            .enumerate()
+            .fold(0, |combined, (position, part)| {
+                combined ^ seeds.part(position, part)
+            }),
+    };
+    // Each part's folded product already depends on all its input bits, in the low bits
+    // (the table position) and the high ones (the tag) alike: no final mix to wait for.
+    combined ^ parts.len() as u64
 }
 
-/// Mixes one part into `state`.
-#[inline(always)]
-fn hash_part(mut state: u64, bytes: &[u8]) -> u64 {
-    let len = bytes.len();
-    // The length separates `("ab", "c")` from `("a", "bc")`, and covers the overlap below.
-    state = state.wrapping_add(len as u64).wrapping_mul(LENGTH_MIX);
-    let (low, high) = if len <= 16 {
-        if len >= 8 {
-            (word(bytes, 0), word(bytes, len - 8))
-        } else if len >= 4 {
-            (half_word(bytes, 0), half_word(bytes, len - 4))
-        } else if len > 0 {
-            // One, two or three bytes: the first, the middle and the last cover them all.
-            let first = u64::from(bytes.first().copied().unwrap_or(0));
-            let middle = u64::from(bytes.get(len / 2).copied().unwrap_or(0));
-            let last = u64::from(bytes.last().copied().unwrap_or(0));
-            ((first << 16) | (middle << 8) | last, 0)
+/// The seeded words a part's two loads are XORed with before their multiply.
+#[derive(Clone, Copy)]
+struct Seeds {
+    low: u64,
+    high: u64,
+}
+
+impl Seeds {
+    /// The hash of the part at `position` of a key.
+    #[inline(always)]
+    fn part(self, position: usize, part: &LabelText<'_>) -> u64 {
+        let (LabelText::Raw(text) | LabelText::Escaped(text)) = *part;
+        let bytes = text.as_bytes();
+        let len = bytes.len();
+        // The position keeps equal values at different positions from cancelling out.
+        let mut low_seed = self
+            .low
+            .wrapping_add((position as u64).wrapping_mul(LENGTH_MIX));
+        // The length separates `("ab", "c")` from `("a", "bc")`, and covers the overlap below.
+        let high_seed = self.high.wrapping_add(len as u64);
+        let (low, high) = if len <= 16 {
+            if len >= 8 {
+                (word(bytes, 0), word(bytes, len - 8))
+            } else if len >= 4 {
+                (half_word(bytes, 0), half_word(bytes, len - 4))
+            } else if len > 0 {
+                // One, two or three bytes: the first, the middle and the last cover them all.
+                let first = u64::from(bytes.first().copied().unwrap_or(0));
+                let middle = u64::from(bytes.get(len / 2).copied().unwrap_or(0));
+                let last = u64::from(bytes.last().copied().unwrap_or(0));
+                ((first << 16) | (middle << 8) | last, 0)
+            } else {
+                (0, 0)
+            }
         } else {
-            (0, 0)
-        }
-    } else {
-        let mut at = 0;
-        while at + 16 < len {
-            state = folded_multiply(word(bytes, at) ^ state, word(bytes, at + 8) ^ BLOCK_MIX);
-            at += 16;
-        }
-        // The last 16 bytes, overlapping the previous block when `len` is not a multiple.
-        (word(bytes, len - 16), word(bytes, len - 8))
-    };
-    folded_multiply(low ^ state, high ^ BLOCK_MIX)
+            let mut at = 0;
+            while at + 16 < len {
+                low_seed =
+                    folded_multiply(word(bytes, at) ^ low_seed, word(bytes, at + 8) ^ high_seed);
+                at += 16;
+            }
+            // The last 16 bytes, overlapping the previous block when `len` is not a multiple.
+            (word(bytes, len - 16), word(bytes, len - 8))
+        };
+        folded_multiply(low ^ low_seed, high ^ high_seed)
+    }
 }
 
 /// Constants of the hash (digits of π, as foldhash and others use): odd, with bits spread.
