@@ -41,6 +41,15 @@ fn key(text: &str) -> [LabelText<'_>; 1] {
     [LabelText::Raw(text)]
 }
 
+/// Inserts `text` on a new model thread.
+fn spawn_insert<const C: usize, const T: usize, const B: usize>(
+    index: &Arc<SeriesIndex<C, T, B>>,
+    text: &str,
+) -> thread::JoinHandle<Result<usize, Full>> {
+    let (index, text) = (Arc::clone(index), text.to_owned());
+    thread::spawn(move || index.find_or_insert(&key(&text)))
+}
+
 /// What a scrape sees: (series, its values joined).
 fn scrape<const C: usize, const T: usize, const B: usize>(
     index: &SeriesIndex<C, T, B>,
@@ -56,10 +65,7 @@ fn two_threads_inserting_the_same_new_key_make_one_series() {
         let index = Arc::new(Index::new());
         // One inserter on its own thread, one on the model's main thread, and a scrape on a
         // third (loom explores more schedules of spawned threads against the main one).
-        let other = {
-            let index = Arc::clone(&index);
-            thread::spawn(move || index.find_or_insert(&key("a")))
-        };
+        let other = spawn_insert(&index, "a");
         let scraper = {
             let index = Arc::clone(&index);
             thread::spawn(move || scrape(&index))
@@ -100,14 +106,8 @@ fn a_lost_race_never_costs_a_series() {
     type Three = SeriesIndex<3, 8, 32>;
     bounded(|| {
         let index = Arc::new(Three::new());
-        let other_a = {
-            let index = Arc::clone(&index);
-            thread::spawn(move || index.find_or_insert(&key("a")))
-        };
-        let b = {
-            let index = Arc::clone(&index);
-            thread::spawn(move || index.find_or_insert(&key("b")))
-        };
+        let other_a = spawn_insert(&index, "a");
+        let b = spawn_insert(&index, "b");
         let mine = index.find_or_insert(&key("a"));
         let (other_a, b) = (other_a.join().unwrap(), b.join().unwrap());
         let (Ok(a), Ok(b)) = (mine, b) else {
@@ -144,12 +144,7 @@ fn a_series_recycled_while_it_is_abandoned_is_handed_over_whole() {
     // (weakening `abandon`'s Release or `recycle`'s Acquire to Relaxed makes this fail).
     bounded(|| {
         let index = Arc::new(Index::new());
-        let inserters: Vec<_> = (0..2)
-            .map(|_| {
-                let index = Arc::clone(&index);
-                thread::spawn(move || index.find_or_insert(&key("a")))
-            })
-            .collect();
+        let inserters: Vec<_> = (0..2).map(|_| spawn_insert(&index, "a")).collect();
         let b = index.find_or_insert(&key("b"));
         let a: Vec<_> = inserters
             .into_iter()
@@ -187,10 +182,7 @@ fn two_threads_inserting_different_keys_on_one_probe_path_make_two_series() {
         .expect("a key with the same probe start");
     bounded(move || {
         let index = Arc::new(Index::new());
-        let other = {
-            let (index, second) = (Arc::clone(&index), second.clone());
-            thread::spawn(move || index.find_or_insert(&key(&second)))
-        };
+        let other = spawn_insert(&index, &second);
         let scraper = {
             let index = Arc::clone(&index);
             thread::spawn(move || scrape(&index))
@@ -218,10 +210,7 @@ fn a_full_index_refuses_the_loser_and_keeps_the_winner_whole() {
     type Small = SeriesIndex<1, 2, 8>;
     loom::model(|| {
         let index = Arc::new(Small::new());
-        let other = {
-            let index = Arc::clone(&index);
-            thread::spawn(move || index.find_or_insert(&key("x")))
-        };
+        let other = spawn_insert(&index, "x");
         let mine = index.find_or_insert(&key("y"));
         let other = other.join().unwrap();
         // Exactly one of them got the only series; the other was refused, never given it.
