@@ -41,14 +41,14 @@
 //! Everything is inside the static, sized by the declaration; nothing is ever allocated:
 //!
 //! ```text
-//! size = 8 × TABLE + 12 × capacity + label_bytes + 24  (the index, see `SeriesIndex`)
+//! size = 8 × TABLE + 12 × capacity + label_bytes + 32  (the index, see `SeriesIndex`)
 //!      + (capacity + 1) × size_of(series)            (every series and the overflow series)
 //!      + 64                                          (counters, limits, name)
 //! TABLE = the power of two ≥ 2 × capacity
 //! ```
 //!
 //! For `HTTP_RESPONSES_TOTAL` above (capacity 512, two labels, so `label_bytes` = 32 768,
-//! and a counter is 8 bytes): 8 192 + 6 144 + 32 768 + 24 + 4 104 + 64 = 51 296 bytes,
+//! and a counter is 8 bytes): 8 192 + 6 144 + 32 768 + 32 + 4 104 + 64 = 51 304 bytes,
 //! about 50 KiB — checked by a test (`tests/dynamic_family.rs`). A histogram series with `B` bounds is `8 × (B + 3)` bytes.
 //!
 //! # Overflow, never loss

@@ -15,7 +15,7 @@
 //! * `series: [Slot; CAPACITY]`: per series, where its key bytes are and its state;
 //! * `bytes: [u8; BYTES]`: the keys, escaped, one after another in claim order.
 //!
-//! Memory: `8 × TABLE + 12 × CAPACITY + BYTES + 24` bytes (on 64-bit targets), no heap.
+//! Memory: `8 × TABLE + 12 × CAPACITY + BYTES + 32` bytes (on 64-bit targets), no heap.
 //!
 //! # Lookup and insert
 //!
