@@ -41,14 +41,14 @@
 //! Everything is inside the static, sized by the declaration; nothing is ever allocated:
 //!
 //! ```text
-//! size = 8 × TABLE + 12 × capacity + label_bytes + 24  (the index, see `SeriesIndex`)
+//! size = 8 × TABLE + 12 × capacity + label_bytes + 32  (the index, see `SeriesIndex`)
 //!      + (capacity + 1) × size_of(series)            (every series and the overflow series)
 //!      + 64                                          (counters, limits, name)
 //! TABLE = the power of two ≥ 2 × capacity
 //! ```
 //!
 //! For `HTTP_RESPONSES_TOTAL` above (capacity 512, two labels, so `label_bytes` = 32 768,
-//! and a counter is 8 bytes): 8 192 + 6 144 + 32 768 + 24 + 4 104 + 64 = 51 296 bytes,
+//! and a counter is 8 bytes): 8 192 + 6 144 + 32 768 + 32 + 4 104 + 64 = 51 304 bytes,
 //! about 50 KiB — checked by a test (`tests/dynamic_family.rs`). A histogram series with `B` bounds is `8 × (B + 3)` bytes.
 //!
 //! # Overflow, never loss
@@ -263,6 +263,20 @@ impl<L: DynLabelSet, M, const CAPACITY: usize, const TABLE: usize, const BYTES: 
     /// The result lives as long as the family: keep it to skip the lookup next time.
     #[inline]
     pub fn with(&self, values: L::Values<'_>) -> &M {
+        // The hit path: hash, probe, compare, inlined here. Anything else (a new label set,
+        // an overflow) takes the out-of-line `insert`, which looks up once more itself.
+        let found = L::with_parts(&values, |parts| self.index.find(parts));
+        match found.and_then(|series| self.cells.get(series)) {
+            Some(cell) => cell,
+            None => self.insert(values),
+        }
+    }
+
+    /// [`with`](Self::with) for a label set that had no series at its lookup: inserts it, or
+    /// finds it if another thread just did, or lands in the overflow series.
+    #[cold]
+    #[inline(never)]
+    fn insert(&self, values: L::Values<'_>) -> &M {
         L::with_parts(&values, |parts| {
             match self
                 .index

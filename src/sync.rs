@@ -144,6 +144,7 @@ impl<const N: usize> PublishedBytes<N> {
     /// The range is inside `0..N`, was written by [`PublishedBytes::write`] before a store
     /// that this thread has loaded with `Acquire` (or in this thread), and is never written
     /// again.
+    #[inline(always)]
     pub(crate) unsafe fn read<R>(
         &self,
         offset: usize,

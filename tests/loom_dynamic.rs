@@ -14,7 +14,12 @@
 //! preemptions per execution, the usual bound (most concurrency bugs need two or fewer);
 //! `LOOM_MAX_PREEMPTIONS` overrides it. Weakening the entry's publishing compare-exchange
 //! to `Relaxed` makes `two_threads_inserting_the_same_new_key_make_one_series` fail, which
-//! shows that the model can fail.
+//! shows that the model can fail. The recycling of a lost race's series is covered twice:
+//! with recycling disabled, `a_lost_race_never_costs_a_series` and
+//! `two_threads_inserting_the_same_new_key_make_one_series` fail (the third key finds no
+//! series); with `abandon`'s Release and `recycle`'s Acquire weakened to `Relaxed`,
+//! `a_series_recycled_while_it_is_abandoned_is_handed_over_whole` fails (the scrape shows the
+//! loser's key under the recycled series).
 #![cfg(promstatic_loom)]
 
 use loom::sync::Arc;
@@ -36,6 +41,15 @@ fn key(text: &str) -> [LabelText<'_>; 1] {
     [LabelText::Raw(text)]
 }
 
+/// Inserts `text` on a new model thread.
+fn spawn_insert<const C: usize, const T: usize, const B: usize>(
+    index: &Arc<SeriesIndex<C, T, B>>,
+    text: &str,
+) -> thread::JoinHandle<Result<usize, Full>> {
+    let (index, text) = (Arc::clone(index), text.to_owned());
+    thread::spawn(move || index.find_or_insert(&key(&text)))
+}
+
 /// What a scrape sees: (series, its values joined).
 fn scrape<const C: usize, const T: usize, const B: usize>(
     index: &SeriesIndex<C, T, B>,
@@ -51,10 +65,7 @@ fn two_threads_inserting_the_same_new_key_make_one_series() {
         let index = Arc::new(Index::new());
         // One inserter on its own thread, one on the model's main thread, and a scrape on a
         // third (loom explores more schedules of spawned threads against the main one).
-        let other = {
-            let index = Arc::clone(&index);
-            thread::spawn(move || index.find_or_insert(&key("a")))
-        };
+        let other = spawn_insert(&index, "a");
         let scraper = {
             let index = Arc::clone(&index);
             thread::spawn(move || scrape(&index))
@@ -79,12 +90,84 @@ fn two_threads_inserting_the_same_new_key_make_one_series() {
         assert_eq!(index.find_or_insert(&key("a")), Ok(series));
         // The loser gave its claim back when it was the last one (the winner claimed series
         // 0, the loser 1): then the second series is still free. When the winner claimed
-        // second, the loser's series 0 cannot be given back and is abandoned.
-        match series {
-            0 => assert_eq!(index.find_or_insert(&key("b")), Ok(1)),
-            _ => assert_eq!(index.find_or_insert(&key("b")), Err(Full::Capacity)),
+        // second, the loser's series 0 cannot be given back: it is abandoned, and recycled by
+        // the next insert. Either way the race cost no series.
+        assert_eq!(index.find_or_insert(&key("b")), Ok(1 - series));
+        assert_eq!(scrape(&index).len(), 2);
+    });
+}
+
+#[test]
+fn a_lost_race_never_costs_a_series() {
+    // Two threads insert "a" while a third inserts "b". When "b" claims between the two
+    // claims of "a", the loser cannot give its series back (it is not the last claim); the
+    // series must come back through recycling, so a third key still fits in three series.
+    // With recycling disabled (`recycle` refusing at once) this model fails.
+    type Three = SeriesIndex<3, 8, 32>;
+    bounded(|| {
+        let index = Arc::new(Three::new());
+        let other_a = spawn_insert(&index, "a");
+        let b = spawn_insert(&index, "b");
+        let mine = index.find_or_insert(&key("a"));
+        let (other_a, b) = (other_a.join().unwrap(), b.join().unwrap());
+        let (Ok(a), Ok(b)) = (mine, b) else {
+            panic!("both fit: {mine:?} {b:?}");
+        };
+        assert_eq!(other_a, Ok(a), "both threads must get the same series");
+        assert_ne!(a, b);
+        assert_eq!(index.len(), 2);
+        let c = index
+            .find_or_insert(&key("c"))
+            .expect("the lost race must not have used up the third series");
+        let mut seen = scrape(&index);
+        seen.sort();
+        let mut expected = vec![
+            (a, "a".to_owned()),
+            (b, "b".to_owned()),
+            (c, "c".to_owned()),
+        ];
+        expected.sort();
+        assert_eq!(seen, expected);
+        for (series, text) in [(a, "a"), (b, "b"), (c, "c")] {
+            assert_eq!(index.find_or_insert(&key(text)), Ok(series));
         }
-        assert_eq!(scrape(&index).len(), if series == 0 { 2 } else { 1 });
+        assert_eq!(index.find_or_insert(&key("d")), Err(Full::Capacity));
+    });
+}
+
+#[test]
+fn a_series_recycled_while_it_is_abandoned_is_handed_over_whole() {
+    // Capacity two: two threads race on "a" while the main thread inserts "b". When "b"
+    // comes after both claims of "a", the only series it can get is the loser's, recycled
+    // while the loser is still abandoning it; the key bytes are reused, so the loser's
+    // writes must happen before the recycler's, or loom reports a data race on them
+    // (weakening `abandon`'s Release or `recycle`'s Acquire to Relaxed makes this fail).
+    bounded(|| {
+        let index = Arc::new(Index::new());
+        let inserters: Vec<_> = (0..2).map(|_| spawn_insert(&index, "a")).collect();
+        let b = index.find_or_insert(&key("b"));
+        let a: Vec<_> = inserters
+            .into_iter()
+            .map(|inserter| inserter.join().unwrap())
+            .collect();
+        // A lookup that got a series got the right one; one that did not found every series
+        // claimed when it looked (the family was full for it: the overflow series).
+        let mut expected = Vec::new();
+        for (result, text) in [(a[0], "a"), (a[1], "a"), (b, "b")] {
+            match result {
+                Ok(series) => expected.push((series, text.to_owned())),
+                Err(full) => assert_eq!(full, Full::Capacity),
+            }
+        }
+        expected.sort();
+        expected.dedup();
+        let mut seen = scrape(&index);
+        seen.sort();
+        assert_eq!(seen, expected, "{a:?} {b:?}");
+        assert!(
+            seen.windows(2)
+                .all(|pair| pair[0].0 != pair[1].0 && pair[0].1 != pair[1].1)
+        );
     });
 }
 
@@ -99,10 +182,7 @@ fn two_threads_inserting_different_keys_on_one_probe_path_make_two_series() {
         .expect("a key with the same probe start");
     bounded(move || {
         let index = Arc::new(Index::new());
-        let other = {
-            let (index, second) = (Arc::clone(&index), second.clone());
-            thread::spawn(move || index.find_or_insert(&key(&second)))
-        };
+        let other = spawn_insert(&index, &second);
         let scraper = {
             let index = Arc::clone(&index);
             thread::spawn(move || scrape(&index))
@@ -130,10 +210,7 @@ fn a_full_index_refuses_the_loser_and_keeps_the_winner_whole() {
     type Small = SeriesIndex<1, 2, 8>;
     loom::model(|| {
         let index = Arc::new(Small::new());
-        let other = {
-            let index = Arc::clone(&index);
-            thread::spawn(move || index.find_or_insert(&key("x")))
-        };
+        let other = spawn_insert(&index, "x");
         let mine = index.find_or_insert(&key("y"));
         let other = other.join().unwrap();
         // Exactly one of them got the only series; the other was refused, never given it.

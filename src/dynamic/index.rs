@@ -15,7 +15,7 @@
 //! * `series: [Slot; CAPACITY]`: per series, where its key bytes are and its state;
 //! * `bytes: [u8; BYTES]`: the keys, escaped, one after another in claim order.
 //!
-//! Memory: `8 × TABLE + 12 × CAPACITY + BYTES + 24` bytes (on 64-bit targets), no heap.
+//! Memory: `8 × TABLE + 12 × CAPACITY + BYTES + 32` bytes (on 64-bit targets), no heap.
 //!
 //! # Lookup and insert
 //!
@@ -36,12 +36,19 @@
 //! same new label set always end with exactly one series. Giving back is one
 //! compare-exchange per counter (`reserved` from `series + 1` to `series`, `bytes_used` from
 //! the range's end to its start), which succeeds when nobody claimed after the loser; then
-//! the next insert reuses the storage. Otherwise the series is marked `ABANDONED` (never
-//! exported) and that series and its bytes are lost to the family: at most one per losing
-//! thread, and only when a third insert claimed in between. When the keys differ the loser
-//! probes on with its claim. Nobody ever waits: each step either succeeds or tells the thread
-//! what another thread already finished. The protocol is model-checked with loom
-//! (`tests/loom_dynamic.rs`, which drives this very code through `crate::sync`).
+//! the next insert reuses the storage. Otherwise (a third insert claimed in between) the
+//! series is marked `ABANDONED` (`Release`): never exported, and recycled by the first insert
+//! that finds every series number claimed, which takes it with a compare-exchange of its state
+//! (`Acquire`) and reuses its bytes when its own key fits them. So a lost race never costs the
+//! family a series; it can cost bytes (at most the loser's key, when a longer key recycles the
+//! series). When the keys differ the loser probes on with its claim. Nobody ever waits: each
+//! step either succeeds or tells the thread what another thread already finished. The
+//! protocol is model-checked with loom (`tests/loom_dynamic.rs`, which drives this very code
+//! through `crate::sync`).
+//!
+//! A lookup that finds its key ([`SeriesIndex::find`], and the first part of every
+//! `find_or_insert*`) is inlined into its caller: hash, probe, compare, no claim; everything
+//! from the first empty entry on runs out of line.
 //!
 //! At most `CAPACITY` entries are ever filled (each needs a claimed series), so with
 //! `TABLE ≥ 2 × CAPACITY` a probe always meets an empty entry, and a miss in a full index
@@ -51,7 +58,8 @@
 //!
 //! [`SeriesIndex::for_each`] yields published series by series number, which is the order
 //! in which inserts claimed them: insertion order (inserts that race may claim in the
-//! opposite order of their publication). A series claimed but not yet published, or
+//! opposite order of their publication), except that a recycled series (see above) keeps
+//! the number of the claim it recycled. A series claimed but not yet published, or
 //! abandoned, is skipped.
 
 use crate::dynamic::key::{self, LabelText, StoredParts};
@@ -103,8 +111,9 @@ impl Slot {
     const CLAIMED: u8 = 1;
     /// In the table and exported.
     const PUBLISHED: u8 = 2;
-    /// Claimed by an insert that lost the race to the same key and could not give it back:
-    /// never used.
+    /// Claimed by an insert that lost the race to the same key and could not give it back
+    /// (another claim came after it): not exported, and handed to the next insert that finds
+    /// every series number claimed (`SeriesIndex::recycle`).
     const ABANDONED: u8 = 3;
 }
 
@@ -137,6 +146,9 @@ pub struct SeriesIndex<const CAPACITY: usize, const TABLE: usize, const BYTES: u
     series: [Slot; CAPACITY],
     /// Series numbers claimed so far (may pass `CAPACITY` by nothing: claims stop there).
     reserved: AtomicUsize,
+    /// Series marked `ABANDONED` and not yet recycled (a hint: a recycler still checks the
+    /// slot's state with a compare-exchange).
+    abandoned: AtomicUsize,
     bytes_used: AtomicUsize,
     published: AtomicUsize,
     bytes: PublishedBytes<BYTES>,
@@ -175,6 +187,7 @@ macro_rules! constructor {
                     state: AtomicU8::new(Slot::FREE),
                 }),
                 reserved: AtomicUsize::new(0),
+                abandoned: AtomicUsize::new(0),
                 bytes_used: AtomicUsize::new(0),
                 published: AtomicUsize::new(0),
                 bytes: PublishedBytes::new(),
@@ -207,7 +220,7 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
     /// [`find_or_insert`](Self::find_or_insert), with `admit` consulted before a new key
     /// claims storage (never on a hit): its error is returned instead of inserting. The
     /// owner's limits (per-value length, reserved keys) live there, off the hit path.
-    #[inline]
+    #[inline(always)]
     pub fn find_or_insert_checked(
         &self,
         parts: &[LabelText<'_>],
@@ -222,7 +235,7 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
     /// one whose compare-exchange published it), so an owner can do one-time set-up for a
     /// new series there without a flag of its own; other threads may already find the series
     /// before that set-up is done, and must not depend on it.
-    #[inline]
+    #[inline(always)]
     pub fn find_or_insert_reporting(
         &self,
         parts: &[LabelText<'_>],
@@ -246,18 +259,75 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         self.probe(key::finish(seed() ^ hash), parts, admit)
     }
 
-    /// The lookup and insert, from the key's final (seeded, mixed) hash.
-    #[inline]
+    /// The series of `parts` if the index has it; never inserts, never claims. This is the
+    /// hit path of [`find_or_insert`](Self::find_or_insert), for owners that keep their
+    /// insert out of line (a dynamic family does). Never blocks, allocates or panics.
+    #[inline(always)]
+    pub fn find(&self, parts: &[LabelText<'_>]) -> Option<usize> {
+        self.lookup(key::hash(seed(), parts), parts).ok()
+    }
+
+    /// The lookup and insert, from the key's final (seeded, mixed) hash: the lookup inlined,
+    /// the insert out of line from the empty entry the lookup stopped at.
+    #[inline(always)]
     fn probe(
         &self,
         hash: u64,
         parts: &[LabelText<'_>],
         admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
     ) -> Result<Found, Full> {
-        let mut admit = Some(admit);
+        match self.lookup(hash, parts) {
+            Ok(series) => Ok(Found {
+                series,
+                inserted: false,
+            }),
+            Err(Some(empty)) => self.insert_from(empty, hash >> 32, parts, admit),
+            // Not reached: at most CAPACITY < TABLE entries are ever filled.
+            Err(None) => Err(Full::Capacity),
+        }
+    }
+
+    /// The hit path: the series of `parts`, or the position of the empty entry that ends
+    /// its probe (`None` if there was none, which the table's size rules out).
+    #[inline(always)]
+    fn lookup(&self, hash: u64, parts: &[LabelText<'_>]) -> Result<usize, Option<usize>> {
         let tag = hash >> 32;
         let mask = TABLE - 1;
         let mut position = hash as usize & mask;
+        for _ in 0..TABLE {
+            let Some(entry) = self.entries.get(position) else {
+                break;
+            };
+            // Acquire: the entry's series has its key bytes and place written (see `publish`).
+            let current = entry.load(Ordering::Acquire);
+            if current == EMPTY {
+                return Err(Some(position));
+            }
+            if current >> 32 == tag {
+                let series = (current as u32 as usize).wrapping_sub(1);
+                if self.key_matches(series, parts) {
+                    return Ok(series);
+                }
+            }
+            position = (position + 1) & mask;
+        }
+        Err(None)
+    }
+
+    /// The insert: the probe met an empty entry at `position`, so the key was not in the
+    /// table when this thread looked. Claims storage, then publishes at the first empty entry
+    /// from `position` on, or finds the key there if another thread published it meanwhile.
+    #[cold]
+    #[inline(never)]
+    fn insert_from(
+        &self,
+        mut position: usize,
+        tag: u64,
+        parts: &[LabelText<'_>],
+        admit: impl FnOnce(&[LabelText<'_>]) -> Result<(), Full>,
+    ) -> Result<Found, Full> {
+        let mut admit = Some(admit);
+        let mask = TABLE - 1;
         // A claimed series with its key written, kept across probe steps after a lost race.
         let mut claim: Option<Claim> = None;
         for _ in 0..TABLE {
@@ -332,7 +402,7 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
         let len = key::stored_len(parts).ok_or(Full::ValueLength)?;
         // Cheap refusals first, so a full index costs no read-modify-write.
         if self.reserved.load(Ordering::Relaxed) >= CAPACITY {
-            return Err(Full::Capacity);
+            return self.recycle(parts, len);
         }
         if self.bytes_used.load(Ordering::Relaxed) + len > BYTES {
             return Err(Full::LabelBytes);
@@ -345,7 +415,11 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
             .fetch_update(Ordering::Acquire, Ordering::Relaxed, |reserved| {
                 (reserved < CAPACITY).then_some(reserved + 1)
             })
-            .map_err(|_| Full::Capacity)?;
+            .map_err(|_| Full::Capacity);
+        let series = match series {
+            Ok(series) => series,
+            Err(_) => return self.recycle(parts, len),
+        };
         let offset =
             match self
                 .bytes_used
@@ -354,14 +428,26 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
                 }) {
                 Ok(offset) => offset,
                 Err(_) => {
-                    // The series was claimed for nothing: the bytes ran out in between.
+                    // The series was claimed for nothing: the bytes ran out in between. Its
+                    // slot holds no bytes of ours (whatever place it names is not ours).
+                    if let Some(slot) = self.series.get(series) {
+                        slot.len.store(0, Ordering::Relaxed);
+                    }
                     self.give_back_series(series);
                     return Err(Full::LabelBytes);
                 }
             };
-        let Some(slot) = self.series.get(series) else {
-            return Err(Full::Capacity);
-        };
+        Ok(self.write_claim(series, offset, parts, len))
+    }
+
+    /// Writes the key of a claim into its bytes and records their place in its slot.
+    fn write_claim(
+        &self,
+        series: usize,
+        offset: usize,
+        parts: &[LabelText<'_>],
+        len: usize,
+    ) -> Claim {
         let mut at = offset;
         key::write_key(parts, |chunk| {
             // SAFETY: `offset..offset + len` is inside `0..BYTES` (checked by the claim) and
@@ -370,15 +456,69 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
             unsafe { self.bytes.write(at, chunk) };
             at += chunk.len();
         });
-        // Both fit in 32 bits: `BYTES` does (checked by `new`).
-        slot.offset.store(offset as u32, Ordering::Relaxed);
-        slot.len.store(len as u32, Ordering::Relaxed);
-        slot.state.store(Slot::CLAIMED, Ordering::Relaxed);
-        Ok(Claim {
+        if let Some(slot) = self.series.get(series) {
+            // Both fit in 32 bits: `BYTES` does (checked by `new`).
+            slot.offset.store(offset as u32, Ordering::Relaxed);
+            slot.len.store(len as u32, Ordering::Relaxed);
+            slot.state.store(Slot::CLAIMED, Ordering::Relaxed);
+        }
+        Claim {
             series,
             offset,
             len,
-        })
+        }
+    }
+
+    /// Claims an abandoned series when every series number is claimed: a losing insert's
+    /// claim that could not be given back, so a race never costs the family a series (see
+    /// the [module docs](self#lookup-and-insert)). Its bytes are reused when the key fits
+    /// them; otherwise the key gets new bytes and the old ones stay unused.
+    #[cold]
+    #[inline(never)]
+    fn recycle(&self, parts: &[LabelText<'_>], len: usize) -> Result<Claim, Full> {
+        // Acquire: pairs with the Release increment in `give_back_series`, so a count seen
+        // above zero comes with a slot already marked ABANDONED.
+        if self.abandoned.load(Ordering::Acquire) == 0 {
+            return Err(Full::Capacity);
+        }
+        for (series, slot) in self.series.iter().enumerate() {
+            if slot.state.load(Ordering::Relaxed) != Slot::ABANDONED {
+                continue;
+            }
+            // Acquire: the loser's writes to the slot and its bytes (before its Release store
+            // of ABANDONED) happen before ours; the state is ours alone from here.
+            if slot
+                .state
+                .compare_exchange(
+                    Slot::ABANDONED,
+                    Slot::CLAIMED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+            {
+                continue;
+            }
+            self.abandoned.fetch_sub(1, Ordering::Relaxed);
+            let owned = slot.len.load(Ordering::Relaxed) as usize;
+            if len <= owned {
+                let offset = slot.offset.load(Ordering::Relaxed) as usize;
+                return Ok(self.write_claim(series, offset, parts, len));
+            }
+            // Acquire: as in `claim`, for a range given back by a losing insert.
+            return match self.bytes_used.fetch_update(
+                Ordering::Acquire,
+                Ordering::Relaxed,
+                |used| used.checked_add(len).filter(|&end| end <= BYTES),
+            ) {
+                Ok(offset) => Ok(self.write_claim(series, offset, parts, len)),
+                Err(_) => {
+                    self.abandon(slot);
+                    Err(Full::LabelBytes)
+                }
+            };
+        }
+        Err(Full::Capacity)
     }
 
     /// Marks a series whose entry this thread filled as exported.
@@ -395,12 +535,18 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
     #[cold]
     fn give_back(&self, claim: Claim) {
         // Release: our writes to the range happen before a later claimer's (Acquire).
-        let _ = self.bytes_used.compare_exchange(
+        let returned = self.bytes_used.compare_exchange(
             claim.offset + claim.len,
             claim.offset,
             Ordering::Release,
             Ordering::Relaxed,
         );
+        if returned.is_ok() {
+            // The range is no longer the slot's: a recycler must not reuse it.
+            if let Some(slot) = self.series.get(claim.series) {
+                slot.len.store(0, Ordering::Relaxed);
+            }
+        }
         self.give_back_series(claim.series);
     }
 
@@ -417,12 +563,21 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize>
             .compare_exchange(series + 1, series, Ordering::Release, Ordering::Relaxed)
             .is_err()
         {
-            slot.state.store(Slot::ABANDONED, Ordering::Relaxed);
+            self.abandon(slot);
         }
     }
 
+    /// Marks a claimed series that nobody published as free for [`recycle`](Self::recycle).
+    fn abandon(&self, slot: &Slot) {
+        // Release: the slot's place and bytes, written by this thread, happen before the
+        // recycler's use of them (its compare-exchange of the state is Acquire).
+        slot.state.store(Slot::ABANDONED, Ordering::Release);
+        // Release: pairs with `recycle`'s Acquire load of the count.
+        self.abandoned.fetch_add(1, Ordering::Release);
+    }
+
     /// Whether `series` (found in an entry loaded with Acquire) holds the key `parts`.
-    #[inline]
+    #[inline(always)]
     fn key_matches(&self, series: usize, parts: &[LabelText<'_>]) -> bool {
         let Some(slot) = self.series.get(series) else {
             return false;
@@ -522,6 +677,8 @@ impl<const CAPACITY: usize, const TABLE: usize, const BYTES: usize> Default
 mod tests {
     use super::*;
 
+    const PREFIX_BYTES: usize = key::PREFIX;
+
     fn raw<'a>(parts: &[&'a str]) -> Vec<LabelText<'a>> {
         parts.iter().map(|part| LabelText::Raw(part)).collect()
     }
@@ -564,6 +721,43 @@ mod tests {
         assert_eq!(index.find_or_insert(&raw(&["a"])), Ok(1));
         assert_eq!(index.label_bytes_used(), 9);
         assert_eq!(index.find_or_insert(&raw(&[""])), Err(Full::LabelBytes));
+    }
+
+    #[test]
+    fn an_abandoned_series_is_recycled() {
+        let scrape = |index: &SeriesIndex<2, 4, 64>| {
+            let mut seen = Vec::new();
+            index.for_each(|series, parts| {
+                seen.push(format!("{series}:{}", parts.collect::<Vec<_>>().join("|")))
+            });
+            seen
+        };
+        for (lost, recycler) in [("lost", "c"), ("a", "longer")] {
+            let index = SeriesIndex::<2, 4, 64>::new();
+            // A losing insert's claim, given back after another claim came: abandoned.
+            let claim = index.claim(&raw(&[lost])).unwrap();
+            assert_eq!(index.find_or_insert(&raw(&["b"])), Ok(1));
+            index.give_back(claim);
+            assert_eq!(scrape(&index), ["1:b"]);
+            // The family is not full: the next key gets the abandoned series, and reuses its
+            // bytes when it fits them.
+            let used = index.label_bytes_used();
+            assert_eq!(index.find_or_insert(&raw(&[recycler])), Ok(0));
+            let grown = if recycler.len() <= lost.len() {
+                0
+            } else {
+                PREFIX_BYTES + recycler.len()
+            };
+            assert_eq!(
+                index.label_bytes_used(),
+                used + grown,
+                "{lost} → {recycler}"
+            );
+            assert_eq!(scrape(&index), [format!("0:{recycler}"), "1:b".to_owned()]);
+            assert_eq!(index.find_or_insert(&raw(&[recycler])), Ok(0));
+            assert_eq!(index.find_or_insert(&raw(&["d"])), Err(Full::Capacity));
+            assert_eq!(index.len(), 2);
+        }
     }
 
     #[test]

@@ -70,18 +70,6 @@ impl LabelText<'_> {
             LabelText::Escaped(text) => text.len(),
         }
     }
-
-    /// Whether this part equals the stored escaped part `stored`; `changed` is its prefix
-    /// bit (escaping changed it).
-    #[inline]
-    fn matches(&self, stored: &[u8], changed: bool) -> bool {
-        match self {
-            // Unchanged by escaping, `stored` is its own raw text.
-            LabelText::Raw(text) if !changed => bytes_equal(text.as_bytes(), stored),
-            LabelText::Raw(text) => raw_matches_escaped(text.as_bytes(), stored),
-            LabelText::Escaped(text) => bytes_equal(text.as_bytes(), stored),
-        }
-    }
 }
 
 /// Whether escaping `raw` gives exactly `escaped`.
@@ -141,24 +129,62 @@ pub(crate) fn write_key(parts: &[LabelText<'_>], mut emit: impl FnMut(&[u8])) {
 }
 
 /// Whether the stored key `stored` holds exactly `parts`.
-#[inline]
+///
+/// One pass over the key, inlined into the lookup. A family's key has a length known where
+/// it is inlined, so the `match` leaves one arm of straight-line code: no loop over parts,
+/// no match on a part's kind (see [`part_end`]).
+#[inline(always)]
 pub(crate) fn key_matches(stored: &[u8], parts: &[LabelText<'_>]) -> bool {
-    let mut rest = stored;
-    for part in parts {
-        let Some((prefix, after)) = rest.split_first_chunk::<PREFIX>() else {
-            return false;
-        };
+    let end = match parts {
+        [one] => part_end(stored, 0, one),
+        [one, two] => part_end(stored, 0, one).and_then(|at| part_end(stored, at, two)),
+        [one, two, three] => part_end(stored, 0, one)
+            .and_then(|at| part_end(stored, at, two))
+            .and_then(|at| part_end(stored, at, three)),
+        _ => parts
+            .iter()
+            .try_fold(0, |at, part| part_end(stored, at, part)),
+    };
+    end == Some(stored.len())
+}
+
+/// Where the stored part at `at` ends, if it is `part`.
+///
+/// A stored prefix equal to the part's length (escaping did not change the stored text, the
+/// usual case) leaves the bytes to decide, with one bounds check for prefix and text;
+/// anything else goes out of line to [`part_end_changed`].
+#[inline(always)]
+fn part_end(stored: &[u8], at: usize, part: &LabelText<'_>) -> Option<usize> {
+    let (LabelText::Raw(text) | LabelText::Escaped(text)) = *part;
+    // No overflow: `at` is at most `stored.len()`, which fits in 32 bits (`BYTES` does).
+    let end = at + PREFIX + text.len();
+    if let Some((prefix, stored_text)) = stored
+        .get(at..end)
+        .and_then(<[u8]>::split_first_chunk::<PREFIX>)
+    {
         let prefix = u16::from_le_bytes(*prefix);
-        let len = (prefix & LENGTH_MASK) as usize;
-        let Some((text, after)) = after.split_at_checked(len) else {
-            return false;
-        };
-        if !part.matches(text, prefix & CHANGED != 0) {
-            return false;
+        if usize::from(prefix) == text.len() && prefix & CHANGED == 0 {
+            return bytes_equal(text.as_bytes(), stored_text).then_some(end);
         }
-        rest = after;
     }
-    rest.is_empty()
+    part_end_changed(stored, at, text, matches!(part, LabelText::Escaped(_)))
+}
+
+/// [`part_end`] when the stored part is not the part's plain text: another length, or text
+/// that escaping changed, which a raw part may still be the unescaped form of (and an
+/// escaped part the very bytes of).
+#[inline(never)]
+fn part_end_changed(stored: &[u8], at: usize, text: &str, escaped: bool) -> Option<usize> {
+    let (prefix, rest) = stored.get(at..)?.split_first_chunk::<PREFIX>()?;
+    let prefix = u16::from_le_bytes(*prefix);
+    let len = usize::from(prefix & LENGTH_MASK);
+    let stored_text = rest.get(..len)?;
+    let equal = if escaped {
+        bytes_equal(text.as_bytes(), stored_text)
+    } else {
+        prefix & CHANGED != 0 && raw_matches_escaped(text.as_bytes(), stored_text)
+    };
+    equal.then_some(at + PREFIX + len)
 }
 
 /// The parts of a stored key, escaped, in order.
@@ -200,9 +226,14 @@ impl<'a> Iterator for StoredParts<'a> {
 ///
 /// Each part costs one 64×64→128-bit multiply, folded (the high half XORed into the low
 /// one), over two words read from the part: for a part of up to 16 bytes, two overlapping
-/// loads of its first and last bytes (the length is mixed in, so the overlap loses nothing);
+/// loads of its first and last bytes (its length is mixed in, so the overlap loses nothing);
 /// a longer part folds each 16-byte block the same way. No `memcpy`, no per-byte loop: label
 /// values are short, and the hash is most of the cost of a hit.
+///
+/// The parts are hashed independently, each with its position mixed in (so `("a", "b")` and
+/// `("b", "a")` differ), and their hashes XORed: the multiplies of a three-label key run side
+/// by side instead of one after another, which is what a hit waits for before it can probe.
+/// As for the comparison, the `match` leaves straight-line code for a key of known length.
 ///
 /// # Why not SipHash (HashDoS)
 ///
@@ -215,46 +246,74 @@ impl<'a> Iterator for StoredParts<'a> {
 /// seed (`seed` here: the address of a static, which address-space randomisation moves from
 /// run to run) makes values chosen to collide in one run unlikely to collide in the next; it
 /// is not a secret an attacker cannot learn, and it does not need to be.
-#[inline]
+#[inline(always)]
 pub(crate) fn hash(seed: u64, parts: &[LabelText<'_>]) -> u64 {
-    let mut state = seed ^ SEED_MIX;
-    for part in parts {
-        let (LabelText::Raw(text) | LabelText::Escaped(text)) = part;
-        state = hash_part(state, text.as_bytes());
-    }
-    finish(state)
+    let seeds = Seeds {
+        low: seed ^ SEED_MIX,
+        high: seed.rotate_left(32) ^ BLOCK_MIX,
+    };
+    let combined = match parts {
+        [one] => seeds.part(0, one),
+        [one, two] => seeds.part(0, one) ^ seeds.part(1, two),
+        [one, two, three] => seeds.part(0, one) ^ seeds.part(1, two) ^ seeds.part(2, three),
+        _ => parts
+            .iter()
+            .enumerate()
+            .fold(0, |combined, (position, part)| {
+                combined ^ seeds.part(position, part)
+            }),
+    };
+    // Each part's folded product already depends on all its input bits, in the low bits
+    // (the table position) and the high ones (the tag) alike: no final mix to wait for.
+    combined ^ parts.len() as u64
 }
 
-/// Mixes one part into `state`.
-#[inline(always)]
-fn hash_part(mut state: u64, bytes: &[u8]) -> u64 {
-    let len = bytes.len();
-    // The length separates `("ab", "c")` from `("a", "bc")`, and covers the overlap below.
-    state = state.wrapping_add(len as u64).wrapping_mul(LENGTH_MIX);
-    let (low, high) = if len <= 16 {
-        if len >= 8 {
-            (word(bytes, 0), word(bytes, len - 8))
-        } else if len >= 4 {
-            (half_word(bytes, 0), half_word(bytes, len - 4))
-        } else if len > 0 {
-            // One, two or three bytes: the first, the middle and the last cover them all.
-            let first = u64::from(bytes.first().copied().unwrap_or(0));
-            let middle = u64::from(bytes.get(len / 2).copied().unwrap_or(0));
-            let last = u64::from(bytes.last().copied().unwrap_or(0));
-            ((first << 16) | (middle << 8) | last, 0)
+/// The seeded words a part's two loads are XORed with before their multiply.
+#[derive(Clone, Copy)]
+struct Seeds {
+    low: u64,
+    high: u64,
+}
+
+impl Seeds {
+    /// The hash of the part at `position` of a key.
+    #[inline(always)]
+    fn part(self, position: usize, part: &LabelText<'_>) -> u64 {
+        let (LabelText::Raw(text) | LabelText::Escaped(text)) = *part;
+        let bytes = text.as_bytes();
+        let len = bytes.len();
+        // The position keeps equal values at different positions from cancelling out.
+        let mut low_seed = self
+            .low
+            .wrapping_add((position as u64).wrapping_mul(LENGTH_MIX));
+        // The length separates `("ab", "c")` from `("a", "bc")`, and covers the overlap below.
+        let high_seed = self.high.wrapping_add(len as u64);
+        let (low, high) = if len <= 16 {
+            if len >= 8 {
+                (word(bytes, 0), word(bytes, len - 8))
+            } else if len >= 4 {
+                (half_word(bytes, 0), half_word(bytes, len - 4))
+            } else if len > 0 {
+                // One, two or three bytes: the first, the middle and the last cover them all.
+                let first = u64::from(bytes.first().copied().unwrap_or(0));
+                let middle = u64::from(bytes.get(len / 2).copied().unwrap_or(0));
+                let last = u64::from(bytes.last().copied().unwrap_or(0));
+                ((first << 16) | (middle << 8) | last, 0)
+            } else {
+                (0, 0)
+            }
         } else {
-            (0, 0)
-        }
-    } else {
-        let mut at = 0;
-        while at + 16 < len {
-            state = folded_multiply(word(bytes, at) ^ state, word(bytes, at + 8) ^ BLOCK_MIX);
-            at += 16;
-        }
-        // The last 16 bytes, overlapping the previous block when `len` is not a multiple.
-        (word(bytes, len - 16), word(bytes, len - 8))
-    };
-    folded_multiply(low ^ state, high ^ BLOCK_MIX)
+            let mut at = 0;
+            while at + 16 < len {
+                low_seed =
+                    folded_multiply(word(bytes, at) ^ low_seed, word(bytes, at + 8) ^ high_seed);
+                at += 16;
+            }
+            // The last 16 bytes, overlapping the previous block when `len` is not a multiple.
+            (word(bytes, len - 16), word(bytes, len - 8))
+        };
+        folded_multiply(low ^ low_seed, high ^ high_seed)
+    }
 }
 
 /// Constants of the hash (digits of π, as foldhash and others use): odd, with bits spread.
@@ -299,7 +358,7 @@ pub(crate) fn finish(state: u64) -> u64 {
 
 /// Whether two byte strings are equal; short ones (label names and values usually are)
 /// by a few overlapping word loads, without a call to `memcmp` or a byte loop.
-#[inline]
+#[inline(always)]
 fn bytes_equal(left: &[u8], right: &[u8]) -> bool {
     let len = left.len();
     if len != right.len() {

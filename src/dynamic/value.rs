@@ -86,7 +86,7 @@ macro_rules! label_set {
             const ARITY: usize = [$($position),+].len();
             type Values<'a> = ($($name::Value<'a>,)+);
 
-            #[inline]
+            #[inline(always)]
             fn with_parts<R>(
                 values: &Self::Values<'_>,
                 visit: impl FnOnce(&[LabelText<'_>]) -> R,
