@@ -919,7 +919,9 @@ mod tests {
             // lines (two bounds, `+Inf`, `_sum`, `_count`) planned in text and OpenMetrics,
             // encoded in protobuf (its counts are varints there).
             let encoder = Encoder::new(&mut planned, format);
-            let plan = cache.get(&encoder, std::iter::empty).unwrap();
+            let plan = cache
+                .get(&encoder, || (Box::default(), std::iter::empty()))
+                .unwrap();
             let count = |wanted: fn(&Action) -> bool| {
                 plan.steps
                     .iter()
@@ -973,7 +975,9 @@ mod tests {
         let mut out = Vec::new();
         let mut encoder = Encoder::new(&mut out, Format::Text);
         table.render_into_planned(&mut encoder, &cache);
-        let plan = cache.get(&encoder, std::iter::empty).unwrap();
+        let plan = cache
+            .get(&encoder, || (Box::default(), std::iter::empty()))
+            .unwrap();
         // In name order: `c_total`, `f`, `g`, `h` (five lines). The counter is a run of its
         // own (the float gauge ends it), the gauge another (the histogram ends it); each
         // reserves its prefix, 20 bytes for the value and the prefix of the step that ends it.
@@ -991,5 +995,53 @@ mod tests {
             length(gauge) + 20 + length(histogram)
         );
         assert_eq!((float.reserve, histogram.reserve), (0, 0));
+    }
+
+    #[test]
+    fn a_plan_built_before_an_activation_is_replaced_and_keeps_the_old_one() {
+        const fn descriptor(name: &'static str) -> Descriptor {
+            Descriptor::new(name, Kind::Counter, "h", "h", &[], "tests", "plan.rs", 1)
+        }
+        for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
+            // A switch and a table per format: a switch never turns off.
+            let activation: &'static Activation = Box::leak(Box::new(Activation::new()));
+            let waiting = Counter::new();
+            waiting.inc_by(3);
+            let table = Table::leak(vec![
+                Entry::new(descriptor("always_total"), leak(Counter::new())),
+                Entry::new(descriptor("waiting_total"), leak(waiting)).activated_by(activation),
+            ]);
+            let cache = PlanCache::new();
+            let (before, unplanned) = planned_and_unplanned(table, &cache, format);
+            assert_eq!(before, unplanned, "{format:?}");
+            let mentions = |bytes: &[u8], name: &str| {
+                bytes
+                    .windows(name.len())
+                    .any(|window| window == name.as_bytes())
+            };
+            assert!(mentions(&before, "always_total"), "{format:?}");
+            assert!(!mentions(&before, "waiting_total"), "{format:?}");
+            let first = cache.slot(format).load(Ordering::Acquire);
+
+            activation.activate();
+            let (after, unplanned) = planned_and_unplanned(table, &cache, format);
+            assert_eq!(after, unplanned, "{format:?}");
+            assert!(mentions(&after, "waiting_total"), "{format:?}");
+            // Replaced once, the first kept alive by its successor (freed with the cache).
+            let second = cache.slot(format).load(Ordering::Acquire);
+            assert!(!std::ptr::eq(first, second), "{format:?}");
+            // SAFETY: the cache lives, so its published plan does.
+            let replaced = unsafe { &*second };
+            assert!(std::ptr::eq(
+                replaced.retired.load(Ordering::Relaxed),
+                first
+            ));
+            assert!(replaced.waiting.is_empty(), "{format:?}");
+            let _ = planned_and_unplanned(table, &cache, format);
+            assert!(std::ptr::eq(
+                cache.slot(format).load(Ordering::Acquire),
+                second
+            ));
+        }
     }
 }
