@@ -516,7 +516,8 @@ impl Table {
         }
     }
 
-    /// The declarations that are exported, in exposition order (duplicates left out).
+    /// The declarations that are exported, in exposition order (duplicates left out), those
+    /// waiting for their [activation](crate::table#activation) included.
     pub fn exported(&'static self) -> impl Iterator<Item = &'static Descriptor> {
         let entries = self.entries();
         self.order()
