@@ -2,7 +2,7 @@
 //! by absolute path (`::promstatic::__private::…`). Not a public API: no stability promise.
 
 pub use crate::encode::Kind;
-pub use crate::table::link::{Entry, METRICS};
+pub use crate::table::link::{Activation, Entry, METRICS};
 pub use crate::table::{Descriptor, Metric, Table};
 pub use linkme::{self, distributed_slice};
 

@@ -39,6 +39,18 @@
 //! declaration order is exported; the rest are left out until renamed, an error is logged
 //! once, and [`check`] returns it.
 //!
+//! # Activation
+//!
+//! An entry may wait for a switch (declared with the hidden `#[metric(activation = PATH)]`
+//! argument, `PATH` naming a `static` switch): it is left out of every exposition, in every
+//! format, until code turns the switch on, and written in every exposition from then on. The
+//! `tower` feature's families wait for the first layer this way, so a binary in which some
+//! dependency enabled the feature but no layer was ever built exports no HTTP metrics (and
+//! pays nothing for them per scrape). Such an entry is in the table all along: it takes its
+//! place in the order, duplicate-name checks ([`check`], the exporter's) see it, and
+//! [`exported`] lists it. A plan built while a switch was off notes it and is replaced by
+//! the first scrape that finds it on (one more allocation then; see `encode::plan`).
+//!
 //! # Exposition plans
 //!
 //! The first render in each format also builds the table's exposition plan (the crate's
@@ -206,7 +218,7 @@ impl Descriptor {
     }
 }
 
-pub(crate) use self::link::{Entry, METRICS};
+pub(crate) use self::link::{Activation, Entry, METRICS};
 
 #[doc(hidden)]
 pub use crate::encode::plan::PlanCache;
@@ -216,17 +228,89 @@ pub use crate::encode::plan::PlanCache;
 /// not expose them.
 pub(crate) mod link {
     use super::{Descriptor, Metric, fmt};
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     /// One element of the static table.
     pub struct Entry {
         pub(crate) descriptor: Descriptor,
         pub(crate) metric: &'static dyn Metric,
+        /// The switch the entry waits for before it is written, if any (see
+        /// [`Activation`]).
+        pub(crate) activation: Option<&'static Activation>,
     }
 
     impl Entry {
         /// Used by generated code.
         pub const fn new(descriptor: Descriptor, metric: &'static dyn Metric) -> Self {
-            Entry { descriptor, metric }
+            Entry {
+                descriptor,
+                metric,
+                activation: None,
+            }
+        }
+
+        /// This entry, written into expositions only once `activation` is on (generated
+        /// code, for `#[metric(activation = PATH)]`).
+        pub const fn activated_by(self, activation: &'static Activation) -> Self {
+            Entry {
+                activation: Some(activation),
+                ..self
+            }
+        }
+
+        /// Whether expositions write this entry now: it waits for no activation, or its
+        /// activation is on.
+        #[inline]
+        pub(crate) fn is_written(&self) -> bool {
+            self.activation.is_none_or(Activation::is_active)
+        }
+    }
+
+    /// A switch that keeps the table entries declared with it (`#[metric(activation =
+    /// PATH)]`, a hidden argument) out of every exposition until it is turned on, and in
+    /// every exposition from then on; see the [table docs](crate::table#activation).
+    ///
+    /// The entries are in the table all along: duplicate-name checks see them, and
+    /// [`exported`](crate::table::exported) lists them.
+    #[derive(Debug)]
+    pub struct Activation {
+        on: AtomicBool,
+    }
+
+    impl Activation {
+        /// Off.
+        pub const fn new() -> Self {
+            Activation {
+                on: AtomicBool::new(false),
+            }
+        }
+
+        /// Turns the switch on (for good); cheap when it already is.
+        #[inline]
+        pub fn activate(&self) {
+            if !self.is_active() {
+                self.turn_on();
+            }
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn turn_on(&self) {
+            // Relaxed: the flag publishes nothing but itself (the entries are static), and a
+            // scrape that misses it for a moment writes what it wrote before.
+            self.on.store(true, Ordering::Relaxed);
+        }
+
+        /// Whether the switch is on.
+        #[inline]
+        pub(crate) fn is_active(&self) -> bool {
+            self.on.load(Ordering::Relaxed)
+        }
+    }
+
+    impl Default for Activation {
+        fn default() -> Self {
+            Activation::new()
         }
     }
 
@@ -248,7 +332,8 @@ pub fn declarations() -> impl ExactSizeIterator<Item = &'static Descriptor> {
     METRICS.iter().map(|entry| &entry.descriptor)
 }
 
-/// The declarations that are exported, in exposition order (duplicates left out).
+/// The declarations that are exported, in exposition order (duplicates left out), those
+/// waiting for their [activation](crate::table#activation) included.
 pub fn exported() -> impl Iterator<Item = &'static Descriptor> {
     Table::linked().exported()
 }
@@ -321,7 +406,9 @@ pub fn render_native_out_of_range(encoder: &mut Encoder<'_>) {
     let indices = &table.order().natives;
     let natives = || {
         indices.iter().filter_map(|&index| {
-            let entry = entries.get(index as usize)?;
+            let entry = entries
+                .get(index as usize)
+                .filter(|entry| entry.is_written())?;
             Some((entry.descriptor.name, entry.metric.native_out_of_range()?))
         })
     };
@@ -429,7 +516,8 @@ impl Table {
         }
     }
 
-    /// The declarations that are exported, in exposition order (duplicates left out).
+    /// The declarations that are exported, in exposition order (duplicates left out), those
+    /// waiting for their [activation](crate::table#activation) included.
     pub fn exported(&'static self) -> impl Iterator<Item = &'static Descriptor> {
         let entries = self.entries();
         self.order()
@@ -462,7 +550,7 @@ impl Table {
         plans: &PlanCache,
         facade: FacadeFilter<'_>,
     ) {
-        match plans.get(encoder, || self.exported_metrics()) {
+        match plans.get(encoder, || (self.waiting(), self.exported_metrics())) {
             Some(plan) => {
                 plan.write(encoder);
                 if !plan.writes_overflows() {
@@ -485,7 +573,9 @@ impl Table {
         self.render_facade(encoder, None);
     }
 
-    /// The exported metrics in exposition order.
+    /// The exported metrics an exposition writes now, in exposition order: those waiting
+    /// for an [`Activation`] that is still off are left out (each is checked as the iterator
+    /// reaches it).
     fn exported_metrics(
         &'static self,
     ) -> impl Iterator<Item = (&'static Descriptor, &'static dyn Metric)> + Clone {
@@ -494,7 +584,30 @@ impl Table {
             .indices
             .iter()
             .filter_map(|&index| entries.get(index as usize))
+            .filter(|entry| entry.is_written())
             .map(|entry| (&entry.descriptor, entry.metric))
+    }
+
+    /// The activations that exported entries wait for and that are still off, each once: a
+    /// plan built now leaves those entries out, and is replaced once one is on. Read before
+    /// the plan's metrics, so an activation in between only costs a rebuild.
+    fn waiting(&'static self) -> Box<[&'static Activation]> {
+        let entries = self.entries();
+        let mut waiting: Vec<&'static Activation> = Vec::new();
+        for &index in &self.order().activated {
+            let Some(activation) = entries
+                .get(index as usize)
+                .and_then(|entry| entry.activation)
+            else {
+                continue;
+            };
+            if !activation.is_active()
+                && !waiting.iter().any(|&seen| std::ptr::eq(seen, activation))
+            {
+                waiting.push(activation);
+            }
+        }
+        waiting.into_boxed_slice()
     }
 
     fn encode_each(&'static self, encoder: &mut Encoder<'_>) {
@@ -513,6 +626,7 @@ impl Table {
             .dynamic
             .iter()
             .filter_map(|&index| entries.get(index as usize))
+            .filter(|entry| entry.is_written())
             .map(|entry| (&entry.descriptor, entry.metric));
         crate::dynamic::encode_overflows(encoder, dynamic);
     }
@@ -673,6 +787,8 @@ struct Order {
     natives: Box<[u32]>,
     /// The exported dynamic families (those with overflow counts), in order.
     dynamic: Box<[u32]>,
+    /// The exported entries that wait for an [`Activation`], in order.
+    activated: Box<[u32]>,
 }
 
 impl Order {
@@ -693,8 +809,19 @@ impl Order {
         };
         let natives = having(|metric| metric.native_out_of_range().is_some());
         let dynamic = having(|metric| metric.overflows().is_some());
+        let activated = order
+            .indices
+            .iter()
+            .copied()
+            .filter(|&index| {
+                entries
+                    .get(index as usize)
+                    .is_some_and(|entry| entry.activation.is_some())
+            })
+            .collect();
         order.natives = natives;
         order.dynamic = dynamic;
+        order.activated = activated;
         order
     }
 }
@@ -741,6 +868,7 @@ fn compute_order(descriptors: &[&Descriptor]) -> Order {
         duplicates: duplicates.into_boxed_slice(),
         natives: Box::default(),
         dynamic: Box::default(),
+        activated: Box::default(),
     }
 }
 

@@ -99,9 +99,16 @@
 //! returned by the wrapped service is `service_error` with no status code; an error from the
 //! body stream is `body_error` with the head's code.
 //!
-//! Enabling the feature adds the three families to every exposition of the binary, at zero
-//! until the layer records (the in-flight gauge shows its ten methods, the two dynamic
-//! families only their overflow series).
+//! # When the families appear
+//!
+//! Cargo unifies features across a build, so the feature may be on in a binary that never
+//! builds a layer. The three families (and their lines of `promstatic_label_overflows_total`)
+//! are therefore left out of every exposition until the first service is wrapped
+//! ([`Layer::layer`] on an [`HttpMetricsLayer`]), and written in every exposition from then
+//! on, at zero until the layer records (the in-flight gauge shows its ten methods, the two
+//! dynamic families only their overflow series). They wait for one
+//! [table activation](crate::table#activation) (`ACTIVATION` here); duplicate-name checks
+//! see their names all along, so a static of the same name is reported either way.
 //!
 //! # Cost and cardinality
 //!
@@ -132,6 +139,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::table::Activation;
 use crate::{DynCounterFamily, DynHistogramFamily, GaugeFamily, LabelValue, metric};
 
 /// The histogram bounds the OpenTelemetry convention advises for
@@ -226,6 +234,7 @@ impl Method {
         error_type: &str
     ),
     capacity = 512,
+    activation = ACTIVATION,
     buckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
 )]
 pub static HTTP_SERVER_REQUEST_DURATION_SECONDS: DynHistogramFamily = DynHistogramFamily::new();
@@ -239,13 +248,18 @@ pub static HTTP_SERVER_REQUEST_DURATION_SECONDS: DynHistogramFamily = DynHistogr
         http_response_status_code: &str,
         error_type: &str
     ),
-    capacity = 512
+    capacity = 512,
+    activation = ACTIVATION
 )]
 pub static HTTP_SERVER_REQUESTS_TOTAL: DynCounterFamily = DynCounterFamily::new();
 
 /// HTTP server requests in flight: called, and their response body not yet ended.
-#[metric(crate = crate, labels(http_request_method: Method))]
+#[metric(crate = crate, labels(http_request_method: Method), activation = ACTIVATION)]
 pub static HTTP_SERVER_ACTIVE_REQUESTS: GaugeFamily = GaugeFamily::new();
+
+/// Turned on by the first [`Layer::layer`]: the three families are exported from then on
+/// (see [When the families appear](self#when-the-families-appear)).
+static ACTIVATION: Activation = Activation::new();
 
 // The declarations repeat the numbers (the attribute takes literals); keep them one.
 const _: () = assert!(CAPACITY == 512);
@@ -312,6 +326,8 @@ impl<S, R: Clone> Layer<S> for HttpMetricsLayer<R> {
     type Service = HttpMetrics<S, R>;
 
     fn layer(&self, inner: S) -> HttpMetrics<S, R> {
+        // Every request reaches the families through a service made here.
+        ACTIVATION.activate();
         HttpMetrics {
             inner,
             route: self.route.clone(),

@@ -31,6 +31,9 @@ pub(crate) struct Args {
     /// `exemplars`: exemplar slots for a counter or histogram (and every series of a family);
     /// the span of the word, for errors.
     pub(crate) exemplars: Option<Span>,
+    /// `activation = PATH` (hidden, not listed in errors): a `static` switch
+    /// (`__private::Activation`) the entry waits for before expositions write it.
+    pub(crate) activation: Option<Path>,
 }
 
 /// A size given as an integer literal, with the spans of its key and its value.
@@ -154,6 +157,10 @@ fn parse_one(args: &mut Args, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     } else if meta.path.is_ident("max_value_len") {
         set_once(&mut args.max_value_len, meta, "max_value_len", || {
             limit(meta, "max_value_len = 256")
+        })
+    } else if meta.path.is_ident("activation") {
+        set_once(&mut args.activation, meta, "activation", || {
+            meta.value()?.parse()
         })
     } else if meta.path.is_ident("exemplars") {
         set_once(&mut args.exemplars, meta, "exemplars", || {

@@ -67,6 +67,11 @@ fn entry(args: &Args, mut metric: Metric) -> TokenStream {
         None => quote!(&#ident),
     };
 
+    let activation = args
+        .activation
+        .as_ref()
+        .map(|path| quote!(.activated_by(&#path)));
+
     quote! {
         #item
 
@@ -86,7 +91,7 @@ fn entry(args: &Args, mut metric: Metric) -> TokenStream {
                     #line,
                 ),
                 #metric_ref,
-            );
+            )#activation;
             #assert_metric
         };
     }

@@ -51,11 +51,17 @@
 //! loses that race frees its copy and uses the winner's. Nobody waits and nothing locks.
 //! A scrape whose encoder has another namespace or other constant labels than the published
 //! plan takes the unplanned path (still correct, just slower).
+//!
+//! A plan leaves out the entries whose [activation](crate::table#activation) was off when it
+//! was built, and notes those activations; a scrape checks them (one relaxed load each, none
+//! once they are all on) and, finding one on, builds a plan that writes the entries and swaps
+//! it in with the same compare-exchange: the one more allocation of that scrape. The replaced
+//! plan stays alive (a scrape may still be reading it) and is freed with its successor.
 
 use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
 
 use super::{Encoder, Format, Label, Suffix, Text, Value, number, protobuf};
-use crate::table::{Descriptor, Metric};
+use crate::table::{Activation, Descriptor, Metric};
 
 /// The widest integer the plan writes: `u64::MAX` and `i64::MIN` both take 20 bytes.
 const MAX_INTEGER_DIGITS: usize = 20;
@@ -193,6 +199,12 @@ pub(crate) struct Plan {
     /// Whether the steps also write `promstatic_label_overflows_total` (the dynamic
     /// families' self-metric that follows the table), so the caller does not.
     overflows_planned: bool,
+    /// The activations that were off when the plan was built (their entries are not in
+    /// it): once one is on, the plan is replaced.
+    waiting: Box<[&'static Activation]>,
+    /// The plan this one replaced, kept alive (a scrape may still be reading it) and freed
+    /// with this one.
+    retired: AtomicPtr<Plan>,
 }
 
 impl std::fmt::Debug for Plan {
@@ -210,6 +222,7 @@ impl Plan {
     /// `encoder`'s format, namespace and constant labels.
     pub(crate) fn build(
         encoder: &Encoder<'_>,
+        waiting: Box<[&'static Activation]>,
         metrics: impl Iterator<Item = (&'static Descriptor, &'static dyn Metric)>,
     ) -> Plan {
         let mut bytes = Vec::new();
@@ -279,7 +292,15 @@ impl Plan {
             histograms: histograms.into_boxed_slice(),
             tail: u32::try_from(covered).unwrap_or(u32::MAX),
             overflows_planned,
+            waiting,
+            retired: AtomicPtr::new(std::ptr::null_mut()),
         }
+    }
+
+    /// Whether an activation this plan left out is on now: the plan must be replaced.
+    #[inline]
+    fn outdated(&self) -> bool {
+        self.waiting.iter().any(|activation| activation.is_active())
     }
 
     /// Whether [`Plan::write`] also writes the dynamic families' self-metric (always, but
@@ -747,30 +768,44 @@ impl PlanCache {
         }]
     }
 
-    /// The plan for `encoder`'s format, built from `metrics` if there is none yet; `None` if
-    /// the published plan was built for another namespace or other constant labels.
-    pub(crate) fn get<I>(&self, encoder: &Encoder<'_>, metrics: impl FnOnce() -> I) -> Option<&Plan>
+    /// The plan for `encoder`'s format, built from `metrics` if there is none yet, or if the
+    /// published one waits for an activation that is now on (see the table's
+    /// [activation](crate::table#activation)); `None` if the published plan was built for
+    /// another namespace or other constant labels. `metrics` gives the activations still off,
+    /// read first, and the metrics to plan.
+    pub(crate) fn get<I>(
+        &self,
+        encoder: &Encoder<'_>,
+        metrics: impl FnOnce() -> (Box<[&'static Activation]>, I),
+    ) -> Option<&Plan>
     where
         I: Iterator<Item = (&'static Descriptor, &'static dyn Metric)>,
     {
         let slot = self.slot(encoder.format);
         // Acquire pairs with the release of the publishing exchange: the plan is complete.
         let mut published = slot.load(Ordering::Acquire);
-        if published.is_null() {
-            published = self.publish(slot, Plan::build(encoder, metrics()));
+        // SAFETY: a non-null slot holds a pointer from `Box::into_raw` in `publish`, freed
+        // only by `drop` (which `&self` rules out) or with the plan that replaced it, which
+        // the slot keeps until `drop`.
+        if published.is_null() || unsafe { &*published }.outdated() {
+            let (waiting, metrics) = metrics();
+            published = self.publish(slot, published, Plan::build(encoder, waiting, metrics));
         }
-        // SAFETY: a non-null slot holds a pointer from `Box::into_raw` in `publish`, set once
-        // and freed only by `drop`, which `&self` rules out while this borrow lives.
+        // SAFETY: as above; `published` is non-null now.
         let plan = unsafe { &*published };
         plan.fits(encoder).then_some(plan)
     }
 
+    /// Publishes `plan` in place of `current` (null, or an outdated plan, which the new one
+    /// keeps alive); the plan already published if another scrape got there first.
     #[cold]
     #[inline(never)]
-    fn publish(&self, slot: &AtomicPtr<Plan>, plan: Plan) -> *mut Plan {
+    fn publish(&self, slot: &AtomicPtr<Plan>, current: *mut Plan, plan: Plan) -> *mut Plan {
+        // Owned by the new plan once it is published: a scrape may still be reading it.
+        plan.retired.store(current, Ordering::Relaxed);
         let built = Box::into_raw(Box::new(plan));
         match slot.compare_exchange(
-            std::ptr::null_mut(),
+            current,
             built,
             // Release publishes the complete plan to the acquire loads in `get`.
             Ordering::AcqRel,
@@ -779,10 +814,25 @@ impl PlanCache {
             Ok(_) => built,
             Err(winner) => {
                 // SAFETY: `built` came from `Box::into_raw` above and was not published:
-                // this thread still owns it.
-                drop(unsafe { Box::from_raw(built) });
+                // this thread still owns it. It does not own `current`, which stays where
+                // the winner put it.
+                let lost = unsafe { Box::from_raw(built) };
+                lost.retired.store(std::ptr::null_mut(), Ordering::Relaxed);
+                drop(lost);
                 winner
             }
+        }
+    }
+}
+
+impl Drop for Plan {
+    fn drop(&mut self) {
+        let retired = *self.retired.get_mut();
+        if !retired.is_null() {
+            // SAFETY: `retired` came from `Box::into_raw` in `publish`, and this plan became
+            // its only owner when it replaced it in the slot; dropping this plan means no
+            // scrape borrows either any more.
+            drop(unsafe { Box::from_raw(retired) });
         }
     }
 }
@@ -869,7 +919,9 @@ mod tests {
             // lines (two bounds, `+Inf`, `_sum`, `_count`) planned in text and OpenMetrics,
             // encoded in protobuf (its counts are varints there).
             let encoder = Encoder::new(&mut planned, format);
-            let plan = cache.get(&encoder, std::iter::empty).unwrap();
+            let plan = cache
+                .get(&encoder, || (Box::default(), std::iter::empty()))
+                .unwrap();
             let count = |wanted: fn(&Action) -> bool| {
                 plan.steps
                     .iter()
@@ -923,7 +975,9 @@ mod tests {
         let mut out = Vec::new();
         let mut encoder = Encoder::new(&mut out, Format::Text);
         table.render_into_planned(&mut encoder, &cache);
-        let plan = cache.get(&encoder, std::iter::empty).unwrap();
+        let plan = cache
+            .get(&encoder, || (Box::default(), std::iter::empty()))
+            .unwrap();
         // In name order: `c_total`, `f`, `g`, `h` (five lines). The counter is a run of its
         // own (the float gauge ends it), the gauge another (the histogram ends it); each
         // reserves its prefix, 20 bytes for the value and the prefix of the step that ends it.
@@ -941,5 +995,53 @@ mod tests {
             length(gauge) + 20 + length(histogram)
         );
         assert_eq!((float.reserve, histogram.reserve), (0, 0));
+    }
+
+    #[test]
+    fn a_plan_built_before_an_activation_is_replaced_and_keeps_the_old_one() {
+        const fn descriptor(name: &'static str) -> Descriptor {
+            Descriptor::new(name, Kind::Counter, "h", "h", &[], "tests", "plan.rs", 1)
+        }
+        for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
+            // A switch and a table per format: a switch never turns off.
+            let activation: &'static Activation = Box::leak(Box::new(Activation::new()));
+            let waiting = Counter::new();
+            waiting.inc_by(3);
+            let table = Table::leak(vec![
+                Entry::new(descriptor("always_total"), leak(Counter::new())),
+                Entry::new(descriptor("waiting_total"), leak(waiting)).activated_by(activation),
+            ]);
+            let cache = PlanCache::new();
+            let (before, unplanned) = planned_and_unplanned(table, &cache, format);
+            assert_eq!(before, unplanned, "{format:?}");
+            let mentions = |bytes: &[u8], name: &str| {
+                bytes
+                    .windows(name.len())
+                    .any(|window| window == name.as_bytes())
+            };
+            assert!(mentions(&before, "always_total"), "{format:?}");
+            assert!(!mentions(&before, "waiting_total"), "{format:?}");
+            let first = cache.slot(format).load(Ordering::Acquire);
+
+            activation.activate();
+            let (after, unplanned) = planned_and_unplanned(table, &cache, format);
+            assert_eq!(after, unplanned, "{format:?}");
+            assert!(mentions(&after, "waiting_total"), "{format:?}");
+            // Replaced once, the first kept alive by its successor (freed with the cache).
+            let second = cache.slot(format).load(Ordering::Acquire);
+            assert!(!std::ptr::eq(first, second), "{format:?}");
+            // SAFETY: the cache lives, so its published plan does.
+            let replaced = unsafe { &*second };
+            assert!(std::ptr::eq(
+                replaced.retired.load(Ordering::Relaxed),
+                first
+            ));
+            assert!(replaced.waiting.is_empty(), "{format:?}");
+            let _ = planned_and_unplanned(table, &cache, format);
+            assert!(std::ptr::eq(
+                cache.slot(format).load(Ordering::Acquire),
+                second
+            ));
+        }
     }
 }

@@ -479,8 +479,9 @@ pub fn bench(c: &mut criterion::Criterion, statics: &'static [&'static Counter])
 /// Panics unless a protobuf exposition holds exactly `count` delimited `MetricFamily`
 /// messages of the workload, one of them the probe series with its name and value. Other
 /// families are not counted, as `check_exposition` ignores other lines: promstatic's table
-/// in these binaries also holds the `tower` feature's HTTP families, which every scrape writes
-/// (a dynamic family always has its overflow series).
+/// in these binaries also holds the `tower` feature's HTTP families, which a scrape writes
+/// once a layer has wrapped a service (none does in the scrape benches, but a bench binary
+/// that builds one would see them).
 pub fn check_protobuf(library: &str, exposition: &[u8], count: usize) {
     let mut at = 0;
     let mut families = 0;
