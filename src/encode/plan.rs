@@ -44,7 +44,7 @@
 //!
 //! A plan is built on the first scrape of a table in a format with a given namespace and
 //! constant labels, and kept for the table's (or the exporter's) life: its bytes are the
-//! exposition's static text (about what the planned part of a scrape weighs) plus 24 bytes per
+//! exposition's static text (about what the planned part of a scrape weighs) plus 32 bytes per
 //! step. It is the one allocation a scrape makes after warm-up, once per format; the
 //! allocation tests warm each format up once. It is published with one compare-exchange on an
 //! [`AtomicPtr`]: a scraper that finds no plan builds one and tries to publish it; one that
@@ -966,6 +966,13 @@ mod tests {
                 assert_eq!(has_sum, format == Format::Text || !negative, "{format:?}");
             }
         }
+    }
+
+    /// The module docs quote a step's size (the plan's memory per series).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_step_is_the_size_the_docs_say() {
+        assert_eq!(std::mem::size_of::<Step>(), 32);
     }
 
     #[test]
