@@ -795,30 +795,17 @@ impl Order {
     fn compute(entries: &[Entry]) -> Order {
         let descriptors: Vec<&Descriptor> = entries.iter().map(|entry| &entry.descriptor).collect();
         let mut order = compute_order(&descriptors);
-        let having = |has: fn(&dyn Metric) -> bool| -> Box<[u32]> {
+        let having = |has: fn(&Entry) -> bool| -> Box<[u32]> {
             order
                 .indices
                 .iter()
                 .copied()
-                .filter(|&index| {
-                    entries
-                        .get(index as usize)
-                        .is_some_and(|entry| has(entry.metric))
-                })
+                .filter(|&index| entries.get(index as usize).is_some_and(has))
                 .collect()
         };
-        let natives = having(|metric| metric.native_out_of_range().is_some());
-        let dynamic = having(|metric| metric.overflows().is_some());
-        let activated = order
-            .indices
-            .iter()
-            .copied()
-            .filter(|&index| {
-                entries
-                    .get(index as usize)
-                    .is_some_and(|entry| entry.activation.is_some())
-            })
-            .collect();
+        let natives = having(|entry| entry.metric.native_out_of_range().is_some());
+        let dynamic = having(|entry| entry.metric.overflows().is_some());
+        let activated = having(|entry| entry.activation.is_some());
         order.natives = natives;
         order.dynamic = dynamic;
         order.activated = activated;
